@@ -1,0 +1,44 @@
+#include <linux/netlink.h>
+#include <napi.h>
+#include <sys/socket.h>
+
+#include "nlsocket.h"
+
+#ifndef SOL_NETLINK
+#define SOL_NETLINK 270
+#endif
+
+namespace {
+
+// Only the numbers JavaScript needs to call setOption/getOption and to open
+// sockets; protocol constants (message types, flags) are defined in TypeScript.
+Napi::Object Constants(Napi::Env env) {
+  Napi::Object c = Napi::Object::New(env);
+  c.Set("NETLINK_ROUTE", NETLINK_ROUTE);
+  c.Set("NETLINK_NETFILTER", NETLINK_NETFILTER);
+  c.Set("NETLINK_GENERIC", NETLINK_GENERIC);
+  c.Set("SOL_SOCKET", SOL_SOCKET);
+  c.Set("SOL_NETLINK", SOL_NETLINK);
+  c.Set("SO_RCVBUF", SO_RCVBUF);
+  c.Set("SO_RCVBUFFORCE", SO_RCVBUFFORCE);
+  c.Set("SO_SNDBUF", SO_SNDBUF);
+  c.Set("SO_SNDBUFFORCE", SO_SNDBUFFORCE);
+  c.Set("NETLINK_ADD_MEMBERSHIP", NETLINK_ADD_MEMBERSHIP);
+  c.Set("NETLINK_DROP_MEMBERSHIP", NETLINK_DROP_MEMBERSHIP);
+  c.Set("NETLINK_EXT_ACK", NETLINK_EXT_ACK);
+  c.Set("NETLINK_CAP_ACK", NETLINK_CAP_ACK);
+  c.Set("NETLINK_GET_STRICT_CHK", NETLINK_GET_STRICT_CHK);
+  c.Set("NETLINK_NO_ENOBUFS", NETLINK_NO_ENOBUFS);
+  c.Set("NETLINK_LISTEN_ALL_NSID", NETLINK_LISTEN_ALL_NSID);
+  return c;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("NetlinkSocket", ovsnl::NetlinkSocket::Init(env));
+  exports.Set("constants", Constants(env));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(ovsnl, Init)

@@ -1,0 +1,48 @@
+// NetlinkSocket: one AF_NETLINK socket, exposed to JavaScript with batched
+// send/receive into caller-owned memory and readiness through libuv.
+// It knows nothing about message formats: parsing lives in TypeScript.
+#pragma once
+#include <napi.h>
+#include <uv.h>
+
+#include <memory>
+
+namespace ovsnl {
+
+class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+  explicit NetlinkSocket(const Napi::CallbackInfo& info);
+  ~NetlinkSocket() override;
+
+ private:
+  Napi::Value PortId(const Napi::CallbackInfo& info);
+  Napi::Value Fd(const Napi::CallbackInfo& info);
+  Napi::Value Closed(const Napi::CallbackInfo& info);
+  Napi::Value Send(const Napi::CallbackInfo& info);
+  Napi::Value SendBatch(const Napi::CallbackInfo& info);
+  Napi::Value Recv(const Napi::CallbackInfo& info);
+  Napi::Value RecvWait(const Napi::CallbackInfo& info);
+  Napi::Value SetOption(const Napi::CallbackInfo& info);
+  Napi::Value GetOption(const Napi::CallbackInfo& info);
+  Napi::Value PollStart(const Napi::CallbackInfo& info);
+  Napi::Value PollStop(const Napi::CallbackInfo& info);
+  Napi::Value RefHandle(const Napi::CallbackInfo& info);
+  Napi::Value UnrefHandle(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+
+  bool CheckOpen(Napi::Env env);
+  Napi::Value ReceiveInto(const Napi::CallbackInfo& info, int flags);
+  void StopPolling();
+  void CloseFd();
+  static void OnReadable(uv_poll_t* handle, int status, int events);
+
+  int fd_ = -1;
+  uint32_t port_id_ = 0;
+  uv_poll_t* poll_ = nullptr;  // owned until uv_close's callback frees it
+  bool poll_referenced_ = true;
+  Napi::FunctionReference on_readable_;
+  std::unique_ptr<Napi::AsyncContext> async_context_;
+};
+
+}  // namespace ovsnl
