@@ -1,0 +1,2 @@
+// ovsnl's public API.
+export * from './netlink/index.js';

@@ -1,0 +1,434 @@
+// The request engine: sequence numbers, many requests in flight on one socket,
+// ACKs, multi-part dumps, extended-ack errors. Knows netlink framing only; the
+// payloads are the callers' business.
+import { HOST_LE } from './attr.js';
+import { NETLINK_CAP_ACK, NETLINK_EXT_ACK, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN, NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST } from './constants.js';
+import { MalformedError, NetlinkError } from './errors.js';
+import { NLMSG_FLAGS_OFFSET, NLMSG_SEQ_OFFSET, parseDoneError, parseError, parseMessages, readHeaderLength, type NlMessage } from './message.js';
+import { NetlinkSocket, type DatagramSocket, type SocketOptions } from './socket.js';
+import { debugEnabled, debugMessage } from './debug.js';
+
+export interface ConnectionOptions extends SocketOptions {
+  /** Requests sent but not yet answered; more wait in a queue. Keeps replies within the receive buffer. */
+  maxInFlight?: number;
+  /** Fail a request with ETIMEDOUT after this long without a reply (0: never). */
+  timeoutMs?: number;
+  /** Print every message sent and received to stderr (default: OVSNL_DEBUG=1). */
+  debug?: boolean;
+  /** Use this socket instead of opening one (tests, other transports). */
+  socket?: DatagramSocket;
+}
+
+export interface RequestOptions {
+  /** Names the request in errors ("flow new"). */
+  operation?: string;
+  timeoutMs?: number;
+}
+
+/** Counters, for diagnostics and benchmarks. */
+export interface ConnectionStats {
+  sent: number;
+  sendCalls: number;
+  received: number;
+  /** Messages whose sequence number matched no request (late replies after a timeout, strays). */
+  unmatched: number;
+  /** Datagrams from a sender other than the kernel, dropped. */
+  foreign: number;
+  /** Receive-buffer overruns (ENOBUFS): replies were lost. */
+  overruns: number;
+  malformed: number;
+  dumpRetries: number;
+}
+
+interface Pending {
+  seq: number;
+  operation: string;
+  dump: boolean;
+  deadline: number;
+  timeoutMs: number;
+  replies: NlMessage[];
+  interrupted: boolean;
+  /** Request: settle once. Dump: called per message and at the end. */
+  onMessage?: (m: NlMessage) => void;
+  resolve: (replies: NlMessage[]) => void;
+  reject: (err: Error) => void;
+}
+
+interface Queued {
+  bytes: Uint8Array;
+  pending: Pending;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+/** Stays below the default net.core.wmem_default (212992), the kernel's limit for one datagram. */
+const MAX_BATCH_BYTES = 128 * 1024;
+const MAX_BATCH_MESSAGES = 1024;
+
+export class Connection {
+  readonly socket: DatagramSocket;
+  readonly stats: ConnectionStats = { sent: 0, sendCalls: 0, received: 0, unmatched: 0, foreign: 0, overruns: 0, malformed: 0, dumpRetries: 0 };
+  /** Messages that answer no request: multicast notifications when the socket joined groups. */
+  onNotification?: (m: NlMessage) => void;
+
+  private readonly maxInFlight: number;
+  private readonly timeoutMs: number;
+  private readonly debug: boolean;
+  private readonly pending = new Map<number, Pending>();
+  private readonly queue: Queued[] = [];
+  private seq: number;
+  private flushScheduled = false;
+  private watching = false;
+  private keptAlive = false;
+  private sweeper?: NodeJS.Timeout;
+  private closedError?: NetlinkError;
+
+  constructor(opts: ConnectionOptions = {}) {
+    if (opts.socket) {
+      this.socket = opts.socket;
+    } else {
+      const s = new NetlinkSocket({ receiveBufferBytes: 4 * 1024 * 1024, ...opts });
+      // Ask for the kernel's reason text with errors, and do not have it echo
+      // whole requests back (a flow install would come back in every error).
+      s.setNetlinkOption(NETLINK_EXT_ACK, true);
+      s.setNetlinkOption(NETLINK_CAP_ACK, true);
+      this.socket = s;
+    }
+    this.maxInFlight = opts.maxInFlight ?? 128;
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.debug = opts.debug ?? debugEnabled();
+    // Start somewhere other than 1 so that replies meant for a previous user of
+    // a recycled port id are not mistaken for ours.
+    this.seq = (Date.now() & 0x7fffffff) >>> 0;
+  }
+
+  get portId(): number {
+    return this.socket.portId;
+  }
+
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /**
+   * Sends one request (NLM_F_REQUEST|NLM_F_ACK are added) and resolves with the
+   * messages the kernel sent before its ACK. The sequence number and flags are
+   * written into `message` in place.
+   */
+  request(message: Uint8Array, opts: RequestOptions = {}): Promise<NlMessage[]> {
+    return new Promise((resolve, reject) => {
+      this.enqueue(message, NLM_F_REQUEST | NLM_F_ACK, false, opts, resolve, reject);
+    });
+  }
+
+  /**
+   * A multi-part dump as an async iterable. Messages arrive in batches as the
+   * kernel produces them. If the kernel flags the dump as interrupted
+   * (NLM_F_DUMP_INTR: the set changed while it was read), the iterator throws
+   * a NetlinkError EINTR at the end; dumpAll() retries instead.
+   */
+  dump(message: Uint8Array, opts: RequestOptions = {}): AsyncIterableIterator<NlMessage> {
+    const items: NlMessage[] = [];
+    let done = false;
+    let failure: Error | undefined;
+    let wake: (() => void) | undefined;
+    const signal = (): void => {
+      const w = wake;
+      wake = undefined;
+      w?.();
+    };
+    const pending = this.enqueue(
+      message,
+      NLM_F_REQUEST | NLM_F_DUMP,
+      true,
+      opts,
+      () => {
+        done = true;
+        signal();
+      },
+      (err) => {
+        failure = err;
+        done = true;
+        signal();
+      },
+    );
+    pending.onMessage = (m) => {
+      items.push(m);
+      if (items.length === 1) signal();
+    };
+    let index = 0;
+    const iterator: AsyncIterableIterator<NlMessage> = {
+      next: async (): Promise<IteratorResult<NlMessage>> => {
+        for (;;) {
+          if (index < items.length) {
+            const value = items[index++];
+            if (index === items.length) {
+              items.length = 0;
+              index = 0;
+            }
+            return { value, done: false };
+          }
+          if (done) {
+            if (failure) throw failure;
+            if (pending.interrupted) {
+              throw new NetlinkError({ errno: 4 /* EINTR */, operation: `${pending.operation}: dump interrupted by a concurrent change (NLM_F_DUMP_INTR)` });
+            }
+            return { value: undefined, done: true };
+          }
+          await new Promise<void>((r) => (wake = r));
+        }
+      },
+      return: async (): Promise<IteratorResult<NlMessage>> => {
+        // The consumer stopped early: forget the dump; the kernel's remaining
+        // parts will be read and counted as unmatched.
+        if (!done) {
+          this.pending.delete(pending.seq);
+          done = true;
+          this.updateKeepAlive();
+        }
+        return { value: undefined, done: true };
+      },
+      [Symbol.asyncIterator]() {
+        return iterator;
+      },
+    };
+    return iterator;
+  }
+
+  /** A whole dump in memory; retried (up to `retries` times) when the kernel reports NLM_F_DUMP_INTR. */
+  async dumpAll(message: Uint8Array, opts: RequestOptions & { retries?: number } = {}): Promise<NlMessage[]> {
+    const retries = opts.retries ?? 5;
+    for (let attempt = 0; ; attempt++) {
+      const out: NlMessage[] = [];
+      try {
+        for await (const m of this.dump(message, opts)) out.push(m);
+        return out;
+      } catch (err) {
+        if (err instanceof NetlinkError && err.code === 'EINTR' && attempt < retries) {
+          this.stats.dumpRetries++;
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+
+  /** Fails everything in flight and closes the socket. Idempotent. */
+  close(): void {
+    if (this.closedError) return;
+    this.closedError = new NetlinkError({ errno: 9 /* EBADF */, operation: 'netlink connection closed' });
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.failAll(this.closedError);
+    for (const q of this.queue.splice(0)) q.pending.reject(this.closedError);
+    if (this.watching) this.socket.unwatch();
+    this.watching = false;
+    this.socket.close();
+  }
+
+  private enqueue(
+    message: Uint8Array,
+    flags: number,
+    dump: boolean,
+    opts: RequestOptions,
+    resolve: (r: NlMessage[]) => void,
+    reject: (e: Error) => void,
+  ): Pending {
+    const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
+    const pending: Pending = { seq: 0, operation: opts.operation ?? (dump ? 'dump' : 'request'), dump, deadline: 0, timeoutMs, replies: [], interrupted: false, resolve, reject };
+    if (this.closedError) {
+      reject(this.closedError);
+      return pending;
+    }
+    if (message.length < 16 || readHeaderLength(message) !== message.length) {
+      reject(new MalformedError(`request of ${message.length} bytes does not carry its own length in nlmsg_len`));
+      return pending;
+    }
+    const view = new DataView(message.buffer, message.byteOffset, message.byteLength);
+    view.setUint16(NLMSG_FLAGS_OFFSET, view.getUint16(NLMSG_FLAGS_OFFSET, HOST_LE) | flags, HOST_LE);
+    this.queue.push({ bytes: message, pending });
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      // Requests issued in the same tick leave in one sendmsg.
+      queueMicrotask(() => this.flush());
+    }
+    return pending;
+  }
+
+  private nextSeq(): number {
+    do {
+      this.seq = (this.seq + 1) >>> 0;
+    } while (this.seq === 0 || this.pending.has(this.seq));
+    return this.seq;
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.closedError) return;
+    while (this.queue.length && this.pending.size < this.maxInFlight) {
+      const batch: Uint8Array[] = [];
+      const sent: Pending[] = [];
+      let bytes = 0;
+      while (
+        this.queue.length &&
+        this.pending.size < this.maxInFlight &&
+        batch.length < MAX_BATCH_MESSAGES &&
+        (batch.length === 0 || bytes + this.queue[0].bytes.length <= MAX_BATCH_BYTES)
+      ) {
+        const q = this.queue.shift()!;
+        const seq = this.nextSeq();
+        new DataView(q.bytes.buffer, q.bytes.byteOffset, q.bytes.byteLength).setUint32(NLMSG_SEQ_OFFSET, seq, HOST_LE);
+        q.pending.seq = seq;
+        q.pending.deadline = q.pending.timeoutMs > 0 ? Date.now() + q.pending.timeoutMs : 0;
+        this.pending.set(seq, q.pending);
+        batch.push(q.bytes);
+        sent.push(q.pending);
+        bytes += q.bytes.length;
+      }
+      if (this.debug) for (const b of batch) debugMessage('send', b);
+      this.ensureWatching();
+      try {
+        this.socket.sendBatch(batch);
+        this.stats.sent += batch.length;
+        this.stats.sendCalls++;
+      } catch (err) {
+        for (const p of sent) {
+          this.pending.delete(p.seq);
+          p.reject(err instanceof Error ? err : new Error(String(err)));
+        }
+      }
+    }
+    this.updateKeepAlive();
+    this.armSweeper();
+  }
+
+  private ensureWatching(): void {
+    if (this.watching) return;
+    this.watching = true;
+    this.socket.watch((err) => this.onReadable(err));
+  }
+
+  /** Keep the process alive only while answers are owed (or notifications are wanted). */
+  private updateKeepAlive(): void {
+    const want = this.pending.size > 0 || this.queue.length > 0 || this.onNotification !== undefined;
+    if (want !== this.keptAlive && this.watching) {
+      this.keptAlive = want;
+      this.socket.setKeepAlive(want);
+    }
+  }
+
+  /** Start listening even with nothing in flight (for notifications). */
+  listen(): void {
+    this.ensureWatching();
+    this.updateKeepAlive();
+  }
+
+  private armSweeper(): void {
+    if (this.sweeper || this.pending.size === 0) return;
+    let period = Infinity;
+    for (const p of this.pending.values()) if (p.timeoutMs > 0) period = Math.min(period, p.timeoutMs);
+    if (period === Infinity) return;
+    this.sweeper = setInterval(() => this.sweep(), Math.max(10, Math.min(1000, period / 4)));
+    this.sweeper.unref();
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const p of [...this.pending.values()]) {
+      if (p.deadline && now >= p.deadline) {
+        this.pending.delete(p.seq);
+        p.reject(new NetlinkError({ errno: 110 /* ETIMEDOUT */, operation: `${p.operation}: no reply within ${p.timeoutMs} ms`, seq: p.seq }));
+      }
+    }
+    if (this.pending.size === 0 && this.sweeper) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
+    this.updateKeepAlive();
+    if (this.queue.length) this.flush();
+  }
+
+  private failAll(err: Error): void {
+    const all = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of all) p.reject(err);
+  }
+
+  private onReadable(err?: Error): void {
+    if (err) {
+      this.failAll(err);
+      return;
+    }
+    try {
+      this.socket.drain((datagram, sender) => this.onDatagram(datagram, sender));
+    } catch (e) {
+      if (e instanceof NetlinkError && e.code === 'ENOBUFS') {
+        // The kernel dropped replies that did not fit the receive buffer; any
+        // request in flight may have lost its answer.
+        this.stats.overruns++;
+        this.failAll(new NetlinkError({ errno: e.errno, operation: 'receive buffer overrun: replies were lost', cause: e }));
+      } else {
+        this.failAll(e instanceof Error ? e : new Error(String(e)));
+      }
+    }
+    if (this.queue.length && this.pending.size < this.maxInFlight) this.flush();
+    else this.updateKeepAlive();
+  }
+
+  private onDatagram(datagram: Uint8Array, sender: number): void {
+    if (sender !== 0) {
+      this.stats.foreign++;
+      return;
+    }
+    let messages: NlMessage[];
+    try {
+      // The socket's buffer is reused by the next receive: keep a copy.
+      messages = parseMessages(datagram.slice());
+    } catch (err) {
+      this.stats.malformed++;
+      // Some reply in this datagram is lost; fail what was waiting rather than hang.
+      this.failAll(err as Error);
+      return;
+    }
+    for (const m of messages) this.dispatch(m);
+  }
+
+  private dispatch(m: NlMessage): void {
+    this.stats.received++;
+    if (this.debug) debugMessage('recv', m);
+    const p = m.seq !== 0 && m.pid === this.socket.portId ? this.pending.get(m.seq) : undefined;
+    if (!p) {
+      if (m.type === NLMSG_NOOP) return;
+      if (this.onNotification) this.onNotification(m);
+      else this.stats.unmatched++;
+      return;
+    }
+    p.deadline = p.timeoutMs > 0 ? Date.now() + p.timeoutMs : 0;
+    if (m.type === NLMSG_ERROR) {
+      let e;
+      try {
+        e = parseError(m);
+      } catch (err) {
+        this.settle(p, err as Error);
+        return;
+      }
+      if (e.error === 0) this.settle(p);
+      else this.settle(p, new NetlinkError({ errno: -e.error, operation: p.operation, seq: p.seq, extAck: e.extAck }));
+      return;
+    }
+    if (m.type === NLMSG_DONE && p.dump) {
+      const error = parseDoneError(m);
+      if (error < 0) this.settle(p, new NetlinkError({ errno: -error, operation: p.operation, seq: p.seq }));
+      else this.settle(p);
+      return;
+    }
+    if (m.type === NLMSG_NOOP || m.type === NLMSG_OVERRUN) return;
+    if (m.flags & NLM_F_DUMP_INTR) p.interrupted = true;
+    if (p.onMessage) p.onMessage(m);
+    else p.replies.push(m);
+  }
+
+  private settle(p: Pending, err?: Error): void {
+    this.pending.delete(p.seq);
+    if (err) p.reject(err);
+    else p.resolve(p.replies);
+  }
+}

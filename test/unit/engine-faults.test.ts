@@ -1,0 +1,172 @@
+// Faults the real kernel cannot be made to produce on demand (overruns, a
+// corrupt datagram, a reply to a request nobody sent, an interrupted dump):
+// the engine is driven through a scripted socket. The happy paths are tested
+// against the real kernel in connection.test.ts.
+import { describe, expect, it } from 'vitest';
+import { AttrWriter } from '../../src/netlink/attr.js';
+import { Connection } from '../../src/netlink/connection.js';
+import { NLMSG_DONE, NLMSG_ERROR, NLM_F_DUMP_INTR, NLM_F_MULTI } from '../../src/netlink/constants.js';
+import { MalformedError, NetlinkError } from '../../src/netlink/errors.js';
+import { beginMessage, endMessage, parseMessages } from '../../src/netlink/message.js';
+import type { DatagramSocket } from '../../src/netlink/socket.js';
+
+const PORT = 4242;
+
+/** A socket whose "kernel" is a function from each sent message to the datagrams it answers with. */
+class ScriptedSocket implements DatagramSocket {
+  readonly portId = PORT;
+  private queue: { d: Uint8Array; sender: number }[] = [];
+  private onReadable?: (err?: Error) => void;
+  failNextDrain?: Error;
+  closed = false;
+  constructor(private readonly kernel: (req: { seq: number; flags: number }, push: (d: Uint8Array, sender?: number) => void) => void) {}
+  sendBatch(messages: Uint8Array[]): void {
+    for (const bytes of messages) {
+      for (const m of parseMessages(bytes)) this.kernel(m, (d, sender = 0) => this.queue.push({ d, sender }));
+    }
+    setImmediate(() => this.onReadable?.());
+  }
+  drain(cb: (d: Uint8Array, sender: number) => void): number {
+    if (this.failNextDrain) {
+      const e = this.failNextDrain;
+      this.failNextDrain = undefined;
+      throw e;
+    }
+    const q = this.queue.splice(0);
+    for (const { d, sender } of q) cb(d, sender);
+    return q.length;
+  }
+  watch(cb: (err?: Error) => void): void {
+    this.onReadable = cb;
+  }
+  unwatch(): void {
+    this.onReadable = undefined;
+  }
+  setKeepAlive(): void {}
+  close(): void {
+    this.closed = true;
+  }
+}
+
+function msg(type: number, flags: number, seq: number, payload: (w: AttrWriter) => void = () => {}): Uint8Array {
+  const w = new AttrWriter();
+  const s = beginMessage(w, type, flags, seq, PORT);
+  payload(w);
+  endMessage(w, s);
+  return w.finish().slice();
+}
+const ack = (seq: number, error = 0): Uint8Array =>
+  msg(NLMSG_ERROR, 0x100, seq, (w) => {
+    w.rawS32(error);
+    w.rawU32(16);
+    w.rawU16(0x20);
+    w.rawU16(0);
+    w.rawU32(seq);
+    w.rawU32(PORT);
+  });
+const request = (): Uint8Array => msg(0x20, 0, 0);
+
+describe('request engine faults', () => {
+  it('counts a reply for an unknown sequence and keeps working', async () => {
+    const c = new Connection({
+      socket: new ScriptedSocket((req, push) => {
+        push(ack(req.seq + 1000));
+        push(ack(req.seq));
+      }),
+    });
+    await expect(c.request(request())).resolves.toEqual([]);
+    expect(c.stats.unmatched).toBe(1);
+  });
+
+  it('drops datagrams from a sender other than the kernel', async () => {
+    const c = new Connection({
+      socket: new ScriptedSocket((req, push) => {
+        push(ack(req.seq, -1), 777);
+        push(ack(req.seq));
+      }),
+    });
+    await expect(c.request(request())).resolves.toEqual([]);
+    expect(c.stats.foreign).toBe(1);
+  });
+
+  it('fails what is in flight with MalformedError on a corrupt datagram, never hangs', async () => {
+    const c = new Connection({
+      socket: new ScriptedSocket((req, push) => {
+        const bad = ack(req.seq);
+        new DataView(bad.buffer).setUint32(0, 4000, true); // nlmsg_len past the datagram
+        push(bad);
+      }),
+    });
+    const err = await c.request(request()).catch((e) => e);
+    expect(err).toBeInstanceOf(MalformedError);
+    expect(err.message).toMatch(/runs past the datagram/);
+    expect(c.stats.malformed).toBe(1);
+  });
+
+  it('rejects a truncated NLMSG_ERROR as malformed', async () => {
+    const c = new Connection({ socket: new ScriptedSocket((req, push) => push(msg(NLMSG_ERROR, 0, req.seq, (w) => w.rawS32(-22)))) });
+    await expect(c.request(request())).rejects.toBeInstanceOf(MalformedError);
+  });
+
+  it('fails in-flight requests on a receive-buffer overrun and counts it', async () => {
+    const sock = new ScriptedSocket(() => {});
+    const c = new Connection({ socket: sock });
+    sock.failNextDrain = new NetlinkError({ errno: 105, operation: 'receive' });
+    const p = c.request(request());
+    const err = await p.catch((e) => e);
+    expect(err).toBeInstanceOf(NetlinkError);
+    expect(err.code).toBe('ENOBUFS');
+    expect(c.stats.overruns).toBe(1);
+    expect(c.inFlight).toBe(0);
+  });
+
+  it('times out a request the kernel never answers', async () => {
+    const c = new Connection({ socket: new ScriptedSocket(() => {}), timeoutMs: 30 });
+    const err = await c.request(request(), { operation: 'silent' }).catch((e) => e);
+    expect(err).toBeInstanceOf(NetlinkError);
+    expect(err.code).toBe('ETIMEDOUT');
+    expect(err.message).toContain('silent');
+  });
+
+  it('retries a dump the kernel flags as interrupted, and returns the clean one', async () => {
+    let attempt = 0;
+    const c = new Connection({
+      socket: new ScriptedSocket((req, push) => {
+        attempt++;
+        const intr = attempt === 1 ? NLM_F_DUMP_INTR : 0;
+        push(msg(0x20, NLM_F_MULTI | intr, req.seq, (w) => w.rawU32(attempt)));
+        push(msg(NLMSG_DONE, NLM_F_MULTI | intr, req.seq, (w) => w.rawS32(0)));
+      }),
+    });
+    const msgs = await c.dumpAll(msg(0x20, 0, 0));
+    expect(msgs).toHaveLength(1);
+    expect(new DataView(msgs[0].payload.buffer, msgs[0].payload.byteOffset).getUint32(0, true)).toBe(2);
+    expect(c.stats.dumpRetries).toBe(1);
+  });
+
+  it('reports a dump that fails part-way through NLMSG_DONE', async () => {
+    const c = new Connection({
+      socket: new ScriptedSocket((req, push) => {
+        push(msg(0x20, NLM_F_MULTI, req.seq));
+        push(msg(NLMSG_DONE, NLM_F_MULTI, req.seq, (w) => w.rawS32(-90)));
+      }),
+    });
+    await expect(c.dumpAll(msg(0x20, 0, 0))).rejects.toMatchObject({ code: 'EMSGSIZE' });
+  });
+
+  it('refuses a request whose nlmsg_len does not match its size', async () => {
+    const c = new Connection({ socket: new ScriptedSocket(() => {}) });
+    const bytes = request();
+    await expect(c.request(bytes.subarray(0, 12))).rejects.toBeInstanceOf(MalformedError);
+  });
+
+  it('fails everything pending on close', async () => {
+    const sock = new ScriptedSocket(() => {});
+    const c = new Connection({ socket: sock });
+    const p = c.request(request());
+    await new Promise((r) => setImmediate(r));
+    c.close();
+    await expect(p).rejects.toMatchObject({ code: 'EBADF' });
+    expect(sock.closed).toBe(true);
+  });
+});
