@@ -1,0 +1,40 @@
+// The CLI as an operator runs it, on this host (which has no openvswitch module).
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const bin = fileURLToPath(new URL('../../bin/ovsnl.js', import.meta.url));
+const ovsnl = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 15_000 });
+
+describe('ovsnl CLI', () => {
+  it('--help lists the commands and exits 0', () => {
+    const r = ovsnl('--help');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: ovsnl/);
+    expect(r.stdout).toContain('dump-dps');
+  });
+
+  it('says clearly that the module is missing, with one line and exit 1', () => {
+    if (existsSync('/sys/module/openvswitch')) return; // this host has it; the kernel suite covers that case
+    const r = ovsnl('show');
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^ovsnl: the openvswitch kernel module is not loaded .*modprobe openvswitch/);
+    expect(r.stderr).toMatch(/fallback datapath/);
+  });
+
+  it('rejects an unknown command with a non-zero exit', () => {
+    const r = ovsnl('no-such-command');
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain("unknown command 'no-such-command'");
+  });
+
+  it('families --json lists nlctrl from the real kernel', () => {
+    const r = ovsnl('families', '--json');
+    expect(r.status).toBe(0);
+    const fams = JSON.parse(r.stdout) as { id: number; name: string }[];
+    expect(fams.find((f) => f.name === 'nlctrl')).toMatchObject({ id: 16 });
+  });
+});
