@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+// `npm test`: the unit project on this host, then the kernel project on the
+// real openvswitch module: directly when this host has it, otherwise inside
+// the test VM (scripts/vm.sh) for each kernel of the matrix. Ends with one
+// "tests: N passed, N failed" line. Zero kernel tests run is a failure.
+//
+//   node scripts/test.mjs [--unit-only | --kernel-only] [--kernels "6.1 6.12"]
+//   OVSNL_KERNELS="6.1"  restricts the VM matrix (default: 6.1 6.12)
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const args = process.argv.slice(2);
+const flag = (f) => args.includes(f);
+const value = (f) => {
+  const i = args.indexOf(f);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const kernels = (value('--kernels') ?? process.env.OVSNL_KERNELS ?? '6.1 6.12').split(/[\s,]+/).filter(Boolean);
+const vitest = join(process.cwd(), 'node_modules', '.bin', 'vitest');
+const results = [];
+
+function runUnit() {
+  const dir = mkdtempSync(join(tmpdir(), 'ovsnl-unit-'));
+  const report = join(dir, 'report.json');
+  const r = spawnSync(vitest, ['run', '--project', 'unit', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`], { stdio: 'inherit' });
+  let counts = { passed: 0, failed: 1, skipped: 0 };
+  try {
+    const j = JSON.parse(readFileSync(report, 'utf8'));
+    counts = { passed: j.numPassedTests, failed: j.numFailedTests + (j.numFailedTestSuites ?? 0), skipped: j.numPendingTests + j.numTodoTests };
+  } catch {}
+  rmSync(dir, { recursive: true, force: true });
+  results.push({ suite: 'unit', ...counts, status: r.status ?? 1 });
+}
+
+/** Runs a command, echoing its output, and returns the kernel suite's result line. */
+function runKernel(label, cmd, cmdArgs) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, cmdArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let line;
+    let pending = '';
+    child.stdout.on('data', (chunk) => {
+      process.stdout.write(chunk);
+      pending += chunk.toString('utf8');
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const l of lines) {
+        const m = /OVSNL-KERNEL-RESULT (\{.*\})/.exec(l);
+        if (m) line = JSON.parse(m[1]);
+      }
+    });
+    child.on('close', (code) => {
+      const counts = line ?? { passed: 0, failed: 1, skipped: 0, kernel: 'no result: the suite did not report' };
+      results.push({ suite: `kernel-${label}`, ...counts, status: code ?? 1 });
+      resolve();
+    });
+  });
+}
+
+if (!flag('--kernel-only')) runUnit();
+if (!flag('--unit-only')) {
+  if (existsSync('/sys/module/openvswitch')) {
+    await runKernel('host', process.execPath, ['scripts/kernel-suite.mjs']);
+  } else {
+    process.stdout.write(`\nThis host has no openvswitch module: running the kernel suite in the test VM (kernels: ${kernels.join(', ')})\n`);
+    for (const k of kernels) await runKernel(k, 'bash', ['scripts/vm.sh', '--kernel', k, '--', process.execPath, 'scripts/kernel-suite.mjs']);
+  }
+}
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+let bad = false;
+process.stdout.write('\n');
+for (const r of results) {
+  passed += r.passed;
+  failed += r.failed;
+  skipped += r.skipped;
+  const note = r.kernel ? ` (${r.kernel})` : '';
+  process.stdout.write(`${r.suite}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped${note}\n`);
+  if (r.status !== 0 || r.failed > 0) bad = true;
+  if (r.suite.startsWith('kernel') && r.passed === 0) {
+    process.stdout.write(`${r.suite}: no kernel test passed; a kernel suite that does not run is a failure\n`);
+    bad = true;
+  }
+}
+process.stdout.write(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+process.exit(bad ? 1 : 0);
