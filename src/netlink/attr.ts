@@ -29,8 +29,12 @@ export class AttrWriter {
   length = 0;
 
   constructor(initialSize = 256) {
-    this.buf = new Uint8Array(initialSize);
-    this.view = new DataView(this.buf.buffer);
+    // Small requests come from Node's shared 8 KiB pool instead of an
+    // ArrayBuffer each: a fresh backing store per request is what the garbage
+    // collector pays for under pipelined load. allocUnsafe is safe here because
+    // every byte handed out is written (padding explicitly zeroed).
+    this.buf = Buffer.allocUnsafe(initialSize);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
 
   private reserve(n: number): number {
@@ -39,10 +43,10 @@ export class AttrWriter {
     if (need > this.buf.length) {
       let size = this.buf.length * 2;
       while (size < need) size *= 2;
-      const next = new Uint8Array(size);
+      const next = Buffer.allocUnsafe(size);
       next.set(this.buf.subarray(0, at));
       this.buf = next;
-      this.view = new DataView(next.buffer);
+      this.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
     }
     this.length = need;
     return at;
@@ -176,7 +180,9 @@ export class AttrWriter {
 
   /** The bytes written, as a view of the writer's buffer (do not keep writing after). */
   finish(): Uint8Array {
-    return this.buf.subarray(0, this.length);
+    // A plain Uint8Array, not the pool's Buffer: Buffer#slice shares memory
+    // where Uint8Array#slice copies, and callers should not need to know.
+    return new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.length);
   }
 }
 
@@ -211,12 +217,24 @@ function expectLen(a: Attr, n: number, what: string): DataView {
   return new DataView(a.data.buffer, a.data.byteOffset, n);
 }
 
-export const getU8 = (a: Attr): number => expectLen(a, 1, 'u8').getUint8(0);
-export const getU16 = (a: Attr): number => expectLen(a, 2, 'u16').getUint16(0, HOST_LE);
-export const getBe16 = (a: Attr): number => expectLen(a, 2, 'be16').getUint16(0, false);
-export const getU32 = (a: Attr): number => expectLen(a, 4, 'u32').getUint32(0, HOST_LE);
-export const getS32 = (a: Attr): number => expectLen(a, 4, 's32').getInt32(0, HOST_LE);
-export const getBe32 = (a: Attr): number => expectLen(a, 4, 'be32').getUint32(0, false);
+function checkLen(a: Attr, n: number, what: string): Uint8Array {
+  if (a.data.length !== n) throw new MalformedError(`attribute ${a.type}: ${what} needs ${n} bytes, got ${a.data.length}`);
+  return a.data;
+}
+
+// Integer reads by byte arithmetic: these run per attribute on dumps and
+// upcalls, and a DataView per read is an allocation each.
+const le16 = (d: Uint8Array): number => d[0] | (d[1] << 8);
+const le32 = (d: Uint8Array): number => (d[0] | (d[1] << 8) | (d[2] << 16) | (d[3] << 24)) >>> 0;
+const be16 = (d: Uint8Array): number => (d[0] << 8) | d[1];
+const be32 = (d: Uint8Array): number => ((d[0] << 24) | (d[1] << 16) | (d[2] << 8) | d[3]) >>> 0;
+
+export const getU8 = (a: Attr): number => checkLen(a, 1, 'u8')[0];
+export const getU16 = (a: Attr): number => (HOST_LE ? le16 : be16)(checkLen(a, 2, 'u16'));
+export const getBe16 = (a: Attr): number => be16(checkLen(a, 2, 'be16'));
+export const getU32 = (a: Attr): number => (HOST_LE ? le32 : be32)(checkLen(a, 4, 'u32'));
+export const getS32 = (a: Attr): number => getU32(a) | 0;
+export const getBe32 = (a: Attr): number => be32(checkLen(a, 4, 'be32'));
 export const getU64 = (a: Attr): bigint => expectLen(a, 8, 'u64').getBigUint64(0, HOST_LE);
 export const getBe64 = (a: Attr): bigint => expectLen(a, 8, 'be64').getBigUint64(0, false);
 export const getFlag = (a: Attr): true => {

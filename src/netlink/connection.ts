@@ -74,7 +74,9 @@ export class Connection {
   private readonly timeoutMs: number;
   private readonly debug: boolean;
   private readonly pending = new Map<number, Pending>();
-  private readonly queue: Queued[] = [];
+  /** Requests waiting for a slot; a head index instead of shift(), which is O(n) on long queues. */
+  private queue: Queued[] = [];
+  private queueHead = 0;
   private seq: number;
   private flushScheduled = false;
   private watching = false;
@@ -218,7 +220,9 @@ export class Connection {
     this.closedError = new NetlinkError({ errno: 9 /* EBADF */, operation: 'netlink connection closed' });
     if (this.sweeper) clearInterval(this.sweeper);
     this.failAll(this.closedError);
-    for (const q of this.queue.splice(0)) q.pending.reject(this.closedError);
+    for (let i = this.queueHead; i < this.queue.length; i++) this.queue[i].pending.reject(this.closedError);
+    this.queue = [];
+    this.queueHead = 0;
     if (this.watching) this.socket.unwatch();
     this.watching = false;
     this.socket.close();
@@ -263,17 +267,18 @@ export class Connection {
   private flush(): void {
     this.flushScheduled = false;
     if (this.closedError) return;
-    while (this.queue.length && this.pending.size < this.maxInFlight) {
+    while (this.queued() && this.pending.size < this.maxInFlight) {
       const batch: Uint8Array[] = [];
       const sent: Pending[] = [];
       let bytes = 0;
       while (
-        this.queue.length &&
+        this.queued() &&
         this.pending.size < this.maxInFlight &&
         batch.length < MAX_BATCH_MESSAGES &&
-        (batch.length === 0 || bytes + this.queue[0].bytes.length <= MAX_BATCH_BYTES)
+        (batch.length === 0 || bytes + this.queue[this.queueHead].bytes.length <= MAX_BATCH_BYTES)
       ) {
-        const q = this.queue.shift()!;
+        const q = this.queue[this.queueHead];
+        this.queue[this.queueHead++] = undefined as unknown as Queued;
         const seq = this.nextSeq();
         new DataView(q.bytes.buffer, q.bytes.byteOffset, q.bytes.byteLength).setUint32(NLMSG_SEQ_OFFSET, seq, HOST_LE);
         q.pending.seq = seq;
@@ -296,8 +301,16 @@ export class Connection {
         }
       }
     }
+    if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.queueHead);
+      this.queueHead = 0;
+    }
     this.updateKeepAlive();
     this.armSweeper();
+  }
+
+  private queued(): number {
+    return this.queue.length - this.queueHead;
   }
 
   private ensureWatching(): void {
@@ -308,7 +321,7 @@ export class Connection {
 
   /** Keep the process alive only while answers are owed (or notifications are wanted). */
   private updateKeepAlive(): void {
-    const want = this.pending.size > 0 || this.queue.length > 0 || this.onNotification !== undefined;
+    const want = this.pending.size > 0 || this.queued() > 0 || this.onNotification !== undefined;
     if (want !== this.keptAlive && this.watching) {
       this.keptAlive = want;
       this.socket.setKeepAlive(want);
@@ -343,7 +356,7 @@ export class Connection {
       this.sweeper = undefined;
     }
     this.updateKeepAlive();
-    if (this.queue.length) this.flush();
+    if (this.queued()) this.flush();
   }
 
   private failAll(err: Error): void {
@@ -369,7 +382,7 @@ export class Connection {
         this.failAll(e instanceof Error ? e : new Error(String(e)));
       }
     }
-    if (this.queue.length && this.pending.size < this.maxInFlight) this.flush();
+    if (this.queued() && this.pending.size < this.maxInFlight) this.flush();
     else this.updateKeepAlive();
   }
 
@@ -380,8 +393,10 @@ export class Connection {
     }
     let messages: NlMessage[];
     try {
-      // The socket's buffer is reused by the next receive: keep a copy.
-      messages = parseMessages(datagram.slice());
+      // The socket's buffer is reused by the next receive: keep a copy (from
+      // Node's pool for small datagrams, which most replies are).
+      const copy = Buffer.from(datagram);
+      messages = parseMessages(new Uint8Array(copy.buffer, copy.byteOffset, copy.length));
     } catch (err) {
       this.stats.malformed++;
       // Some reply in this datagram is lost; fail what was waiting rather than hang.
