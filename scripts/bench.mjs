@@ -1,0 +1,16 @@
+#!/usr/bin/env node
+// Runs a benchmark where the openvswitch module is: here if loaded, otherwise
+// in the test VM (OVSNL_KERNELS picks the kernel, default 6.1).
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+const [file, ...rest] = process.argv.slice(2);
+if (!file) {
+  console.error('usage: node scripts/bench.mjs bench/FILE.mjs [args...]');
+  process.exit(2);
+}
+const kernel = (process.env.OVSNL_KERNELS ?? '6.1').split(/[\s,]+/)[0];
+const r = existsSync('/sys/module/openvswitch')
+  ? spawnSync(process.execPath, [file, ...rest], { stdio: 'inherit' })
+  : spawnSync('bash', ['scripts/vm.sh', '--kernel', kernel, '--', process.execPath, file, ...rest], { stdio: 'inherit' });
+process.exit(r.status ?? 1);
