@@ -285,10 +285,20 @@ OUT=$R/run/ovsnl-vm
 # loading node_modules take seconds instead of minutes.
 p9=trans=virtio,version=9p2000.L,msize=262144
 mount -t 9p -o "$p9,cache=loose,ro" root $R || fail "cannot mount the host's root"
+# Keep the host's /tmp and /run reachable before fresh tmpfs hide them: a
+# checkout (a CI clone, say) may live there, and is bound back in below.
+mkdir -p /host/tmp /host/run
+mount -o bind $R/tmp /host/tmp
+mount -o bind $R/run /host/run
 mount -t tmpfs -o mode=1777 tmpfs $R/tmp
 mount -t tmpfs -o mode=0755 tmpfs $R/run
 mkdir -p $OUT
 mount -t 9p -o "$p9" out $OUT || fail "cannot mount the output share"
+if [ -s $OUT/keep ]; then
+  keep=$(cat $OUT/keep)
+  mkdir -p "$R$keep"
+  mount -o bind "/host$keep" "$R$keep" || fail "cannot bind $keep into the guest"
+fi
 mount -t proc proc $R/proc
 mount -t sysfs sysfs $R/sys
 mount -t devtmpfs devtmpfs $R/dev
@@ -423,16 +433,16 @@ write_command_script() {
 }
 
 run_vm() {
-  case $PWD in
-    /tmp | /tmp/* | /run | /run/*)
-      log "warning: $PWD is hidden by a fresh tmpfs in the guest"
-      ;;
-  esac
   local out
   out=$(mktemp -d "${TMPDIR:-/tmp}/ovsnl-vm.XXXXXX")
   # shellcheck disable=SC2064 # expand $out now
   trap "rm -rf '$out'" EXIT
   write_command_script "$@" >"$out/cmd.sh"
+  # The guest has fresh tmpfs on /tmp and /run; a working directory there is
+  # bound back in (read-only, like the rest of the host) so it stays visible.
+  case $PWD in
+    /tmp/* | /run/*) printf '%s\n' "$PWD" >"$out/keep" ;;
+  esac
 
   local accel=(-accel "tcg,thread=multi" -cpu max)
   [[ ${OVSNL_VM_KVM:-} == 1 ]] && accel=(-accel kvm -cpu host)
