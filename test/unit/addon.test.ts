@@ -1,4 +1,5 @@
 // The addon against the host's real generic netlink (nlctrl is always there).
+import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { native, type NativeNetlinkSocket } from '../../src/native.js';
 import * as C from '../../src/netlink/constants.js';
@@ -14,6 +15,8 @@ const socket = (protocol?: number): NativeNetlinkSocket => {
 afterEach(() => {
   for (const s of open.splice(0)) s.close();
 });
+
+const spawnSyncNode = (args: string[]) => spawnSync(process.execPath, args, { timeout: 10_000, encoding: 'utf8' });
 
 const SLOT = 65536;
 function receiveAll(s: NativeNetlinkSocket, want: number, timeoutMs = 2000): { type: number; seq: number }[] {
@@ -164,7 +167,6 @@ describe('NetlinkSocket (native)', () => {
   });
 
   it('an unreferenced poll does not keep the process alive', async () => {
-    const { spawnSync } = await import('node:child_process');
     const script = `
       import { native } from ${JSON.stringify(new URL('../../src/native.ts', import.meta.url).pathname.replace(/\.ts$/, '.js').replace('/src/', '/dist/'))};
       const s = new (native().NetlinkSocket)(16);
@@ -172,8 +174,24 @@ describe('NetlinkSocket (native)', () => {
       s.unref();
       setTimeout(() => console.log('done'), 10);
     `;
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 5000, encoding: 'utf8' });
+    const r = spawnSyncNode(['--input-type=module', '-e', script]);
     expect(r.signal).toBeNull();
     expect(r.stdout.trim()).toBe('done');
+  });
+
+  it('closes the socket when an unclosed one is garbage collected', () => {
+    const script = `
+      import { readlinkSync } from 'node:fs';
+      import { native } from ${JSON.stringify(new URL('../../dist/native.js', import.meta.url).pathname)};
+      const link = (fd) => { try { return readlinkSync('/proc/self/fd/' + fd); } catch { return 'closed'; } };
+      let s = new (native().NetlinkSocket)(16);
+      const fd = s.fd;
+      const before = link(fd);
+      s = null;
+      for (let i = 0; i < 10 && link(fd) !== 'closed'; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 10)); }
+      console.log(before.startsWith('socket:') ? 'open' : before, link(fd));
+    `;
+    const r = spawnSyncNode(['--expose-gc', '--input-type=module', '-e', script]);
+    expect(r.stdout.trim()).toBe('open closed');
   });
 });
