@@ -2,6 +2,7 @@
 #include <napi.h>
 #include <sys/socket.h>
 
+#include "frameio.h"
 #include "nlsocket.h"
 
 #ifndef SOL_NETLINK
@@ -35,6 +36,8 @@ Napi::Object Constants(Napi::Env env) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NetlinkSocket", ovsnl::NetlinkSocket::Init(env));
+  exports.Set("PacketSocket", ovsnl::PacketSocket::Init(env));
+  exports.Set("TapDevice", ovsnl::TapDevice::Init(env));
   exports.Set("constants", Constants(env));
   return exports;
 }

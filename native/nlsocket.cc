@@ -91,15 +91,9 @@ NetlinkSocket::NetlinkSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
 }
 
 NetlinkSocket::~NetlinkSocket() {
-  // Garbage collection of an unclosed socket: release the fd. A polling socket
-  // holds a strong reference to itself, so poll_ is normally null here; it can
-  // be set only when the whole environment is being torn down.
-  if (poll_ != nullptr) {
-    uv_poll_stop(poll_);
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_),
-             [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-    poll_ = nullptr;
-  }
+  // Garbage collection of an unclosed socket: release the fd. (A polling
+  // socket holds a strong reference to itself, so it is not collected.)
+  poller_.Stop();
   CloseFd();
 }
 
@@ -308,81 +302,30 @@ Napi::Value NetlinkSocket::GetOption(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, value);
 }
 
-// pollStart(callback): calls callback() whenever the socket is readable, or
-// callback(err) when libuv reports an error. Keeps the process alive (see unref).
+// pollStart(callback): calls callback(err | undefined, events) whenever the
+// socket is readable. Keeps the process alive unless unref() was called.
 Napi::Value NetlinkSocket::PollStart(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsFunction()) return ThrowType(env, "pollStart(callback: function)");
   if (!CheckOpen(env)) return Napi::Value();
-  on_readable_ = Napi::Persistent(info[0].As<Napi::Function>());
-  if (poll_ != nullptr) return env.Undefined();
-  uv_loop_t* loop = nullptr;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
-    Napi::Error::New(env, "pollStart: no libuv loop").ThrowAsJavaScriptException();
-    return Napi::Value();
-  }
-  poll_ = new uv_poll_t;
-  int r = uv_poll_init(loop, poll_, fd_);
-  if (r == 0) {
-    poll_->data = this;
-    r = uv_poll_start(poll_, UV_READABLE, OnReadable);
-  }
-  if (r != 0) {
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-    poll_ = nullptr;
-    ErrnoError(env, "uv_poll_start", -r).ThrowAsJavaScriptException();
-    return Napi::Value();
-  }
-  if (!poll_referenced_) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
-  async_context_ = std::make_unique<Napi::AsyncContext>(env, "ovsnl.NetlinkSocket");
-  // While polling, the socket must outlive any JavaScript reference to it.
-  Napi::ObjectWrap<NetlinkSocket>::Ref();
+  if (!poller_.Start(env, fd_, kPollReadable, info[0].As<Napi::Function>())) return Napi::Value();
   return env.Undefined();
 }
 
-void NetlinkSocket::OnReadable(uv_poll_t* handle, int status, int /*events*/) {
-  auto* self = static_cast<NetlinkSocket*>(handle->data);
-  if (self == nullptr || self->on_readable_.IsEmpty()) return;
-  Napi::Env env = self->Env();
-  Napi::HandleScope scope(env);
-  std::vector<napi_value> args;
-  if (status < 0) args.push_back(ErrnoError(env, "uv_poll", -status).Value());
-  // MakeCallback runs queued microtasks afterwards, so promises resolved by
-  // the callback settle before libuv polls again.
-  self->on_readable_.MakeCallback(self->Value(), args, *self->async_context_);
-  if (env.IsExceptionPending()) {
-    Napi::Error e = env.GetAndClearPendingException();
-    napi_fatal_exception(env, e.Value());
-  }
-}
-
-void NetlinkSocket::StopPolling() {
-  if (poll_ == nullptr) return;
-  uv_poll_stop(poll_);
-  poll_->data = nullptr;
-  uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-  poll_ = nullptr;
-  on_readable_.Reset();
-  async_context_.reset();
-  Napi::ObjectWrap<NetlinkSocket>::Unref();
-}
-
 Napi::Value NetlinkSocket::PollStop(const Napi::CallbackInfo& info) {
-  StopPolling();
+  poller_.Stop();
   return info.Env().Undefined();
 }
 
 // ref()/unref(): whether an active poll keeps the event loop alive, as for
 // net.Socket. Listeners that only wait for notifications usually unref.
 Napi::Value NetlinkSocket::RefHandle(const Napi::CallbackInfo& info) {
-  poll_referenced_ = true;
-  if (poll_ != nullptr) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+  poller_.SetKeepAlive(true);
   return info.Env().Undefined();
 }
 
 Napi::Value NetlinkSocket::UnrefHandle(const Napi::CallbackInfo& info) {
-  poll_referenced_ = false;
-  if (poll_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+  poller_.SetKeepAlive(false);
   return info.Env().Undefined();
 }
 
@@ -394,7 +337,7 @@ void NetlinkSocket::CloseFd() {
 
 // close(): idempotent. libuv requires the poll handle to go before the fd.
 Napi::Value NetlinkSocket::Close(const Napi::CallbackInfo& info) {
-  StopPolling();
+  poller_.Stop();
   CloseFd();
   return info.Env().Undefined();
 }

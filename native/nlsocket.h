@@ -3,9 +3,8 @@
 // It knows nothing about message formats: parsing lives in TypeScript.
 #pragma once
 #include <napi.h>
-#include <uv.h>
+#include "poller.h"
 
-#include <memory>
 
 namespace ovsnl {
 
@@ -33,16 +32,11 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
 
   bool CheckOpen(Napi::Env env);
   Napi::Value ReceiveInto(const Napi::CallbackInfo& info, int flags);
-  void StopPolling();
   void CloseFd();
-  static void OnReadable(uv_poll_t* handle, int status, int events);
 
   int fd_ = -1;
   uint32_t port_id_ = 0;
-  uv_poll_t* poll_ = nullptr;  // owned until uv_close's callback frees it
-  bool poll_referenced_ = true;
-  Napi::FunctionReference on_readable_;
-  std::unique_ptr<Napi::AsyncContext> async_context_;
+  Poller poller_{this};
 };
 
 }  // namespace ovsnl

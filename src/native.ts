@@ -16,12 +16,54 @@ export interface NativeNetlinkSocket {
   recvWait(buffer: Uint8Array, slotSize: number, lens: Int32Array, pids: Uint32Array | undefined, timeoutMs: number): number;
   setOption(level: number, name: number, value: number): void;
   getOption(level: number, name: number): number;
-  pollStart(onReadable: (err?: Error) => void): void;
+  pollStart(onReadable: (err?: Error, events?: number) => void): void;
   pollStop(): void;
   ref(): void;
   unref(): void;
   close(): void;
 }
+
+/** What recv/send/poll look like for both raw frame sources (AF_PACKET and TAP). */
+export interface NativeFrameIO {
+  readonly fd: number;
+  readonly ifindex: number;
+  /**
+   * Frames queued now, into slots of `buffer`; never blocks. `meta` gets
+   * FRAME_META_WORDS values per frame: tp_status, vlan_tci | tpid << 16,
+   * pkttype, length on the wire. A length above slotSize means truncation.
+   */
+  recv(buffer: Uint8Array, slotSize: number, lens: Int32Array, meta?: Uint32Array): number;
+  /** Frames accepted by the kernel (fewer than given: backpressure, retry on writability). */
+  send(frames: Uint8Array[]): number;
+  /** events: 1 readable, 2 writable. */
+  pollStart(events: number, cb: (err: Error | undefined, events: number) => void): void;
+  pollStop(): void;
+  ref(): void;
+  unref(): void;
+  close(): void;
+}
+
+export interface PacketSocketOptions {
+  /** Receive all frames, not only those addressed to the interface. */
+  promisc?: boolean;
+  /** Prefix each frame with struct virtio_net_hdr (GSO and checksum offload metadata). */
+  vnetHdr?: boolean;
+  /** Send straight to the driver, skipping the qdisc layer. */
+  qdiscBypass?: boolean;
+}
+
+export interface TapOptions {
+  vnetHdr?: boolean;
+  /** TUN_F_* offload bits accepted on frames read from the device. */
+  offload?: number;
+}
+
+export const FRAME_META_WORDS = 4;
+/** tp_status bits (linux/if_packet.h). */
+export const TP_STATUS_CSUMNOTREADY = 1 << 3;
+export const TP_STATUS_VLAN_VALID = 1 << 4;
+export const TP_STATUS_VLAN_TPID_VALID = 1 << 6;
+export const TP_STATUS_CSUM_VALID = 1 << 7;
 
 export interface NativeConstants {
   NETLINK_ROUTE: number;
@@ -44,6 +86,8 @@ export interface NativeConstants {
 
 export interface NativeAddon {
   NetlinkSocket: new (protocol?: number) => NativeNetlinkSocket;
+  PacketSocket: new (ifindex: number, options?: PacketSocketOptions) => NativeFrameIO;
+  TapDevice: new (name: string, options?: TapOptions) => NativeFrameIO & { readonly name: string };
   constants: NativeConstants;
 }
 
