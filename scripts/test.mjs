@@ -58,8 +58,26 @@ function runKernel(label, cmd, cmdArgs) {
   });
 }
 
+/**
+ * Debian's real ovs-dpctl and ovs-vswitchd, the peers of the interop tests,
+ * unpacked by scripts/ovs-peer.sh; handed to the kernel suite (and the VM)
+ * through OVSNL_DPCTL / OVSNL_VSWITCHD.
+ */
+function locatePeers() {
+  if (process.env.OVSNL_DPCTL) return;
+  const r = spawnSync('bash', ['scripts/ovs-peer.sh'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status !== 0) {
+    process.stdout.write('warning: could not unpack the real ovs-dpctl; interop tests will fail and say why\n');
+    return;
+  }
+  const bin = r.stdout.trim();
+  process.env.OVSNL_DPCTL = join(bin, 'ovs-dpctl');
+  process.env.OVSNL_VSWITCHD = join(bin, '..', 'lib', 'openvswitch-switch', 'ovs-vswitchd');
+}
+
 if (!flag('--kernel-only')) runUnit();
 if (!flag('--unit-only')) {
+  locatePeers();
   if (existsSync('/sys/module/openvswitch')) {
     await runKernel('host', process.execPath, ['scripts/kernel-suite.mjs']);
   } else {
