@@ -1,6 +1,9 @@
 #include <linux/netlink.h>
 #include <napi.h>
+#include <errno.h>
 #include <sys/socket.h>
+
+#include "errors.h"
 
 #include "frameio.h"
 #include "nlsocket.h"
@@ -10,6 +13,24 @@
 #endif
 
 namespace {
+
+// peerCredentials(fd): SO_PEERCRED of a connected unix socket (Node's net
+// module does not expose it), so the fallback daemon can admit root only.
+Napi::Value PeerCredentials(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) return ovsnl::ThrowType(env, "peerCredentials(fd: number)");
+  struct ucred cred;
+  socklen_t len = sizeof cred;
+  if (getsockopt(info[0].As<Napi::Number>().Int32Value(), SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+    ovsnl::ErrnoError(env, "getsockopt(SO_PEERCRED)", errno).ThrowAsJavaScriptException();
+    return Napi::Value();
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("pid", Napi::Number::New(env, cred.pid));
+  out.Set("uid", Napi::Number::New(env, cred.uid));
+  out.Set("gid", Napi::Number::New(env, cred.gid));
+  return out;
+}
 
 // Only the numbers JavaScript needs to call setOption/getOption and to open
 // sockets; protocol constants (message types, flags) are defined in TypeScript.
@@ -38,6 +59,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NetlinkSocket", ovsnl::NetlinkSocket::Init(env));
   exports.Set("PacketSocket", ovsnl::PacketSocket::Init(env));
   exports.Set("TapDevice", ovsnl::TapDevice::Init(env));
+  exports.Set("peerCredentials", Napi::Function::New(env, PeerCredentials, "peerCredentials"));
   exports.Set("constants", Constants(env));
   return exports;
 }

@@ -89,6 +89,8 @@ export interface NativeAddon {
   PacketSocket: new (ifindex: number, options?: PacketSocketOptions) => NativeFrameIO;
   TapDevice: new (name: string, options?: TapOptions) => NativeFrameIO & { readonly name: string };
   constants: NativeConstants;
+  /** SO_PEERCRED of a connected unix socket's fd. */
+  peerCredentials(fd: number): { pid: number; uid: number; gid: number };
 }
 
 function findAddon(): string {

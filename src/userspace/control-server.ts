@@ -1,0 +1,204 @@
+// The fallback daemon's control socket: a unix stream socket speaking the same
+// generic netlink messages as the kernel, root-only (checked with SO_PEERCRED
+// as well as by the socket's mode). Each client gets a port id, announced in a
+// greeting, that plays the part of its netlink address.
+import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { dirname } from 'node:path';
+import { native } from '../native.js';
+import { AttrWriter } from '../netlink/attr.js';
+import { GENL_HDRLEN, GENL_ID_CTRL, NLMSG_MIN_TYPE, NLMSG_NOOP, NLM_F_ACK, NLM_F_DUMP, NLM_F_MULTI } from '../netlink/constants.js';
+import { beginMessage, endMessage, parseMessages, type NlMessage } from '../netlink/message.js';
+import { MessageStream } from '../netlink/stream.js';
+import { encodeDone, encodeError, encodeReply, type ServedFamily } from './genl-service.js';
+import { controller, type RegisteredFamily } from './nlctrl.js';
+
+const EPERM = 1;
+const ENOENT = 2;
+const EIO = 5;
+const EINVAL = 22;
+
+export interface ControlServerOptions {
+  path: string;
+  /** File mode of the socket (default 0600: root only). */
+  socketMode?: number;
+  /** Who may talk to the daemon, by SO_PEERCRED uid (default: root only). */
+  admit?: (cred: { pid: number; uid: number; gid: number }) => boolean;
+  /** Where internal errors are reported (default stderr). */
+  log?: (line: string) => void;
+}
+
+interface Client {
+  portId: number;
+  sock: Socket;
+  admitted: boolean;
+  /** Requests of one client run in order, as the kernel runs a datagram's messages. */
+  chain: Promise<void>;
+}
+
+export class ControlServer {
+  private readonly families = new Map<number, RegisteredFamily>();
+  private readonly clients = new Map<number, Client>();
+  private readonly ctrl: ServedFamily;
+  private nextFamilyId = 0x20;
+  private nextGroupId = 1;
+  private nextPortId = 0x4000_0000;
+  private server?: Server;
+  private readonly log: (line: string) => void;
+
+  constructor(private readonly opts: ControlServerOptions) {
+    this.ctrl = controller(() => this.families.values());
+    this.log = opts.log ?? ((line) => process.stderr.write(`ovsnl-dpd: ${line}\n`));
+  }
+
+  /** Makes a family reachable; its id and group ids are chosen here, as the kernel does. */
+  register(family: ServedFamily): RegisteredFamily {
+    const groups = new Map((family.groups ?? []).map((g) => [g, this.nextGroupId++] as [string, number]));
+    const reg = { id: this.nextFamilyId++, family, groups };
+    this.families.set(reg.id, reg);
+    return reg;
+  }
+
+  async listen(): Promise<void> {
+    const { path } = this.opts;
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    if (existsSync(path)) {
+      if (await isServing(path)) throw new Error(`another ovsnl datapath daemon is serving ${path}`);
+      unlinkSync(path);
+    }
+    const server = createServer((sock) => this.accept(sock));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    chmodSync(path, this.opts.socketMode ?? 0o600);
+    this.server = server;
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.clients.values()) c.sock.destroy();
+    this.clients.clear();
+    const s = this.server;
+    this.server = undefined;
+    if (s) await new Promise<void>((r) => s.close(() => r()));
+  }
+
+  /** Port ids of connected clients. */
+  get portIds(): number[] {
+    return [...this.clients.keys()];
+  }
+
+  /** Sends an unsolicited message (an upcall) to a port; false if nobody has it. */
+  unicast(portId: number, message: Uint8Array): boolean {
+    const c = this.clients.get(portId);
+    if (!c || !c.admitted) return false;
+    c.sock.write(message);
+    return true;
+  }
+
+  private accept(sock: Socket): void {
+    const portId = this.nextPortId++;
+    const fd = (sock as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1;
+    let admitted = false;
+    try {
+      const cred = native().peerCredentials(fd);
+      admitted = (this.opts.admit ?? ((c) => c.uid === 0))(cred);
+    } catch (err) {
+      this.log(`cannot read the peer's credentials, refusing it: ${(err as Error).message}`);
+    }
+    const client: Client = { portId, sock, admitted, chain: Promise.resolve() };
+    this.clients.set(portId, client);
+    const stream = new MessageStream();
+    sock.on('data', (chunk: Buffer) => {
+      let msgs: Uint8Array[];
+      try {
+        msgs = stream.push(chunk);
+      } catch (err) {
+        this.log(`port ${portId}: ${(err as Error).message}; closing`);
+        sock.destroy();
+        return;
+      }
+      for (const m of msgs) client.chain = client.chain.then(() => this.serve(client, m));
+    });
+    sock.on('error', () => {});
+    sock.on('close', () => this.clients.delete(portId));
+    sock.write(greeting(portId));
+  }
+
+  private async serve(client: Client, bytes: Uint8Array): Promise<void> {
+    let req: NlMessage;
+    try {
+      [req] = parseMessages(bytes);
+    } catch {
+      return;
+    }
+    const out: Uint8Array[] = [];
+    const fail = (errno: number, message?: string, offset?: number) => out.push(encodeError(req, client.portId, errno, { message, offset }));
+    try {
+      if (req.type < NLMSG_MIN_TYPE) return;
+      if (!client.admitted) {
+        fail(EPERM, 'the ovsnl datapath daemon serves root only (CAP_NET_ADMIN)');
+        return;
+      }
+      const reg = req.type === GENL_ID_CTRL ? { id: GENL_ID_CTRL, family: this.ctrl, groups: new Map() } : this.families.get(req.type);
+      if (!reg) {
+        fail(ENOENT, `no generic netlink family with id ${req.type}`);
+        return;
+      }
+      const hdrEnd = GENL_HDRLEN + reg.family.hdrSize;
+      if (req.payload.length < hdrEnd) {
+        fail(EINVAL, `${reg.family.name}: message shorter than its headers`);
+        return;
+      }
+      const replies = await reg.family.handle({
+        cmd: req.payload[0],
+        version: req.payload[1],
+        flags: req.flags,
+        seq: req.seq,
+        portId: client.portId,
+        header: req.payload.subarray(GENL_HDRLEN, hdrEnd),
+        attrs: req.payload.subarray(hdrEnd),
+        attrsOffset: 16 + hdrEnd,
+      });
+      if (req.flags & NLM_F_DUMP) {
+        for (const r of replies) out.push(encodeReply(reg.id, NLM_F_MULTI, req.seq, client.portId, r));
+        out.push(encodeDone(req.seq, client.portId));
+      } else {
+        for (const r of replies) out.push(encodeReply(reg.id, 0, req.seq, client.portId, r));
+        if (req.flags & NLM_F_ACK) out.push(encodeError(req, client.portId, 0));
+      }
+    } catch (err) {
+      const e = err as { errno?: number; message?: string; offset?: number };
+      if (typeof e.errno === 'number' && e.errno > 0) fail(e.errno, e.message, e.offset);
+      else {
+        this.log(`internal error on ${req.type}/${req.payload[0]}: ${(err as Error).stack ?? err}`);
+        fail(EIO, `ovsnl datapath daemon internal error: ${e.message ?? err}`);
+      }
+    } finally {
+      if (out.length && !client.sock.destroyed) client.sock.write(out.length === 1 ? out[0] : Buffer.concat(out));
+    }
+  }
+}
+
+/** NLMSG_NOOP whose nlmsg_pid tells the client its port id. */
+function greeting(portId: number): Uint8Array {
+  const w = new AttrWriter(16);
+  const s = beginMessage(w, NLMSG_NOOP, 0, 0, portId);
+  endMessage(w, s);
+  return w.finish().slice();
+}
+
+function isServing(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = createConnection(path);
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
+}
+
