@@ -2,9 +2,13 @@ import { constants } from 'node:os';
 
 // errno number -> name ("ENOENT"), from Node's own table for this platform.
 const names = new Map<number, string>();
+// Several names share a number; these are the ones Linux and ovs-dpctl use.
+const PREFERRED = ['EAGAIN', 'EOPNOTSUPP', 'EDEADLK'];
+for (const name of PREFERRED) {
+  const value = (constants.errno as Record<string, number>)[name];
+  if (value !== undefined) names.set(value, name);
+}
 for (const [name, value] of Object.entries(constants.errno)) {
-  // Several names share a number (EAGAIN/EWOULDBLOCK); keep the first, which
-  // is the one the kernel documents.
   if (!names.has(value)) names.set(value, name);
 }
 

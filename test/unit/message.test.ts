@@ -73,3 +73,13 @@ describe('parseError', () => {
     expect(() => parseError(parseMessages(bytes)[0])).toThrow(MalformedError);
   });
 });
+
+describe('errno names', () => {
+  it('use the names Linux and ovs-dpctl use where several share a number', async () => {
+    const { errnoName } = await import('../../src/netlink/errno.js');
+    expect(errnoName(95)).toBe('EOPNOTSUPP');
+    expect(errnoName(11)).toBe('EAGAIN');
+    expect(errnoName(2)).toBe('ENOENT');
+    expect(errnoName(4242)).toBe('E4242');
+  });
+});

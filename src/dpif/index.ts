@@ -1,0 +1,2 @@
+export * from './dpif.js';
+export { KernelDpif, DEFAULT_USER_FEATURES, type KernelDpifOptions } from './kernel.js';

@@ -1,0 +1,402 @@
+// The Dpif over the openvswitch kernel module: one generic netlink
+// Connection, many requests in flight on it. Every method is one request
+// (or one dump) built by the src/ovs codecs; errors are the kernel's
+// NetlinkError, named after the operation ("flow new", "datapath get dp0").
+import { Connection, type ConnectionOptions } from '../netlink/connection.js';
+import { NLM_F_CREATE, NLM_F_ECHO } from '../netlink/constants.js';
+import { MalformedError, NetlinkError } from '../netlink/errors.js';
+import type { NlMessage } from '../netlink/message.js';
+import { resolveOvsFamilies, type OvsFamilies } from '../ovs/families.js';
+import type { GenlFamily } from '../netlink/genl.js';
+import { decodeDatapathMessage, encodeDatapathMessage, type DatapathAttrs, type DatapathMessage } from '../ovs/datapath.js';
+import { decodeVportMessage, encodeVportMessage, isKernelVportType, vportTypeName, vportTypeNumber, type VportAttrs, type VportMessage } from '../ovs/vport.js';
+import { decodeFlowMessage, encodeFlowMessage, type FlowAttrs, type FlowMessage } from '../ovs/flow.js';
+import { encodePacketMessage, executeAttrs, type PacketExecute } from '../ovs/packet.js';
+import { decodeMeterMessage, encodeMeterMessage, type MeterMessage } from '../ovs/meter.js';
+import { decodeCtLimitMessage, encodeCtLimitMessage, zoneLimit, type CtLimitAttrs } from '../ovs/ct-limit.js';
+import { formatUfid } from '../ovs/ufid.js';
+import * as U from '../ovs/uapi.js';
+import type {
+  CtLimits,
+  CtLimitsChange,
+  Datapath,
+  DatapathChanges,
+  DatapathCreate,
+  Dpif,
+  DpRef,
+  Flow,
+  FlowDumpOptions,
+  FlowGetOptions,
+  FlowId,
+  FlowPut,
+  FlowPutResult,
+  Meter,
+  MeterConfig,
+  MeterFeatures,
+  Vport,
+  VportChanges,
+  VportCreate,
+  VportRef,
+} from './dpif.js';
+
+const EIO = 5;
+const ENODEV = 19;
+const EOPNOTSUPP = 95;
+
+/**
+ * Features of datapaths this Dpif creates unless told otherwise: per-vport
+ * upcall dispatch, which works without a per-CPU pid array (the per-CPU mode
+ * ovs-dpctl switches on loses every upcall when nobody set the array).
+ */
+export const DEFAULT_USER_FEATURES = U.OVS_DP_F_UNALIGNED | U.OVS_DP_F_VPORT_PIDS;
+
+export interface KernelDpifOptions extends ConnectionOptions {
+  /** Use this connection (not closed by close()) instead of opening one. */
+  connection?: Connection;
+}
+
+const describeDp = (dp: DpRef): string => (typeof dp === 'string' ? dp : `dp_ifindex ${dp}`);
+const describeVport = (v: VportRef): string => (typeof v === 'number' ? `port ${v}` : v);
+const describeFlow = (id: FlowId): string => (id.ufid ? ` ${formatUfid(id.ufid)}` : '');
+
+function toDatapath(m: DatapathMessage): Datapath {
+  if (m.attrs.name === undefined) throw new MalformedError('ovs_datapath reply without OVS_DP_ATTR_NAME');
+  return { ...m.attrs, dpIfindex: m.dpIfindex, name: m.attrs.name };
+}
+
+function toVport(m: VportMessage): Vport {
+  const { portNo, type, name } = m.attrs;
+  if (portNo === undefined || type === undefined || name === undefined) {
+    throw new MalformedError('ovs_vport reply without OVS_VPORT_ATTR_PORT_NO, _TYPE or _NAME');
+  }
+  return { ...m.attrs, dpIfindex: m.dpIfindex, portNo, type, name };
+}
+
+const toFlow = (m: FlowMessage): Flow => ({ ...m.attrs, dpIfindex: m.dpIfindex });
+
+function toMeter(m: MeterMessage): Meter {
+  if (m.attrs.id === undefined) throw new MalformedError('ovs_meter reply without OVS_METER_ATTR_ID');
+  return { ...m.attrs, dpIfindex: m.dpIfindex, id: m.attrs.id };
+}
+
+function vportSelector(v: VportRef): VportAttrs {
+  return typeof v === 'number' ? { portNo: v } : { name: v };
+}
+
+export class KernelDpif implements Dpif {
+  /** Datapath name -> dp_ifindex, learnt from replies. */
+  private readonly dpIndex = new Map<string, number>();
+
+  private constructor(
+    readonly conn: Connection,
+    readonly families: OvsFamilies,
+    private readonly ownsConnection: boolean,
+  ) {}
+
+  /** Opens a connection and resolves the OVS families; fails with ModuleMissingError without the module. */
+  static async open(opts: KernelDpifOptions = {}): Promise<KernelDpif> {
+    const conn = opts.connection ?? new Connection(opts);
+    try {
+      return new KernelDpif(conn, await resolveOvsFamilies(conn), !opts.connection);
+    } catch (err) {
+      if (!opts.connection) conn.close();
+      throw err;
+    }
+  }
+
+  close(): void {
+    if (this.ownsConnection) this.conn.close();
+  }
+
+  // ---- plumbing ---------------------------------------------------------
+
+  // The kernel answers GETs with genlmsg_reply, but NEW, SET and DEL of
+  // datapaths, vports and flows with a notification (ovs_notify) that reaches
+  // the requester only when it asked with NLM_F_ECHO: those requests carry it
+  // where a reply is wanted.
+  private async call(bytes: Uint8Array, family: GenlFamily, operation: string): Promise<NlMessage[]> {
+    const replies = await this.conn.request(bytes, { operation });
+    return replies.filter((m) => m.type === family.id);
+  }
+
+  private async one<T>(bytes: Uint8Array, family: GenlFamily, operation: string, decode: (m: NlMessage) => T): Promise<T> {
+    const [reply] = await this.call(bytes, family, operation);
+    if (!reply) throw new NetlinkError({ errno: EIO, operation: `${operation}: the kernel acknowledged without a reply` });
+    return decode(reply);
+  }
+
+  private optionalFamily(family: GenlFamily | undefined, name: string, operation: string): GenlFamily {
+    if (!family) throw new NetlinkError({ errno: EOPNOTSUPP, operation: `${operation}: this kernel's openvswitch module has no ${name} family` });
+    return family;
+  }
+
+  private async resolveDp(dp: DpRef): Promise<number> {
+    if (typeof dp === 'number') return dp;
+    return this.dpIndex.get(dp) ?? (await this.getDatapath(dp)).dpIfindex;
+  }
+
+  /**
+   * Runs fn with the datapath's ifindex. A name's ifindex is cached; if the
+   * kernel says ENODEV the datapath may have been re-created under the same
+   * name, so the name is looked up once more and fn retried.
+   */
+  private async withDp<T>(dp: DpRef, fn: (dpIfindex: number) => Promise<T>): Promise<T> {
+    if (typeof dp === 'number') return fn(dp);
+    const cached = this.dpIndex.get(dp);
+    if (cached !== undefined) {
+      try {
+        return await fn(cached);
+      } catch (err) {
+        if (!(err instanceof NetlinkError && err.errno === ENODEV)) throw err;
+        this.dpIndex.delete(dp);
+      }
+    }
+    return fn((await this.getDatapath(dp)).dpIfindex);
+  }
+
+  private datapath(cmd: number, dp: DpRef, attrs: DatapathAttrs, operation: string): Promise<Datapath> {
+    const selector = typeof dp === 'string' ? { dpIfindex: 0, name: dp } : { dpIfindex: dp };
+    const flags = cmd === U.OVS_DP_CMD_GET ? 0 : NLM_F_ECHO;
+    const bytes = encodeDatapathMessage(this.families.datapath.id, { cmd, dpIfindex: selector.dpIfindex, attrs: { name: selector.name, ...attrs } }, { flags });
+    return this.one(bytes, this.families.datapath, operation, (m) => {
+      const d = toDatapath(decodeDatapathMessage(m));
+      this.dpIndex.set(d.name, d.dpIfindex);
+      return d;
+    });
+  }
+
+  // ---- datapaths --------------------------------------------------------
+
+  createDatapath(c: DatapathCreate): Promise<Datapath> {
+    const attrs: DatapathAttrs = {
+      upcallPid: c.upcallPid ?? 0,
+      userFeatures: c.userFeatures ?? DEFAULT_USER_FEATURES,
+      masksCacheSize: c.masksCacheSize,
+      perCpuPids: c.perCpuPids,
+      ifindex: c.ifindex,
+    };
+    return this.datapath(U.OVS_DP_CMD_NEW, c.name, attrs, `datapath new ${c.name}`);
+  }
+
+  getDatapath(dp: DpRef): Promise<Datapath> {
+    return this.datapath(U.OVS_DP_CMD_GET, dp, {}, `datapath get ${describeDp(dp)}`);
+  }
+
+  async listDatapaths(): Promise<Datapath[]> {
+    const fam = this.families.datapath;
+    const msgs = await this.conn.dumpAll(encodeDatapathMessage(fam.id, { cmd: U.OVS_DP_CMD_GET, dpIfindex: 0, attrs: {} }), { operation: 'datapath dump' });
+    const dps = msgs.filter((m) => m.type === fam.id).map((m) => toDatapath(decodeDatapathMessage(m)));
+    for (const d of dps) this.dpIndex.set(d.name, d.dpIfindex);
+    return dps;
+  }
+
+  async setDatapath(dp: DpRef, changes: DatapathChanges): Promise<Datapath> {
+    // The kernel's SET takes a missing USER_FEATURES as 0; keep the current ones instead.
+    const userFeatures = changes.userFeatures ?? (await this.getDatapath(dp)).userFeatures ?? 0;
+    const attrs: DatapathAttrs = { userFeatures, masksCacheSize: changes.masksCacheSize, perCpuPids: changes.perCpuPids };
+    return this.datapath(U.OVS_DP_CMD_SET, dp, attrs, `datapath set ${describeDp(dp)}`);
+  }
+
+  async deleteDatapath(dp: DpRef): Promise<Datapath> {
+    const d = await this.datapath(U.OVS_DP_CMD_DEL, dp, {}, `datapath del ${describeDp(dp)}`);
+    this.dpIndex.delete(d.name);
+    return d;
+  }
+
+  // ---- vports -----------------------------------------------------------
+
+  private vport(cmd: number, dpIfindex: number, attrs: VportAttrs, operation: string): Promise<Vport> {
+    const flags = cmd === U.OVS_VPORT_CMD_GET ? 0 : NLM_F_ECHO;
+    const bytes = encodeVportMessage(this.families.vport.id, { cmd, dpIfindex, attrs }, { flags });
+    return this.one(bytes, this.families.vport, operation, (m) => toVport(decodeVportMessage(m)));
+  }
+
+  createVport(dp: DpRef, v: VportCreate): Promise<Vport> {
+    const operation = `vport new ${describeDp(dp)} ${v.name}`;
+    const type = typeof v.type === 'number' ? v.type : vportTypeNumber(v.type);
+    if (type === undefined) return Promise.reject(new RangeError(`${operation}: unknown vport type '${String(v.type)}'`));
+    if (!isKernelVportType(type)) {
+      return Promise.reject(
+        new NetlinkError({ errno: EOPNOTSUPP, operation: `${operation}: vport type '${vportTypeName(type)}' exists only in OVS's userspace datapath, not in the kernel module` }),
+      );
+    }
+    const attrs: VportAttrs = { portNo: v.portNo, type, name: v.name, ifindex: v.ifindex, upcallPids: v.upcallPids ?? [0], options: v.options };
+    return this.withDp(dp, (ifindex) => this.vport(U.OVS_VPORT_CMD_NEW, ifindex, attrs, operation));
+  }
+
+  getVport(dp: DpRef, v: VportRef): Promise<Vport> {
+    return this.withDp(dp, (ifindex) => this.vport(U.OVS_VPORT_CMD_GET, ifindex, vportSelector(v), `vport get ${describeDp(dp)} ${describeVport(v)}`));
+  }
+
+  listVports(dp: DpRef): Promise<Vport[]> {
+    const fam = this.families.vport;
+    return this.withDp(dp, async (dpIfindex) => {
+      const bytes = encodeVportMessage(fam.id, { cmd: U.OVS_VPORT_CMD_GET, dpIfindex, attrs: {} });
+      const msgs = await this.conn.dumpAll(bytes, { operation: `vport dump ${describeDp(dp)}` });
+      return msgs.filter((m) => m.type === fam.id).map((m) => toVport(decodeVportMessage(m)));
+    });
+  }
+
+  setVport(dp: DpRef, v: VportRef, changes: VportChanges): Promise<Vport> {
+    const attrs: VportAttrs = { ...vportSelector(v), upcallPids: changes.upcallPids, options: changes.options };
+    return this.withDp(dp, (ifindex) => this.vport(U.OVS_VPORT_CMD_SET, ifindex, attrs, `vport set ${describeDp(dp)} ${describeVport(v)}`));
+  }
+
+  deleteVport(dp: DpRef, v: VportRef): Promise<Vport> {
+    return this.withDp(dp, (ifindex) => this.vport(U.OVS_VPORT_CMD_DEL, ifindex, vportSelector(v), `vport del ${describeDp(dp)} ${describeVport(v)}`));
+  }
+
+  // ---- flows ------------------------------------------------------------
+
+  private async putFlowTo(dpIfindex: number, f: FlowPut): Promise<Flow | undefined> {
+    const mode = f.mode ?? 'create';
+    const operation = `flow ${mode === 'modify' ? 'set' : 'new'}${describeFlow(f)}`;
+    if (mode !== 'modify' && !f.actions) throw new TypeError(`${operation}: actions are required to ${mode} a flow`);
+    const cmd = mode === 'modify' ? U.OVS_FLOW_CMD_SET : U.OVS_FLOW_CMD_NEW;
+    // NLM_F_CREATE is what the kernel reads as "exclusive" (NLM_F_EXCL would make generic netlink see a dump).
+    const flags = (mode === 'create' ? NLM_F_CREATE : 0) | (f.echo ? NLM_F_ECHO : 0);
+    const attrs: FlowAttrs = { ufid: f.ufid, key: f.key, mask: f.mask, actions: f.actions, clear: f.clear, probe: f.probe, ufidFlags: f.ufidFlags };
+    const replies = await this.call(encodeFlowMessage(this.families.flow.id, { cmd, dpIfindex, attrs }, { flags }), this.families.flow, operation);
+    return f.echo && replies[0] ? toFlow(decodeFlowMessage(replies[0])) : undefined;
+  }
+
+  putFlow(dp: DpRef, flow: FlowPut): Promise<Flow | undefined> {
+    return this.withDp(dp, (ifindex) => this.putFlowTo(ifindex, flow));
+  }
+
+  async putFlows(dp: DpRef, flows: FlowPut[]): Promise<FlowPutResult[]> {
+    const dpIfindex = await this.resolveDp(dp);
+    // All requests are issued in this tick: the connection sends them in
+    // batches and keeps up to its in-flight limit outstanding.
+    return Promise.all(
+      flows.map((f) =>
+        this.putFlowTo(dpIfindex, f).then(
+          (flow): FlowPutResult => ({ ok: true, flow }),
+          (error: unknown): FlowPutResult => ({ ok: false, error: error instanceof Error ? error : new Error(String(error)) }),
+        ),
+      ),
+    );
+  }
+
+  getFlow(dp: DpRef, id: FlowId, opts: FlowGetOptions = {}): Promise<Flow> {
+    const operation = `flow get${describeFlow(id)}`;
+    if (!id.ufid && !id.key) return Promise.reject(new TypeError(`${operation}: a UFID or a key is required`));
+    const fam = this.families.flow;
+    return this.withDp(dp, (dpIfindex) => {
+      const bytes = encodeFlowMessage(fam.id, { cmd: U.OVS_FLOW_CMD_GET, dpIfindex, attrs: { ufid: id.ufid, key: id.key, ufidFlags: opts.ufidFlags } });
+      return this.one(bytes, fam, operation, (m) => toFlow(decodeFlowMessage(m)));
+    });
+  }
+
+  deleteFlow(dp: DpRef, id: FlowId): Promise<Flow> {
+    const operation = `flow del${describeFlow(id)}`;
+    // Without a key or UFID the kernel would flush the whole table.
+    if (!id.ufid && !id.key) return Promise.reject(new TypeError(`${operation}: a UFID or a key is required (flushFlows() deletes all)`));
+    const fam = this.families.flow;
+    return this.withDp(dp, async (dpIfindex) => {
+      const bytes = encodeFlowMessage(fam.id, { cmd: U.OVS_FLOW_CMD_DEL, dpIfindex, attrs: { ufid: id.ufid, key: id.key } }, { flags: NLM_F_ECHO });
+      const [reply] = await this.call(bytes, fam, operation);
+      return reply ? toFlow(decodeFlowMessage(reply)) : { dpIfindex, ufid: id.ufid, key: id.key };
+    });
+  }
+
+  flushFlows(dp: DpRef): Promise<void> {
+    const fam = this.families.flow;
+    return this.withDp(dp, async (dpIfindex) => {
+      await this.call(encodeFlowMessage(fam.id, { cmd: U.OVS_FLOW_CMD_DEL, dpIfindex, attrs: {} }), fam, `flow flush ${describeDp(dp)}`);
+    });
+  }
+
+  async *dumpFlows(dp: DpRef, opts: FlowDumpOptions = {}): AsyncGenerator<Flow> {
+    const fam = this.families.flow;
+    const dpIfindex = await this.resolveDp(dp);
+    const bytes = encodeFlowMessage(fam.id, { cmd: U.OVS_FLOW_CMD_GET, dpIfindex, attrs: { ufidFlags: opts.ufidFlags } });
+    for await (const m of this.conn.dump(bytes, { operation: `flow dump ${describeDp(dp)}` })) {
+      if (m.type === fam.id) yield toFlow(decodeFlowMessage(m));
+    }
+  }
+
+  // ---- packets ----------------------------------------------------------
+
+  execute(dp: DpRef, x: PacketExecute): Promise<void> {
+    const fam = this.families.packet;
+    return this.withDp(dp, async (dpIfindex) => {
+      await this.call(encodePacketMessage(fam.id, { cmd: U.OVS_PACKET_CMD_EXECUTE, dpIfindex, attrs: executeAttrs(x) }), fam, `packet execute ${describeDp(dp)}`);
+    });
+  }
+
+  // ---- meters -----------------------------------------------------------
+
+  private meter(cmd: number, dp: DpRef, attrs: MeterMessage['attrs'], operation: string): Promise<MeterMessage> {
+    const fam = this.optionalFamily(this.families.meter, 'ovs_meter', operation);
+    return this.withDp(dp, (dpIfindex) => this.one(encodeMeterMessage(fam.id, { cmd, dpIfindex, attrs }), fam, operation, decodeMeterMessage));
+  }
+
+  async meterFeatures(dp: DpRef): Promise<MeterFeatures> {
+    const { attrs } = await this.meter(U.OVS_METER_CMD_FEATURES, dp, {}, `meter features ${describeDp(dp)}`);
+    return {
+      maxMeters: attrs.maxMeters ?? 0,
+      maxBands: attrs.maxBands ?? 0,
+      bandTypes: (attrs.bands ?? []).flatMap((b) => (b.type === undefined ? [] : [b.type])),
+    };
+  }
+
+  async setMeter(dp: DpRef, c: MeterConfig): Promise<Meter | undefined> {
+    const bands = c.bands.map((b) => ({ type: b.type ?? U.OVS_METER_BAND_TYPE_DROP, rate: b.rate, burst: b.burst }));
+    const reply = await this.meter(U.OVS_METER_CMD_SET, dp, { id: c.id, kbps: c.kbps, bands, clear: c.clear }, `meter set ${c.id}`);
+    // The reply carries the replaced meter's stats, or the id alone.
+    return reply.attrs.stats ? toMeter(reply) : undefined;
+  }
+
+  async getMeter(dp: DpRef, id: number): Promise<Meter> {
+    return toMeter(await this.meter(U.OVS_METER_CMD_GET, dp, { id }, `meter get ${id}`));
+  }
+
+  async deleteMeter(dp: DpRef, id: number): Promise<Meter | undefined> {
+    // Deleting a meter that does not exist succeeds with an empty reply.
+    const reply = await this.meter(U.OVS_METER_CMD_DEL, dp, { id }, `meter del ${id}`);
+    return reply.attrs.id === undefined ? undefined : toMeter(reply);
+  }
+
+  async getMeters(dp: DpRef, ids: number[]): Promise<Meter[]> {
+    const dpIfindex = await this.resolveDp(dp);
+    const found = await Promise.all(
+      ids.map((id) =>
+        this.getMeter(dpIfindex, id).catch((err: unknown) => {
+          if (err instanceof NetlinkError && err.code === 'ENOENT') return undefined;
+          throw err;
+        }),
+      ),
+    );
+    return found.filter((m): m is Meter => m !== undefined);
+  }
+
+  // ---- conntrack limits ---------------------------------------------------
+
+  private async ctLimit(cmd: number, attrs: CtLimitAttrs, operation: string): Promise<NlMessage[]> {
+    const fam = this.optionalFamily(this.families.ctLimit, 'ovs_ct_limit', operation);
+    // The limits belong to the network namespace, not to a datapath.
+    return this.call(encodeCtLimitMessage(fam.id, { cmd, dpIfindex: 0, attrs }), fam, operation);
+  }
+
+  async setCtLimits(change: CtLimitsChange): Promise<void> {
+    const zoneLimits = [
+      ...(change.defaultLimit === undefined ? [] : [zoneLimit(U.OVS_ZONE_LIMIT_DEFAULT_ZONE, change.defaultLimit)]),
+      ...(change.zones ?? []).map((z) => zoneLimit(z.zoneId, z.limit)),
+    ];
+    await this.ctLimit(U.OVS_CT_LIMIT_CMD_SET, { zoneLimits }, 'ct_limit set');
+  }
+
+  async getCtLimits(zones?: number[]): Promise<CtLimits> {
+    // Asking for some zones, ask for the default too: it is the limit of those without their own.
+    const ask = zones && [...new Set([U.OVS_ZONE_LIMIT_DEFAULT_ZONE, ...zones])].map((z) => zoneLimit(z));
+    const [reply] = await this.ctLimit(U.OVS_CT_LIMIT_CMD_GET, { zoneLimits: ask }, 'ct_limit get');
+    const all = reply ? (decodeCtLimitMessage(reply).attrs.zoneLimits ?? []) : [];
+    const def = all.find((z) => z.zoneId === U.OVS_ZONE_LIMIT_DEFAULT_ZONE);
+    return { defaultLimit: def?.limit ?? 0, zones: all.filter((z) => z.zoneId !== U.OVS_ZONE_LIMIT_DEFAULT_ZONE) };
+  }
+
+  async deleteCtLimits(zones: number[]): Promise<void> {
+    await this.ctLimit(U.OVS_CT_LIMIT_CMD_DEL, { zoneLimits: zones.map((z) => zoneLimit(z)) }, 'ct_limit del');
+  }
+}
