@@ -75,7 +75,17 @@ function locatePeers() {
   process.env.OVSNL_VSWITCHD = join(bin, '..', 'lib', 'openvswitch-switch', 'ovs-vswitchd');
 }
 
-if (!flag('--kernel-only')) runUnit();
+/** Vitest strips types without checking them: the whole tree (tests too) is checked here. */
+function typecheck() {
+  const tsc = join(process.cwd(), 'node_modules', '.bin', 'tsc');
+  const r = spawnSync(tsc, ['-p', 'tsconfig.json', '--noEmit'], { stdio: 'inherit' });
+  results.push({ suite: 'typecheck', passed: r.status === 0 ? 1 : 0, failed: r.status === 0 ? 0 : 1, skipped: 0, status: r.status ?? 1 });
+}
+
+if (!flag('--kernel-only')) {
+  typecheck();
+  runUnit();
+}
 if (!flag('--unit-only')) {
   locatePeers();
   if (existsSync('/sys/module/openvswitch')) {

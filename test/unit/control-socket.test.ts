@@ -32,7 +32,7 @@ const toy = server.register({
     return [reply(n + 1, call.header)];
   },
 });
-function reply(n: number, header = new Uint8Array(4)) {
+function reply(n: number, header: Uint8Array = new Uint8Array(4)) {
   const w = new AttrWriter();
   w.rawBytes(header);
   w.u32(1, n);
