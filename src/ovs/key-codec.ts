@@ -1,0 +1,385 @@
+// Flow key (and mask) attributes ↔ the typed FlowKey. Pure functions: the
+// encoder appends to an AttrWriter, the decoder reads a buffer of attributes.
+// Fixed structs are checked for their exact size (as the kernel does);
+// anything else malformed is a MalformedError.
+import { AttrWriter, HOST_LE, parseAttrs, type Attr } from '../netlink/attr.js';
+import { MalformedError } from '../netlink/errors.js';
+import { ipv4FromBytes, ipv6FromBytes, macFromBytes } from './addr.js';
+import type {
+  ArpKey, CtTupleIpv4Key, CtTupleIpv6Key, EthernetKey, FlowKey, FlowKeyField, IcmpKey, Ipv4Key, Ipv6Key, MplsLse, NdExtensionsKey,
+  NdKey, NshKey, PacketTypeKey, PortsKey, TunnelKey, VlanKey,
+} from './keys.js';
+import { KEY_FIELD_TYPES, KEY_TYPE_FIELDS, unknownAttrName, unknownAttrType } from './keys.js';
+import { decodeNshAttrs, encodeNshAttrs } from './nsh-codec.js';
+import { checkBig, checkUint, fixed, Scratch, u128FromBytes, u128IntoBytes } from './packing.js';
+import { decodeTunnelAttrs, encodeTunnelAttrs } from './tunnel-codec.js';
+import * as K from './uapi-keys.js';
+
+const s = new Scratch(64);
+
+/** Maximum VLAN/encap nesting the decoder follows (the kernel allows 2; OVS's text up to 31). */
+const MAX_DEPTH = 32;
+
+export const VLAN_CFI = 0x1000;
+
+export function vlanTci(v: VlanKey): number {
+  return (checkUint(v.pcp, 3, 'vlan pcp') << 13) | (checkUint(v.cfi, 1, 'vlan cfi') << 12) | checkUint(v.vid, 12, 'vlan vid');
+}
+
+export function vlanFromTci(tci: number): VlanKey {
+  return { vid: tci & 0xfff, pcp: tci >> 13, cfi: (tci >> 12) & 1 };
+}
+
+export function mplsLseValue(l: MplsLse): number {
+  return (
+    ((checkUint(l.label, 20, 'mpls label') << 12) | (checkUint(l.tc, 3, 'mpls tc') << 9) | (checkUint(l.bos, 1, 'mpls bos') << 8) | checkUint(l.ttl, 8, 'mpls ttl')) >>> 0
+  );
+}
+
+export function mplsLseFromValue(v: number): MplsLse {
+  return { label: v >>> 12, tc: (v >>> 9) & 7, bos: (v >>> 8) & 1, ttl: v & 0xff };
+}
+
+/** Appends the key's attributes, in property order, to `w` (not the enclosing OVS_FLOW_ATTR_KEY nest). */
+export function encodeKey(w: AttrWriter, key: FlowKey): void {
+  encodeKeyAt(w, key, 0);
+}
+
+function encodeKeyAt(w: AttrWriter, key: FlowKey, depth: number): void {
+  if (depth > MAX_DEPTH) throw new RangeError(`flow key nests encap() deeper than ${MAX_DEPTH}`);
+  for (const name of Object.keys(key)) {
+    const v = (key as Record<string, unknown>)[name];
+    if (v === undefined) continue;
+    encodeField(w, name, v, depth);
+  }
+}
+
+/** A mask is encoded exactly like a key. */
+export const encodeMask: (w: AttrWriter, mask: FlowKey) => void = encodeKey;
+
+/** Writes one key attribute; `name` is a FlowKey property name (or `keyN`). */
+export function encodeKeyField(w: AttrWriter, name: string, v: unknown): void {
+  encodeField(w, name, v, 0);
+}
+
+function encodeField(w: AttrWriter, name: string, v: unknown, depth: number): void {
+  switch (name as FlowKeyField) {
+    case 'encap': {
+      const tok = w.nestStart(K.OVS_KEY_ATTR_ENCAP);
+      encodeKeyAt(w, v as FlowKey, depth + 1);
+      w.nestEnd(tok);
+      return;
+    }
+    case 'priority':
+      w.u32(K.OVS_KEY_ATTR_PRIORITY, checkUint(v as number, 32, 'skb_priority'));
+      return;
+    case 'inPort':
+      w.u32(K.OVS_KEY_ATTR_IN_PORT, checkUint(v as number, 32, 'in_port'));
+      return;
+    case 'ethernet': {
+      const e = v as EthernetKey;
+      const b = s.take(12);
+      s.mac(0, e.src, 'eth src');
+      s.mac(6, e.dst, 'eth dst');
+      w.bytes(K.OVS_KEY_ATTR_ETHERNET, b);
+      return;
+    }
+    case 'vlan':
+      w.be16(K.OVS_KEY_ATTR_VLAN, vlanTci(v as VlanKey));
+      return;
+    case 'ethertype':
+      w.be16(K.OVS_KEY_ATTR_ETHERTYPE, checkUint(v as number, 16, 'eth_type'));
+      return;
+    case 'ipv4': {
+      const k = v as Ipv4Key;
+      const b = s.take(12);
+      s.ipv4(0, k.src, 'ipv4 src');
+      s.ipv4(4, k.dst, 'ipv4 dst');
+      s.u8(8, k.proto, 'ipv4 proto');
+      s.u8(9, k.tos, 'ipv4 tos');
+      s.u8(10, k.ttl, 'ipv4 ttl');
+      s.u8(11, k.frag, 'ipv4 frag');
+      w.bytes(K.OVS_KEY_ATTR_IPV4, b);
+      return;
+    }
+    case 'ipv6': {
+      const k = v as Ipv6Key;
+      const b = s.take(40);
+      s.ipv6(0, k.src, 'ipv6 src');
+      s.ipv6(16, k.dst, 'ipv6 dst');
+      s.be32(32, k.label, 'ipv6 label');
+      s.u8(36, k.proto, 'ipv6 proto');
+      s.u8(37, k.tclass, 'ipv6 tclass');
+      s.u8(38, k.hlimit, 'ipv6 hlimit');
+      s.u8(39, k.frag, 'ipv6 frag');
+      w.bytes(K.OVS_KEY_ATTR_IPV6, b);
+      return;
+    }
+    case 'tcp':
+      ports(w, K.OVS_KEY_ATTR_TCP, v as PortsKey, 'tcp');
+      return;
+    case 'udp':
+      ports(w, K.OVS_KEY_ATTR_UDP, v as PortsKey, 'udp');
+      return;
+    case 'sctp':
+      ports(w, K.OVS_KEY_ATTR_SCTP, v as PortsKey, 'sctp');
+      return;
+    case 'icmp':
+      icmp(w, K.OVS_KEY_ATTR_ICMP, v as IcmpKey, 'icmp');
+      return;
+    case 'icmpv6':
+      icmp(w, K.OVS_KEY_ATTR_ICMPV6, v as IcmpKey, 'icmpv6');
+      return;
+    case 'arp': {
+      const k = v as ArpKey;
+      const b = s.take(24);
+      s.ipv4(0, k.sip, 'arp sip');
+      s.ipv4(4, k.tip, 'arp tip');
+      s.be16(8, k.op, 'arp op');
+      s.mac(10, k.sha, 'arp sha');
+      s.mac(16, k.tha, 'arp tha');
+      w.bytes(K.OVS_KEY_ATTR_ARP, b);
+      return;
+    }
+    case 'nd': {
+      const k = v as NdKey;
+      const b = s.take(28);
+      s.ipv6(0, k.target, 'nd target');
+      s.mac(16, k.sll, 'nd sll');
+      s.mac(22, k.tll, 'nd tll');
+      w.bytes(K.OVS_KEY_ATTR_ND, b);
+      return;
+    }
+    case 'skbMark':
+      w.u32(K.OVS_KEY_ATTR_SKB_MARK, checkUint(v as number, 32, 'skb_mark'));
+      return;
+    case 'tunnel': {
+      const tok = w.nestStart(K.OVS_KEY_ATTR_TUNNEL);
+      encodeTunnelAttrs(w, v as TunnelKey);
+      w.nestEnd(tok);
+      return;
+    }
+    case 'tcpFlags':
+      w.be16(K.OVS_KEY_ATTR_TCP_FLAGS, checkUint(v as number, 16, 'tcp_flags'));
+      return;
+    case 'dpHash':
+      w.u32(K.OVS_KEY_ATTR_DP_HASH, checkUint(v as number, 32, 'dp_hash'));
+      return;
+    case 'recircId':
+      w.u32(K.OVS_KEY_ATTR_RECIRC_ID, checkUint(v as number, 32, 'recirc_id'));
+      return;
+    case 'mpls': {
+      const lses = v as MplsLse[];
+      const b = new Uint8Array(4 * lses.length);
+      const view = new DataView(b.buffer);
+      lses.forEach((l, i) => view.setUint32(4 * i, mplsLseValue(l), false));
+      w.bytes(K.OVS_KEY_ATTR_MPLS, b);
+      return;
+    }
+    case 'ctState':
+      w.u32(K.OVS_KEY_ATTR_CT_STATE, checkUint(v as number, 32, 'ct_state'));
+      return;
+    case 'ctZone':
+      w.u16(K.OVS_KEY_ATTR_CT_ZONE, checkUint(v as number, 16, 'ct_zone'));
+      return;
+    case 'ctMark':
+      w.u32(K.OVS_KEY_ATTR_CT_MARK, checkUint(v as number, 32, 'ct_mark'));
+      return;
+    case 'ctLabels': {
+      const b = s.take(16);
+      u128IntoBytes(checkBig(v as bigint, 128, 'ct_label'), b);
+      w.bytes(K.OVS_KEY_ATTR_CT_LABELS, b);
+      return;
+    }
+    case 'ctOrigTupleIpv4': {
+      const k = v as CtTupleIpv4Key;
+      const b = s.take(16);
+      s.ipv4(0, k.src, 'ct_tuple4 src');
+      s.ipv4(4, k.dst, 'ct_tuple4 dst');
+      s.be16(8, k.srcPort, 'ct_tuple4 src port');
+      s.be16(10, k.dstPort, 'ct_tuple4 dst port');
+      s.u8(12, k.proto, 'ct_tuple4 proto');
+      w.bytes(K.OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV4, b);
+      return;
+    }
+    case 'ctOrigTupleIpv6': {
+      const k = v as CtTupleIpv6Key;
+      const b = s.take(40);
+      s.ipv6(0, k.src, 'ct_tuple6 src');
+      s.ipv6(16, k.dst, 'ct_tuple6 dst');
+      s.be16(32, k.srcPort, 'ct_tuple6 src port');
+      s.be16(34, k.dstPort, 'ct_tuple6 dst port');
+      s.u8(36, k.proto, 'ct_tuple6 proto');
+      w.bytes(K.OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV6, b);
+      return;
+    }
+    case 'nsh': {
+      const tok = w.nestStart(K.OVS_KEY_ATTR_NSH);
+      encodeNshAttrs(w, v as NshKey);
+      w.nestEnd(tok);
+      return;
+    }
+    case 'packetType': {
+      const p = v as PacketTypeKey;
+      w.be32(K.OVS_KEY_ATTR_PACKET_TYPE, ((checkUint(p.ns, 16, 'packet_type ns') << 16) | checkUint(p.id, 16, 'packet_type id')) >>> 0);
+      return;
+    }
+    case 'ndExtensions': {
+      const k = v as NdExtensionsKey;
+      const b = s.take(8);
+      s.be32(0, k.reserved, 'nd_ext reserved');
+      s.u8(4, k.optionsType, 'nd_ext options type');
+      w.bytes(K.OVS_KEY_ATTR_ND_EXTENSIONS, b);
+      return;
+    }
+    case 'ipv6Exthdrs':
+      w.u16(K.OVS_KEY_ATTR_IPV6_EXTHDRS, checkUint(v as number, 16, 'ipv6 exthdrs'));
+      return;
+  }
+  const type = unknownAttrType(name);
+  if (type < 0) throw new RangeError(`flow key: unknown field ${JSON.stringify(name)}`);
+  if (!(v instanceof Uint8Array)) throw new RangeError(`flow key: ${name} must be a Uint8Array`);
+  w.bytes(type, v);
+}
+
+function ports(w: AttrWriter, type: number, p: PortsKey, what: string): void {
+  const b = s.take(4);
+  s.be16(0, p.src, `${what} src`);
+  s.be16(2, p.dst, `${what} dst`);
+  w.bytes(type, b);
+}
+
+function icmp(w: AttrWriter, type: number, p: IcmpKey, what: string): void {
+  const b = s.take(2);
+  s.u8(0, p.type, `${what} type`);
+  s.u8(1, p.code, `${what} code`);
+  w.bytes(type, b);
+}
+
+/** The payload bytes (no header, no padding) one key attribute would have. */
+export function keyFieldPayload(name: string, v: unknown): Uint8Array {
+  const w = new AttrWriter(64);
+  encodeKeyField(w, name, v);
+  const out = w.finish();
+  const len = new DataView(out.buffer, out.byteOffset).getUint16(0, HOST_LE);
+  return out.slice(4, len);
+}
+
+/** Decodes a buffer of key (or mask) attributes. */
+export function decodeKey(bytes: Uint8Array): FlowKey {
+  return decodeKeyAttrs(parseAttrs(bytes), 0);
+}
+
+export const decodeMask: (bytes: Uint8Array) => FlowKey = decodeKey;
+
+function decodeKeyAttrs(attrs: Attr[], depth: number): FlowKey {
+  if (depth > MAX_DEPTH) throw new MalformedError(`flow key nests encap deeper than ${MAX_DEPTH}`);
+  const key: FlowKey = {};
+  const r = key as Record<string, unknown>;
+  for (const a of attrs) {
+    const [name, value] = decodeField(a, depth);
+    if (name in r) throw new MalformedError(`duplicate ${name} attribute in flow key`);
+    r[name] = value;
+  }
+  return key;
+}
+
+/** One key attribute → [FlowKey property name, value]. */
+export function decodeKeyField(a: Attr): [string, unknown] {
+  return decodeField(a, 0);
+}
+
+function decodeField(a: Attr, depth: number): [string, unknown] {
+  const d = a.data;
+  const name = KEY_TYPE_FIELDS[a.type];
+  switch (a.type) {
+    case K.OVS_KEY_ATTR_ENCAP:
+      return ['encap', decodeKeyAttrs(parseAttrs(d), depth + 1)];
+    case K.OVS_KEY_ATTR_PRIORITY:
+    case K.OVS_KEY_ATTR_IN_PORT:
+    case K.OVS_KEY_ATTR_SKB_MARK:
+    case K.OVS_KEY_ATTR_DP_HASH:
+    case K.OVS_KEY_ATTR_RECIRC_ID:
+    case K.OVS_KEY_ATTR_CT_STATE:
+    case K.OVS_KEY_ATTR_CT_MARK:
+      return [name!, fixed(a, 4, name!).getUint32(0, HOST_LE)];
+    case K.OVS_KEY_ATTR_ETHERNET:
+      fixed(a, 12, 'eth');
+      return ['ethernet', { src: macFromBytes(d, 0), dst: macFromBytes(d, 6) } satisfies EthernetKey];
+    case K.OVS_KEY_ATTR_VLAN:
+      return ['vlan', vlanFromTci(fixed(a, 2, 'vlan').getUint16(0, false))];
+    case K.OVS_KEY_ATTR_ETHERTYPE:
+      return ['ethertype', fixed(a, 2, 'eth_type').getUint16(0, false)];
+    case K.OVS_KEY_ATTR_IPV4: {
+      fixed(a, 12, 'ipv4');
+      return ['ipv4', { src: ipv4FromBytes(d, 0), dst: ipv4FromBytes(d, 4), proto: d[8], tos: d[9], ttl: d[10], frag: d[11] } satisfies Ipv4Key];
+    }
+    case K.OVS_KEY_ATTR_IPV6: {
+      const v = fixed(a, 40, 'ipv6');
+      return [
+        'ipv6',
+        { src: ipv6FromBytes(d, 0), dst: ipv6FromBytes(d, 16), label: v.getUint32(32, false), proto: d[36], tclass: d[37], hlimit: d[38], frag: d[39] } satisfies Ipv6Key,
+      ];
+    }
+    case K.OVS_KEY_ATTR_TCP:
+    case K.OVS_KEY_ATTR_UDP:
+    case K.OVS_KEY_ATTR_SCTP: {
+      const v = fixed(a, 4, name!);
+      return [name!, { src: v.getUint16(0, false), dst: v.getUint16(2, false) } satisfies PortsKey];
+    }
+    case K.OVS_KEY_ATTR_ICMP:
+    case K.OVS_KEY_ATTR_ICMPV6:
+      fixed(a, 2, name!);
+      return [name!, { type: d[0], code: d[1] } satisfies IcmpKey];
+    case K.OVS_KEY_ATTR_ARP: {
+      const v = fixed(a, 24, 'arp');
+      return ['arp', { sip: ipv4FromBytes(d, 0), tip: ipv4FromBytes(d, 4), op: v.getUint16(8, false), sha: macFromBytes(d, 10), tha: macFromBytes(d, 16) } satisfies ArpKey];
+    }
+    case K.OVS_KEY_ATTR_ND:
+      fixed(a, 28, 'nd');
+      return ['nd', { target: ipv6FromBytes(d, 0), sll: macFromBytes(d, 16), tll: macFromBytes(d, 22) } satisfies NdKey];
+    case K.OVS_KEY_ATTR_TUNNEL:
+      return ['tunnel', decodeTunnelAttrs(d)];
+    case K.OVS_KEY_ATTR_TCP_FLAGS:
+      return ['tcpFlags', fixed(a, 2, 'tcp_flags').getUint16(0, false)];
+    case K.OVS_KEY_ATTR_MPLS: {
+      if (d.length % 4) throw new MalformedError(`mpls attribute of ${d.length} bytes is not a multiple of 4`);
+      const v = new DataView(d.buffer, d.byteOffset, d.length);
+      const lses: MplsLse[] = [];
+      for (let i = 0; i < d.length; i += 4) lses.push(mplsLseFromValue(v.getUint32(i, false)));
+      return ['mpls', lses];
+    }
+    case K.OVS_KEY_ATTR_CT_ZONE:
+      return ['ctZone', fixed(a, 2, 'ct_zone').getUint16(0, HOST_LE)];
+    case K.OVS_KEY_ATTR_CT_LABELS:
+      fixed(a, 16, 'ct_label');
+      return ['ctLabels', u128FromBytes(d)];
+    case K.OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV4: {
+      const v = fixed(a, 16, 'ct_tuple4');
+      return ['ctOrigTupleIpv4', { src: ipv4FromBytes(d, 0), dst: ipv4FromBytes(d, 4), srcPort: v.getUint16(8, false), dstPort: v.getUint16(10, false), proto: d[12] } satisfies CtTupleIpv4Key];
+    }
+    case K.OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV6: {
+      const v = fixed(a, 40, 'ct_tuple6');
+      return ['ctOrigTupleIpv6', { src: ipv6FromBytes(d, 0), dst: ipv6FromBytes(d, 16), srcPort: v.getUint16(32, false), dstPort: v.getUint16(34, false), proto: d[36] } satisfies CtTupleIpv6Key];
+    }
+    case K.OVS_KEY_ATTR_NSH:
+      return ['nsh', decodeNshAttrs(d)];
+    case K.OVS_KEY_ATTR_PACKET_TYPE: {
+      const v = fixed(a, 4, 'packet_type').getUint32(0, false);
+      return ['packetType', { ns: v >>> 16, id: v & 0xffff } satisfies PacketTypeKey];
+    }
+    case K.OVS_KEY_ATTR_ND_EXTENSIONS: {
+      const v = fixed(a, 8, 'nd_ext');
+      return ['ndExtensions', { reserved: v.getUint32(0, false), optionsType: d[4] } satisfies NdExtensionsKey];
+    }
+    case K.OVS_KEY_ATTR_IPV6_EXTHDRS:
+      return ['ipv6Exthdrs', fixed(a, 2, 'ipv6 exthdrs').getUint16(0, HOST_LE)];
+    default:
+      return [unknownAttrName(a.type), d.slice()];
+  }
+}
+
+/** Attribute type of a FlowKey property name (known or `keyN`), or -1. */
+export function keyFieldType(name: string): number {
+  return Object.prototype.hasOwnProperty.call(KEY_FIELD_TYPES, name) ? (KEY_FIELD_TYPES as Record<string, number>)[name] : unknownAttrType(name);
+}

@@ -1,0 +1,197 @@
+// Property tests of the key/mask/action codecs and the ODP text format.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { AttrWriter } from '../../../src/netlink/attr.js';
+import { MalformedError } from '../../../src/netlink/errors.js';
+import { OdpKeyError, OdpParseError, canonicalKey, formatOdpActions, formatOdpFlow, parseOdpActions, parseOdpFlow } from '../../../src/odp/index.js';
+import { decodeActions, decodeKey, encodeActions, encodeKey, type Action, type FlowKey } from '../../../src/ovs/index.js';
+import { actions, flowKey, keyWithMask } from './arbitraries.js';
+
+const RUNS = { numRuns: Number(process.env.PROP_RUNS ?? 400) };
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+function keyBytes(k: FlowKey): Uint8Array {
+  const w = new AttrWriter();
+  encodeKey(w, k);
+  return w.finish().slice();
+}
+
+function actionBytes(a: Action[]): Uint8Array {
+  const w = new AttrWriter();
+  encodeActions(w, a);
+  return w.finish().slice();
+}
+
+describe('key codec', () => {
+  it('decode(encode(key)) = key, and re-encodes to the same bytes', () => {
+    fc.assert(
+      fc.property(flowKey(), (k) => {
+        const b = keyBytes(k);
+        const d = decodeKey(b);
+        expect(d).toEqual(k);
+        expect(Object.keys(d)).toEqual(Object.keys(k).filter((n) => (k as Record<string, unknown>)[n] !== undefined));
+        expect(hex(keyBytes(d))).toBe(hex(b));
+      }),
+      RUNS,
+    );
+  });
+
+  it('random bytes decode or fail with MalformedError, never anything else', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (b) => {
+        try {
+          decodeKey(b);
+        } catch (e) {
+          expect(e).toBeInstanceOf(MalformedError);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('random attribute streams with plausible headers decode or fail with MalformedError', () => {
+    const attr = fc.record({ type: fc.integer({ min: 0, max: 34 }), data: fc.uint8Array({ maxLength: 44 }) });
+    fc.assert(
+      fc.property(fc.array(attr, { maxLength: 8 }), (attrs) => {
+        const w = new AttrWriter();
+        for (const a of attrs) w.bytes(a.type, a.data);
+        try {
+          const k = decodeKey(w.finish().slice());
+          expect(hex(keyBytes(k)).length).toBeGreaterThanOrEqual(0);
+        } catch (e) {
+          expect(e).toBeInstanceOf(MalformedError);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('action codec', () => {
+  it('decode(encode(actions)) = actions, and re-encodes to the same bytes', () => {
+    fc.assert(
+      fc.property(actions(), (a) => {
+        const b = actionBytes(a);
+        const d = decodeActions(b);
+        expect(d).toEqual(a);
+        expect(hex(actionBytes(d))).toBe(hex(b));
+      }),
+      RUNS,
+    );
+  });
+
+  it('random bytes decode or fail with MalformedError, never anything else', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (b) => {
+        try {
+          decodeActions(b);
+        } catch (e) {
+          expect(e).toBeInstanceOf(MalformedError);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('random attribute streams with plausible headers decode or fail with MalformedError', () => {
+    const leaf = fc.record({ type: fc.integer({ min: 0, max: 30 }), data: fc.uint8Array({ maxLength: 24 }) });
+    fc.assert(
+      fc.property(fc.array(fc.record({ type: fc.integer({ min: 0, max: 30 }), inner: fc.array(leaf, { maxLength: 4 }) }), { maxLength: 6 }), (list) => {
+        const w = new AttrWriter();
+        for (const a of list) {
+          const tok = w.nestStart(a.type);
+          for (const l of a.inner) w.bytes(l.type, l.data);
+          w.nestEnd(tok);
+        }
+        try {
+          const d = decodeActions(w.finish().slice());
+          actionBytes(d);
+        } catch (e) {
+          expect(e).toBeInstanceOf(MalformedError);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('ODP text', () => {
+  it('format(parse(format(key, mask))) = format(key, mask), terse and verbose', () => {
+    fc.assert(
+      fc.property(keyWithMask(), fc.boolean(), ({ key, mask }, verbose) => {
+        const text = formatOdpFlow(key, mask, { verbose });
+        // Nothing left to print ('' when every attribute is wildcarded): nothing to read back.
+        if (text === '<empty>' || text === '') return;
+        const p = parseOdpFlow(text, { dumpSyntax: true });
+        expect(formatOdpFlow(p.key, p.mask, { verbose })).toBe(text);
+      }),
+      RUNS,
+    );
+  });
+
+  it('format(parse(format(actions))) = format(actions)', () => {
+    fc.assert(
+      fc.property(actions(true), (a) => {
+        const text = formatOdpActions(a);
+        expect(formatOdpActions(parseOdpActions(text))).toBe(text);
+      }),
+      RUNS,
+    );
+  });
+
+  it('exact keys print and read back (the verbose key form)', () => {
+    fc.assert(
+      fc.property(flowKey(true), (k) => {
+        const text = formatOdpFlow(k);
+        if (text === '<empty>') return;
+        expect(formatOdpFlow(parseOdpFlow(text).key)).toBe(text);
+      }),
+      RUNS,
+    );
+  });
+
+  it('random strings never throw anything but OdpParseError / OdpKeyError', () => {
+    const alphabet = fc.constantFrom(...'()=,/:.-+|{}[] 0123456789abcdefx'.split(''), 'in_port', 'eth', 'ipv4', 'tunnel', 'encap', 'ct', 'set', 'nat', 'src', 'dst', 'vlan', 'mpls', 'geneve', 'userspace', 'sample', 'clone', 'tnl_push');
+    const text = fc.array(alphabet, { maxLength: 40 }).map((a) => a.join(''));
+    fc.assert(
+      fc.property(fc.oneof(text, fc.string({ maxLength: 60 })), (s) => {
+        try {
+          const f = parseOdpFlow(s);
+          formatOdpFlow(f.key, f.mask);
+          canonicalKey(f.key);
+        } catch (e) {
+          if (!(e instanceof OdpParseError) && !(e instanceof OdpKeyError)) throw e;
+        }
+        try {
+          formatOdpActions(parseOdpActions(s));
+        } catch (e) {
+          if (!(e instanceof OdpParseError)) throw e;
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('mutated vectors never throw anything but the typed errors', () => {
+    const seeds = [
+      'recirc_id(0),tunnel(tun_id=0x7b,src=1.1.2.92,dst=1.1.2.88,geneve({class=0xffff,type=0x80,len=4,0xa/0xf}),flags(+key)),in_port(6081),eth_type(0x0800),ipv4(frag=no)',
+      'in_port(1),eth(src=00:01:02:03:04:05,dst=10:11:12:13:14:15),eth_type(0x8100),vlan(vid=99,pcp=7),encap(eth_type(0x0800),ipv4(src=35.8.2.41,dst=172.16.0.20,proto=6,tos=0,ttl=128,frag=no),tcp(src=80/0xff00,dst=8080/0xff))',
+      'ct(commit,nat(src=[fe80::20c:29ff:fe88:1]-[fe80::20c:29ff:fe88:a18b]:255-4096,random)),check_pkt_len(size=200,gt(set(ipv4(src=192.168.3.3)),1),le(drop))',
+      'tnl_push(tnl_port(6),header(size=58,type=5,eth(dst=f8:bc:12:44:34:b6,src=f8:bc:12:46:58:e0,dl_type=0x0800),ipv4(src=1.1.2.88,dst=1.1.2.92,proto=17,tos=0,ttl=64,frag=0x4000),udp(src=0,dst=6081,csum=0x0),geneve(crit,vni=0x1c7,options({class=0xffff,type=0x80,len=4,0xa}))),out_port(1))',
+    ];
+    fc.assert(
+      fc.property(fc.constantFrom(...seeds), fc.nat(), fc.nat(), fc.string({ maxLength: 3 }), (seed, at, del, ins) => {
+        const i = at % (seed.length + 1);
+        const s = seed.slice(0, i) + ins + seed.slice(i + (del % 4));
+        for (const parse of [(x: string) => formatOdpFlow(parseOdpFlow(x).key), (x: string) => formatOdpActions(parseOdpActions(x))]) {
+          try {
+            parse(s);
+          } catch (e) {
+            if (!(e instanceof OdpParseError) && !(e instanceof OdpKeyError)) throw e;
+          }
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
