@@ -13,3 +13,6 @@ export * from './ovs/structs.js';
 export * from './dpif/index.js';
 export { KmsgReader } from './dpif/kmsg.js';
 export { findVswitchd, vswitchdWarning } from './dpif/vswitchd.js';
+export * from './ovs/index.js';
+export * from './odp/index.js';
+export * as packet from './packet/index.js';
