@@ -107,10 +107,21 @@ export class HandlerSocket {
     return n;
   }
 
-  watch(onReadable: (err?: Error) => void): void {
+  /**
+   * Calls onReadable while the socket has something to read. An overrun
+   * sets the socket's error, which poll reports as POLLERR; libuv turns that
+   * into EBADF and stops polling. The error itself is ENOBUFS, which the
+   * next recv returns (and readBatch counts), so polling is re-armed and the
+   * socket read as usual. A socket that is really broken fails in recv.
+   */
+  watch(onReadable: () => void): void {
     if (this.watching) return;
     this.watching = true;
-    this.socket.watch(onReadable);
+    const onEvent = (err?: Error): void => {
+      if (err && this.watching) this.socket.watch(onEvent);
+      onReadable();
+    };
+    this.socket.watch(onEvent);
   }
 
   unwatch(): void {

@@ -27,6 +27,8 @@ export interface WatchEvents {
   onLost(): void;
   /** The datapath was deleted. */
   onDatapathGone(): void;
+  /** The notification socket failed; the watch has stopped. */
+  onError(err: Error): void;
 }
 
 function groupId(f: GenlFamily, name: string): number {
@@ -52,8 +54,16 @@ export class DispatchWatch {
       this.socket.close();
       throw err;
     }
-    this.socket.watch((err) => this.onReadable(err));
+    this.socket.watch(this.onEvent);
   }
+
+  // libuv reports the socket error an overrun sets (POLLERR) as EBADF and
+  // stops polling: re-arm, and let drain() read the ENOBUFS itself.
+  private readonly onEvent = (err?: Error): void => {
+    if (this.closed) return;
+    if (err) this.socket.watch(this.onEvent);
+    this.onReadable();
+  };
 
   setKeepAlive(keep: boolean): void {
     this.socket.setKeepAlive(keep);
@@ -66,8 +76,7 @@ export class DispatchWatch {
     this.socket.close();
   }
 
-  private onReadable(err?: Error): void {
-    if (err || this.closed) return;
+  private onReadable(): void {
     for (;;) {
       try {
         this.socket.drain((datagram, sender) => {
@@ -80,7 +89,9 @@ export class DispatchWatch {
           continue;
         }
         if (e instanceof NetlinkError && e.code === 'EMSGSIZE') continue;
-        throw e;
+        this.close();
+        this.events.onError(e instanceof Error ? e : new Error(String(e)));
+        return;
       }
     }
   }

@@ -135,7 +135,7 @@ export class Upcalls implements AsyncIterable<Upcall> {
   private pendingBatches = 0;
   private closing?: Promise<void>;
   private readonly queue?: UpcallQueue<Upcall>;
-  private readonly readers: ((err?: Error) => void)[];
+  private readonly readers: (() => void)[];
   private readonly deliverers: ((batch: Upcall[]) => void)[];
   private guard?: DispatchGuard;
   private watch?: DispatchWatch;
@@ -160,7 +160,7 @@ export class Upcalls implements AsyncIterable<Upcall> {
     if (!opts.onBatch) {
       this.queue = new UpcallQueue<Upcall>(opts.queueLimit, opts.queueLimit >> 1, () => this.onQueueDrained(), () => this.close());
     }
-    this.readers = handlers.map((h) => (err?: Error) => this.onReadable(h, err));
+    this.readers = handlers.map((h) => () => this.onReadable(h));
     this.deliverers = handlers.map((h) => (this.queue ? this.enqueue : (batch: Upcall[]) => this.runBatch(batch, h.index)));
   }
 
@@ -304,11 +304,7 @@ export class Upcalls implements AsyncIterable<Upcall> {
     if (this.backpressured) this.releaseBackpressure();
   }
 
-  private onReadable(h: HandlerSocket, err?: Error): void {
-    if (err) {
-      this.reportError(err);
-      return;
-    }
+  private onReadable(h: HandlerSocket): void {
     const deliver = this.deliverers[h.index];
     // A bounded number of reads per wake-up: libuv polls level-triggered and
     // comes back while data remains, after the other sockets and timers.
@@ -408,6 +404,7 @@ export async function openUpcalls(dpif: Dpif, datapath: DpRef, options: UpcallOp
         onVport: (a) => (guard ? guard.onVport(a) : (early = true)),
         onLost: () => (guard ? guard.onLost() : (early = true)),
         onDatapathGone: () => channel?.datapathGone(),
+        onError: (err) => channel?.reportError(err),
       });
     }
     const choice = options.dispatch ?? 'auto';
