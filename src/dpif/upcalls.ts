@@ -378,11 +378,20 @@ export class Upcalls implements AsyncIterable<Upcall> {
  * back as it was.
  */
 export async function openUpcalls(dpif: Dpif, datapath: DpRef, options: UpcallOptions = {}): Promise<Upcalls> {
-  const dp = await dpif.getDatapath(datapath);
   const cpus = options.cpus ?? possibleCpus();
   const opts = { ...DEFAULTS, ...definedOnly(options) };
   const count = options.handlers ?? Math.min(4, cpus.length);
-  if (!(count >= 1 && Number.isInteger(count))) throw new RangeError(`upcalls: handlers must be a positive integer, got ${count}`);
+  for (const [name, v, min] of [
+    ['handlers', count, 1],
+    ['batch', opts.batch, 1],
+    ['slotBytes', opts.slotBytes, 64],
+    ['maxBatchesPerWake', opts.maxBatchesPerWake, 1],
+    ['queueLimit', opts.queueLimit, 1],
+    ['maxPendingBatches', opts.maxPendingBatches, 1],
+  ] as const) {
+    if (!(Number.isInteger(v) && v >= min)) throw new RangeError(`upcalls: ${name} must be an integer of at least ${min}, got ${v}`);
+  }
+  const dp = await dpif.getDatapath(datapath);
   const families = hasFamilies(dpif) ? dpif.families : undefined;
   const handlers: HandlerSocket[] = [];
   const tally: HandlerTally = { received: 0, lost: 0, truncated: 0, foreign: 0, malformed: 0 };

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import * as U from '../../src/ovs/uapi.js';
 import { PerCpuRefusedError, applyPerCpu, applyPerVport, datapathInForce, perVportFeatures, restoreDispatch } from '../../src/dpif/upcall-dispatch.js';
 import { DispatchGuard } from '../../src/dpif/upcall-guard.js';
+import { openUpcalls } from '../../src/dpif/upcalls.js';
 import { FakeDpif } from './upcall-fake-dpif.js';
 
 const PER_CPU = U.OVS_DP_F_DISPATCH_UPCALL_PER_CPU;
@@ -134,5 +135,15 @@ describe('DispatchGuard', () => {
     expect(k.log.filter((l) => l === 'dp get')).toHaveLength(1);
     await g.stop();
     expect(k.log.filter((l) => l === 'dp get')).toHaveLength(1);
+  });
+});
+
+describe('openUpcalls options', () => {
+  it('refuses impossible sizes before touching the datapath', async () => {
+    const k = new FakeDpif();
+    for (const bad of [{ handlers: 0 }, { batch: 0 }, { slotBytes: 10 }, { queueLimit: 0.5 }, { maxPendingBatches: -1 }]) {
+      await expect(openUpcalls(k.dpif, 'dp', bad)).rejects.toBeInstanceOf(RangeError);
+    }
+    expect(k.log).toEqual([]);
   });
 });
