@@ -1,2 +1,5 @@
 export * from './dpif.js';
 export { KernelDpif, DEFAULT_USER_FEATURES, type KernelDpifOptions } from './kernel.js';
+export { OvsEvents, type OvsEventsOptions, type OvsEventsStats, type OvsEventItem, type EventsOverrun } from './events.js';
+export type { OvsEvent, OvsEventCmd, OvsEventFamily, DatapathEvent, VportEvent, FlowEvent, MeterEvent } from './notification.js';
+export { decodeNotification } from './notification.js';

@@ -4,17 +4,19 @@
 // NetlinkError, named after the operation ("flow new", "datapath get dp0").
 import { Connection, type ConnectionOptions } from '../netlink/connection.js';
 import { NLM_F_CREATE, NLM_F_ECHO } from '../netlink/constants.js';
-import { MalformedError, NetlinkError } from '../netlink/errors.js';
+import { NetlinkError } from '../netlink/errors.js';
 import type { NlMessage } from '../netlink/message.js';
 import { resolveOvsFamilies, type OvsFamilies } from '../ovs/families.js';
 import type { GenlFamily } from '../netlink/genl.js';
-import { decodeDatapathMessage, encodeDatapathMessage, type DatapathAttrs, type DatapathMessage } from '../ovs/datapath.js';
-import { decodeVportMessage, encodeVportMessage, isKernelVportType, vportTypeName, vportTypeNumber, type VportAttrs, type VportMessage } from '../ovs/vport.js';
-import { decodeFlowMessage, encodeFlowMessage, type FlowAttrs, type FlowMessage } from '../ovs/flow.js';
+import { decodeDatapathMessage, encodeDatapathMessage, type DatapathAttrs } from '../ovs/datapath.js';
+import { decodeVportMessage, encodeVportMessage, isKernelVportType, vportTypeName, vportTypeNumber, type VportAttrs } from '../ovs/vport.js';
+import { decodeFlowMessage, encodeFlowMessage, type FlowAttrs } from '../ovs/flow.js';
 import { encodePacketMessage, executeAttrs, type PacketExecute } from '../ovs/packet.js';
 import { decodeMeterMessage, encodeMeterMessage, type MeterMessage } from '../ovs/meter.js';
 import { decodeCtLimitMessage, encodeCtLimitMessage, zoneLimit, type CtLimitAttrs } from '../ovs/ct-limit.js';
 import { formatUfid } from '../ovs/ufid.js';
+import { toDatapath, toFlow, toMeter, toVport } from './convert.js';
+import { OvsEvents, type OvsEventsOptions } from './events.js';
 import * as U from '../ovs/uapi.js';
 import type {
   CtLimits,
@@ -59,26 +61,6 @@ const describeDp = (dp: DpRef): string => (typeof dp === 'string' ? dp : `dp_ifi
 const describeVport = (v: VportRef): string => (typeof v === 'number' ? `port ${v}` : v);
 const describeFlow = (id: FlowId): string => (id.ufid ? ` ${formatUfid(id.ufid)}` : '');
 
-function toDatapath(m: DatapathMessage): Datapath {
-  if (m.attrs.name === undefined) throw new MalformedError('ovs_datapath reply without OVS_DP_ATTR_NAME');
-  return { ...m.attrs, dpIfindex: m.dpIfindex, name: m.attrs.name };
-}
-
-function toVport(m: VportMessage): Vport {
-  const { portNo, type, name } = m.attrs;
-  if (portNo === undefined || type === undefined || name === undefined) {
-    throw new MalformedError('ovs_vport reply without OVS_VPORT_ATTR_PORT_NO, _TYPE or _NAME');
-  }
-  return { ...m.attrs, dpIfindex: m.dpIfindex, portNo, type, name };
-}
-
-const toFlow = (m: FlowMessage): Flow => ({ ...m.attrs, dpIfindex: m.dpIfindex });
-
-function toMeter(m: MeterMessage): Meter {
-  if (m.attrs.id === undefined) throw new MalformedError('ovs_meter reply without OVS_METER_ATTR_ID');
-  return { ...m.attrs, dpIfindex: m.dpIfindex, id: m.attrs.id };
-}
-
 function vportSelector(v: VportRef): VportAttrs {
   return typeof v === 'number' ? { portNo: v } : { name: v };
 }
@@ -106,6 +88,11 @@ export class KernelDpif implements Dpif {
 
   close(): void {
     if (this.ownsConnection) this.conn.close();
+  }
+
+  /** The change notifications of the OVS families, on a socket of their own (close it when done). */
+  events(opts: Omit<OvsEventsOptions, 'families'> = {}): Promise<OvsEvents> {
+    return OvsEvents.open({ ...opts, families: this.families });
   }
 
   // ---- plumbing ---------------------------------------------------------
