@@ -154,6 +154,14 @@ export interface CtLimitsChange {
 }
 
 export interface Dpif {
+  /**
+   * Warnings given before changing state, oldest first (e.g. that an
+   * ovs-vswitchd runs on the host and may delete datapaths it does not own).
+   */
+  readonly warnings: readonly string[];
+  /** Called with each new warning as it is given. */
+  onWarning?: (warning: string) => void;
+
   createDatapath(dp: DatapathCreate): Promise<Datapath>;
   getDatapath(dp: DpRef): Promise<Datapath>;
   listDatapaths(): Promise<Datapath[]>;

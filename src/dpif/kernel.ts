@@ -2,6 +2,9 @@
 // Connection, many requests in flight on it. Every method is one request
 // (or one dump) built by the src/ovs codecs; errors are the kernel's
 // NetlinkError, named after the operation ("flow new", "datapath get dp0").
+// Around the requests: warnings before writes (host-warnings.ts), refusal of
+// userspace-only attributes (kernel-only.ts), and the module's log text on
+// EINVAL (kernel-log.ts).
 import { Connection, type ConnectionOptions } from '../netlink/connection.js';
 import { NLM_F_CREATE, NLM_F_ECHO } from '../netlink/constants.js';
 import { NetlinkError } from '../netlink/errors.js';
@@ -17,6 +20,9 @@ import { decodeCtLimitMessage, encodeCtLimitMessage, zoneLimit, type CtLimitAttr
 import { formatUfid } from '../ovs/ufid.js';
 import { toDatapath, toFlow, toMeter, toVport } from './convert.js';
 import { OvsEvents, type OvsEventsOptions } from './events.js';
+import { HostWarnings, type HostWarningsOptions } from './host-warnings.js';
+import { KernelLog, withKernelLog } from './kernel-log.js';
+import { userspaceOnlyError } from './kernel-only.js';
 import * as U from '../ovs/uapi.js';
 import type {
   CtLimits,
@@ -55,6 +61,15 @@ export const DEFAULT_USER_FEATURES = U.OVS_DP_F_UNALIGNED | U.OVS_DP_F_VPORT_PID
 export interface KernelDpifOptions extends ConnectionOptions {
   /** Use this connection (not closed by close()) instead of opening one. */
   connection?: Connection;
+  /** Called with each warning as it is given (see Dpif.warnings). */
+  onWarning?: (warning: string) => void;
+  /** Where and how often to look for ovs-vswitchd before writes. */
+  hostWarnings?: HostWarningsOptions;
+  /**
+   * Read the module's reasons for EINVAL from the kernel log: true (default,
+   * /dev/kmsg when readable), false, or another path.
+   */
+  kernelLog?: boolean | string;
 }
 
 const describeDp = (dp: DpRef): string => (typeof dp === 'string' ? dp : `dp_ifindex ${dp}`);
@@ -68,18 +83,25 @@ function vportSelector(v: VportRef): VportAttrs {
 export class KernelDpif implements Dpif {
   /** Datapath name -> dp_ifindex, learnt from replies. */
   private readonly dpIndex = new Map<string, number>();
+  private readonly host: HostWarnings;
+  private readonly log?: KernelLog;
 
   private constructor(
     readonly conn: Connection,
     readonly families: OvsFamilies,
     private readonly ownsConnection: boolean,
-  ) {}
+    opts: KernelDpifOptions,
+  ) {
+    this.host = new HostWarnings(opts.hostWarnings);
+    this.host.onWarning = opts.onWarning;
+    if (opts.kernelLog !== false) this.log = new KernelLog(typeof opts.kernelLog === 'string' ? opts.kernelLog : undefined);
+  }
 
   /** Opens a connection and resolves the OVS families; fails with ModuleMissingError without the module. */
   static async open(opts: KernelDpifOptions = {}): Promise<KernelDpif> {
     const conn = opts.connection ?? new Connection(opts);
     try {
-      return new KernelDpif(conn, await resolveOvsFamilies(conn), !opts.connection);
+      return new KernelDpif(conn, await resolveOvsFamilies(conn), !opts.connection, opts);
     } catch (err) {
       if (!opts.connection) conn.close();
       throw err;
@@ -88,6 +110,19 @@ export class KernelDpif implements Dpif {
 
   close(): void {
     if (this.ownsConnection) this.conn.close();
+    this.log?.close();
+  }
+
+  get warnings(): readonly string[] {
+    return this.host.list;
+  }
+
+  get onWarning(): ((warning: string) => void) | undefined {
+    return this.host.onWarning;
+  }
+
+  set onWarning(fn: ((warning: string) => void) | undefined) {
+    this.host.onWarning = fn;
   }
 
   /** The change notifications of the OVS families, on a socket of their own (close it when done). */
@@ -155,6 +190,7 @@ export class KernelDpif implements Dpif {
   // ---- datapaths --------------------------------------------------------
 
   createDatapath(c: DatapathCreate): Promise<Datapath> {
+    this.host.beforeWrite(true);
     const attrs: DatapathAttrs = {
       upcallPid: c.upcallPid ?? 0,
       userFeatures: c.userFeatures ?? DEFAULT_USER_FEATURES,
@@ -178,6 +214,7 @@ export class KernelDpif implements Dpif {
   }
 
   async setDatapath(dp: DpRef, changes: DatapathChanges): Promise<Datapath> {
+    this.host.beforeWrite();
     // The kernel's SET takes a missing USER_FEATURES as 0; keep the current ones instead.
     const userFeatures = changes.userFeatures ?? (await this.getDatapath(dp)).userFeatures ?? 0;
     const attrs: DatapathAttrs = { userFeatures, masksCacheSize: changes.masksCacheSize, perCpuPids: changes.perCpuPids };
@@ -185,6 +222,7 @@ export class KernelDpif implements Dpif {
   }
 
   async deleteDatapath(dp: DpRef): Promise<Datapath> {
+    this.host.beforeWrite();
     const d = await this.datapath(U.OVS_DP_CMD_DEL, dp, {}, `datapath del ${describeDp(dp)}`);
     this.dpIndex.delete(d.name);
     return d;
@@ -208,6 +246,7 @@ export class KernelDpif implements Dpif {
       );
     }
     const attrs: VportAttrs = { portNo: v.portNo, type, name: v.name, ifindex: v.ifindex, upcallPids: v.upcallPids ?? [0], options: v.options };
+    this.host.beforeWrite();
     return this.withDp(dp, (ifindex) => this.vport(U.OVS_VPORT_CMD_NEW, ifindex, attrs, operation));
   }
 
@@ -225,39 +264,58 @@ export class KernelDpif implements Dpif {
   }
 
   setVport(dp: DpRef, v: VportRef, changes: VportChanges): Promise<Vport> {
+    this.host.beforeWrite();
     const attrs: VportAttrs = { ...vportSelector(v), upcallPids: changes.upcallPids, options: changes.options };
     return this.withDp(dp, (ifindex) => this.vport(U.OVS_VPORT_CMD_SET, ifindex, attrs, `vport set ${describeDp(dp)} ${describeVport(v)}`));
   }
 
   deleteVport(dp: DpRef, v: VportRef): Promise<Vport> {
+    this.host.beforeWrite();
     return this.withDp(dp, (ifindex) => this.vport(U.OVS_VPORT_CMD_DEL, ifindex, vportSelector(v), `vport del ${describeDp(dp)} ${describeVport(v)}`));
   }
 
   // ---- flows ------------------------------------------------------------
 
-  private async putFlowTo(dpIfindex: number, f: FlowPut): Promise<Flow | undefined> {
+  /** `logMark`: the kernel log position before the request (KernelLog.mark()), for its reason on EINVAL. */
+  private async putFlowTo(dpIfindex: number, f: FlowPut, logMark: number): Promise<Flow | undefined> {
     const mode = f.mode ?? 'create';
     const operation = `flow ${mode === 'modify' ? 'set' : 'new'}${describeFlow(f)}`;
     if (mode !== 'modify' && !f.actions) throw new TypeError(`${operation}: actions are required to ${mode} a flow`);
+    const refusal = userspaceOnlyError(operation, f);
+    if (refusal) throw refusal;
     const cmd = mode === 'modify' ? U.OVS_FLOW_CMD_SET : U.OVS_FLOW_CMD_NEW;
     // NLM_F_CREATE is what the kernel reads as "exclusive" (NLM_F_EXCL would make generic netlink see a dump).
     const flags = (mode === 'create' ? NLM_F_CREATE : 0) | (f.echo ? NLM_F_ECHO : 0);
     const attrs: FlowAttrs = { ufid: f.ufid, key: f.key, mask: f.mask, actions: f.actions, clear: f.clear, probe: f.probe, ufidFlags: f.ufidFlags };
-    const replies = await this.call(encodeFlowMessage(this.families.flow.id, { cmd, dpIfindex, attrs }, { flags }), this.families.flow, operation);
+    let replies: NlMessage[];
+    try {
+      replies = await this.call(encodeFlowMessage(this.families.flow.id, { cmd, dpIfindex, attrs }, { flags }), this.families.flow, operation);
+    } catch (err) {
+      // A probe asked the kernel not to log: there is nothing to read.
+      throw f.probe ? err : withKernelLog(err, this.log, logMark);
+    }
     return f.echo && replies[0] ? toFlow(decodeFlowMessage(replies[0])) : undefined;
   }
 
   putFlow(dp: DpRef, flow: FlowPut): Promise<Flow | undefined> {
-    return this.withDp(dp, (ifindex) => this.putFlowTo(ifindex, flow));
+    this.host.beforeWrite();
+    const mark = this.log && !flow.probe ? this.log.mark() : -1;
+    return this.withDp(dp, (ifindex) => this.putFlowTo(ifindex, flow, mark));
   }
 
+  /**
+   * On EINVAL, every failed flow of the batch carries the module's log lines
+   * of the whole batch: the module does not say which flow a line is about.
+   */
   async putFlows(dp: DpRef, flows: FlowPut[]): Promise<FlowPutResult[]> {
+    this.host.beforeWrite();
     const dpIfindex = await this.resolveDp(dp);
+    const mark = this.log ? this.log.mark() : -1;
     // All requests are issued in this tick: the connection sends them in
     // batches and keeps up to its in-flight limit outstanding.
     return Promise.all(
       flows.map((f) =>
-        this.putFlowTo(dpIfindex, f).then(
+        this.putFlowTo(dpIfindex, f, mark).then(
           (flow): FlowPutResult => ({ ok: true, flow }),
           (error: unknown): FlowPutResult => ({ ok: false, error: error instanceof Error ? error : new Error(String(error)) }),
         ),
@@ -279,6 +337,7 @@ export class KernelDpif implements Dpif {
     const operation = `flow del${describeFlow(id)}`;
     // Without a key or UFID the kernel would flush the whole table.
     if (!id.ufid && !id.key) return Promise.reject(new TypeError(`${operation}: a UFID or a key is required (flushFlows() deletes all)`));
+    this.host.beforeWrite();
     const fam = this.families.flow;
     return this.withDp(dp, async (dpIfindex) => {
       const bytes = encodeFlowMessage(fam.id, { cmd: U.OVS_FLOW_CMD_DEL, dpIfindex, attrs: { ufid: id.ufid, key: id.key } }, { flags: NLM_F_ECHO });
@@ -288,6 +347,7 @@ export class KernelDpif implements Dpif {
   }
 
   flushFlows(dp: DpRef): Promise<void> {
+    this.host.beforeWrite();
     const fam = this.families.flow;
     return this.withDp(dp, async (dpIfindex) => {
       await this.call(encodeFlowMessage(fam.id, { cmd: U.OVS_FLOW_CMD_DEL, dpIfindex, attrs: {} }), fam, `flow flush ${describeDp(dp)}`);
@@ -307,8 +367,17 @@ export class KernelDpif implements Dpif {
 
   execute(dp: DpRef, x: PacketExecute): Promise<void> {
     const fam = this.families.packet;
+    const operation = `packet execute ${describeDp(dp)}`;
     return this.withDp(dp, async (dpIfindex) => {
-      await this.call(encodePacketMessage(fam.id, { cmd: U.OVS_PACKET_CMD_EXECUTE, dpIfindex, attrs: executeAttrs(x) }), fam, `packet execute ${describeDp(dp)}`);
+      const refusal = userspaceOnlyError(operation, x);
+      if (refusal) throw refusal;
+      this.host.beforeWrite();
+      const mark = this.log && !x.probe ? this.log.mark() : -1;
+      try {
+        await this.call(encodePacketMessage(fam.id, { cmd: U.OVS_PACKET_CMD_EXECUTE, dpIfindex, attrs: executeAttrs(x) }), fam, operation);
+      } catch (err) {
+        throw x.probe ? err : withKernelLog(err, this.log, mark);
+      }
     });
   }
 
@@ -329,6 +398,7 @@ export class KernelDpif implements Dpif {
   }
 
   async setMeter(dp: DpRef, c: MeterConfig): Promise<Meter | undefined> {
+    this.host.beforeWrite();
     const bands = c.bands.map((b) => ({ type: b.type ?? U.OVS_METER_BAND_TYPE_DROP, rate: b.rate, burst: b.burst }));
     const reply = await this.meter(U.OVS_METER_CMD_SET, dp, { id: c.id, kbps: c.kbps, bands, clear: c.clear }, `meter set ${c.id}`);
     // The reply carries the replaced meter's stats, or the id alone.
@@ -340,6 +410,7 @@ export class KernelDpif implements Dpif {
   }
 
   async deleteMeter(dp: DpRef, id: number): Promise<Meter | undefined> {
+    this.host.beforeWrite();
     // Deleting a meter that does not exist succeeds with an empty reply.
     const reply = await this.meter(U.OVS_METER_CMD_DEL, dp, { id }, `meter del ${id}`);
     return reply.attrs.id === undefined ? undefined : toMeter(reply);
@@ -367,6 +438,7 @@ export class KernelDpif implements Dpif {
   }
 
   async setCtLimits(change: CtLimitsChange): Promise<void> {
+    this.host.beforeWrite();
     const zoneLimits = [
       ...(change.defaultLimit === undefined ? [] : [zoneLimit(U.OVS_ZONE_LIMIT_DEFAULT_ZONE, change.defaultLimit)]),
       ...(change.zones ?? []).map((z) => zoneLimit(z.zoneId, z.limit)),
@@ -384,6 +456,7 @@ export class KernelDpif implements Dpif {
   }
 
   async deleteCtLimits(zones: number[]): Promise<void> {
+    this.host.beforeWrite();
     await this.ctLimit(U.OVS_CT_LIMIT_CMD_DEL, { zoneLimits: zones.map((z) => zoneLimit(z)) }, 'ct_limit del');
   }
 }
