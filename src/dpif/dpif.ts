@@ -8,6 +8,7 @@ import type { PacketExecute } from '../ovs/packet.js';
 import type { MeterAttrs } from '../ovs/meter.js';
 import type { ZoneLimit } from '../ovs/structs.js';
 import type { Ufid } from '../ovs/ufid.js';
+import type { UpcallDispatch } from './negotiate.js';
 
 /** A datapath by name, or by its dp_ifindex. */
 export type DpRef = string | number;
@@ -21,8 +22,20 @@ export interface DatapathCreate {
   name: string;
   /** Upcall port id of the local port; 0 (the default) sends no upcalls. */
   upcallPid?: number;
-  /** OVS_DP_F_* bits; default unaligned + vport-pids (per-vport upcall dispatch). */
+  /**
+   * OVS_DP_F_* bits, sent as given. Left out, they are negotiated: unaligned,
+   * plus the `dispatch` mode if the kernel has it, else per-vport pids.
+   */
   userFeatures?: number;
+  /**
+   * Upcall dispatch to ask for when userFeatures is left out. 'per-cpu' is
+   * what ovs-vswitchd prefers; the kernel falls back to 'per-vport' where it
+   * lacks it. Default: 'per-cpu' when perCpuPids are given, else 'per-vport'
+   * (per-CPU dispatch without pids loses every upcall).
+   */
+  dispatch?: UpcallDispatch;
+  /** Also probe the kernel's key and action support now (installs and removes probe flows); see features(). */
+  probeFeatures?: boolean;
   masksCacheSize?: number;
   perCpuPids?: number[];
   /** ifindex to give the local netdev. */

@@ -3,6 +3,8 @@ export { KernelDpif, DEFAULT_USER_FEATURES, type KernelDpifOptions } from './ker
 export { OvsEvents, type OvsEventsOptions, type OvsEventsStats, type OvsEventItem, type EventsOverrun } from './events.js';
 export type { OvsEvent, OvsEventCmd, OvsEventFamily, DatapathEvent, VportEvent, FlowEvent, MeterEvent } from './notification.js';
 export { decodeNotification } from './notification.js';
+export { featureNames, type KernelFeatures, type DatapathFeatures, type KeyFeature, type ActionFeature } from './features.js';
+export { dispatchOf, OVS_DP_F_UNSUPPORTED, type UpcallDispatch } from './negotiate.js';
 export { KernelRejectError } from './kernel-log.js';
 export { HostWarnings, type HostWarningsOptions } from './host-warnings.js';
 export { findUserspaceOnlyAttrs, type UserspaceOnlyAttr } from '../ovs/userspace-only-raw.js';

@@ -3,8 +3,9 @@
 // (or one dump) built by the src/ovs codecs; errors are the kernel's
 // NetlinkError, named after the operation ("flow new", "datapath get dp0").
 // Around the requests: warnings before writes (host-warnings.ts), refusal of
-// userspace-only attributes (kernel-only.ts), and the module's log text on
-// EINVAL (kernel-log.ts).
+// userspace-only attributes (kernel-only.ts), the module's log text on
+// EINVAL (kernel-log.ts), and feature negotiation and probes (negotiate.ts,
+// features.ts).
 import { Connection, type ConnectionOptions } from '../netlink/connection.js';
 import { NLM_F_CREATE, NLM_F_ECHO } from '../netlink/constants.js';
 import { NetlinkError } from '../netlink/errors.js';
@@ -17,12 +18,15 @@ import { decodeFlowMessage, encodeFlowMessage, type FlowAttrs } from '../ovs/flo
 import { encodePacketMessage, executeAttrs, type PacketExecute } from '../ovs/packet.js';
 import { decodeMeterMessage, encodeMeterMessage, type MeterMessage } from '../ovs/meter.js';
 import { decodeCtLimitMessage, encodeCtLimitMessage, zoneLimit, type CtLimitAttrs } from '../ovs/ct-limit.js';
-import { formatUfid } from '../ovs/ufid.js';
+import { formatUfid, randomUfid } from '../ovs/ufid.js';
+import type { FlowProbe } from '../ovs/probe.js';
 import { toDatapath, toFlow, toMeter, toVport } from './convert.js';
 import { OvsEvents, type OvsEventsOptions } from './events.js';
+import { isUnsupported, probeFlowFeatures, type DatapathFeatures, type KernelFeatures } from './features.js';
 import { HostWarnings, type HostWarningsOptions } from './host-warnings.js';
 import { KernelLog, withKernelLog } from './kernel-log.js';
 import { userspaceOnlyError } from './kernel-only.js';
+import { PER_CPU_USER_FEATURES, STANDARD_USER_FEATURES, probeDatapathFeatures } from './negotiate.js';
 import * as U from '../ovs/uapi.js';
 import type {
   CtLimits,
@@ -49,6 +53,7 @@ import type {
 
 const EIO = 5;
 const ENODEV = 19;
+const EEXIST = 17;
 const EOPNOTSUPP = 95;
 
 /**
@@ -56,7 +61,7 @@ const EOPNOTSUPP = 95;
  * upcall dispatch, which works without a per-CPU pid array (the per-CPU mode
  * ovs-dpctl switches on loses every upcall when nobody set the array).
  */
-export const DEFAULT_USER_FEATURES = U.OVS_DP_F_UNALIGNED | U.OVS_DP_F_VPORT_PIDS;
+export const DEFAULT_USER_FEATURES = STANDARD_USER_FEATURES;
 
 export interface KernelDpifOptions extends ConnectionOptions {
   /** Use this connection (not closed by close()) instead of opening one. */
@@ -85,6 +90,11 @@ export class KernelDpif implements Dpif {
   private readonly dpIndex = new Map<string, number>();
   private readonly host: HostWarnings;
   private readonly log?: KernelLog;
+  /** Per dp_ifindex: what negotiation learnt, and the whole probed record. */
+  private readonly dpFeatures = new Map<number, DatapathFeatures>();
+  private readonly kernelFeatures = new Map<number, Promise<KernelFeatures>>();
+  /** Datapaths whose probes showed the kernel implements hash(sym_l4), which OVS defines for its userspace datapath. */
+  private readonly symL4Datapaths = new Set<number>();
 
   private constructor(
     readonly conn: Connection,
@@ -189,16 +199,120 @@ export class KernelDpif implements Dpif {
 
   // ---- datapaths --------------------------------------------------------
 
-  createDatapath(c: DatapathCreate): Promise<Datapath> {
-    this.host.beforeWrite(true);
-    const attrs: DatapathAttrs = {
-      upcallPid: c.upcallPid ?? 0,
-      userFeatures: c.userFeatures ?? DEFAULT_USER_FEATURES,
-      masksCacheSize: c.masksCacheSize,
-      perCpuPids: c.perCpuPids,
-      ifindex: c.ifindex,
-    };
+  private newDatapath(c: DatapathCreate, userFeatures: number, perCpuPids = c.perCpuPids): Promise<Datapath> {
+    const attrs: DatapathAttrs = { upcallPid: c.upcallPid ?? 0, userFeatures, masksCacheSize: c.masksCacheSize, perCpuPids, ifindex: c.ifindex };
     return this.datapath(U.OVS_DP_CMD_NEW, c.name, attrs, `datapath new ${c.name}`);
+  }
+
+  /**
+   * Creates a datapath and negotiates its user features (see negotiate.ts):
+   * per-CPU dispatch when asked for and available, else per-vport; on a kernel
+   * that takes unknown bits, the standard features, as ovs-vswitchd does.
+   */
+  async createDatapath(c: DatapathCreate): Promise<Datapath> {
+    this.host.beforeWrite(true);
+    let dp: Datapath;
+    const perCpu = c.dispatch === 'per-cpu' || (c.dispatch === undefined && (c.perCpuPids?.length ?? 0) > 0);
+    if (c.userFeatures !== undefined) {
+      dp = await this.newDatapath(c, c.userFeatures);
+    } else if (perCpu) {
+      dp = await this.newDatapath(c, PER_CPU_USER_FEATURES).catch((err: unknown) => {
+        if (!(err instanceof NetlinkError && err.errno === EOPNOTSUPP)) throw err;
+        return this.newDatapath(c, STANDARD_USER_FEATURES, undefined);
+      });
+    } else {
+      dp = await this.newDatapath(c, STANDARD_USER_FEATURES);
+    }
+    const df = await this.probeDatapath(dp);
+    if (!df.rejectsUnknownUserFeatures) {
+      this.host.give(`warning: this kernel's openvswitch module accepts unknown datapath features; ${dp.name} uses the standard ones (unaligned, per-vport upcall pids)`);
+      if (c.userFeatures === undefined && dp.userFeatures !== STANDARD_USER_FEATURES) {
+        dp = await this.setDatapath(dp.dpIfindex, { userFeatures: STANDARD_USER_FEATURES });
+      }
+    }
+    if (c.probeFeatures) await this.features(dp.dpIfindex);
+    return dp;
+  }
+
+  // ---- feature probes ---------------------------------------------------
+
+  /** A datapath NEW under a taken name: EEXIST = features accepted, EOPNOTSUPP = refused (negotiate.ts). */
+  private async tryUserFeatures(takenName: string, userFeatures: number): Promise<boolean> {
+    const bytes = encodeDatapathMessage(this.families.datapath.id, { cmd: U.OVS_DP_CMD_NEW, dpIfindex: 0, attrs: { name: takenName, upcallPid: 0, userFeatures } });
+    try {
+      await this.call(bytes, this.families.datapath, `datapath feature probe ${takenName}`);
+      // The name was free after all (the datapath went away meanwhile): the kernel took the bits.
+      return true;
+    } catch (err) {
+      if (err instanceof NetlinkError && err.errno === EEXIST) return true;
+      if (err instanceof NetlinkError && err.errno === EOPNOTSUPP) return false;
+      throw err;
+    }
+  }
+
+  private async probeDatapath(dp: Datapath): Promise<DatapathFeatures> {
+    const df = await probeDatapathFeatures({ tryUserFeatures: (name, f) => this.tryUserFeatures(name, f) }, dp.name);
+    this.dpFeatures.set(dp.dpIfindex, df);
+    return df;
+  }
+
+  /** Installs a probe flow (OVS_FLOW_ATTR_PROBE: refusals are not logged) and removes it again. */
+  private async tryFlow(dpIfindex: number, p: FlowProbe): Promise<boolean> {
+    const fam = this.families.flow;
+    const ufid = randomUfid();
+    const put = encodeFlowMessage(fam.id, { cmd: U.OVS_FLOW_CMD_NEW, dpIfindex, attrs: { ufid, key: p.key, actions: p.actions, probe: true } }, { flags: NLM_F_CREATE });
+    try {
+      await this.call(put, fam, 'flow probe');
+    } catch (err) {
+      if (isUnsupported(err)) return false;
+      // A probe flow left behind by an earlier run: the kernel took it then.
+      if (err instanceof NetlinkError && err.errno === EEXIST) return true;
+      throw err;
+    }
+    await this.call(encodeFlowMessage(fam.id, { cmd: U.OVS_FLOW_CMD_DEL, dpIfindex, attrs: { ufid, probe: true } }), fam, 'flow probe del');
+    return true;
+  }
+
+  private async probeAll(dpIfindex: number): Promise<KernelFeatures> {
+    const df = this.dpFeatures.get(dpIfindex) ?? (await this.probeDatapath(await this.getDatapath(dpIfindex)));
+    const [flows, local] = await Promise.all([probeFlowFeatures({ tryFlow: (p) => this.tryFlow(dpIfindex, p) }), this.getVport(dpIfindex, U.OVSP_LOCAL)]);
+    if (flows.actions.hashSymL4) this.symL4Datapaths.add(dpIfindex);
+    return {
+      ...df,
+      vportUpcallStats: local.upcallStats !== undefined,
+      meters: this.families.meter !== undefined,
+      ctLimits: this.families.ctLimit !== undefined,
+      ...flows,
+    };
+  }
+
+  /**
+   * What this kernel supports, probed on the datapath the first time it is
+   * asked (installing and removing a few dozen probe flows, as ovs-vswitchd
+   * does at start) and cached per datapath from then on.
+   */
+  async features(dp: DpRef): Promise<KernelFeatures> {
+    const dpIfindex = await this.resolveDp(dp);
+    let f = this.kernelFeatures.get(dpIfindex);
+    if (!f) {
+      this.host.beforeWrite();
+      f = this.probeAll(dpIfindex);
+      this.kernelFeatures.set(dpIfindex, f);
+      f.catch(() => this.kernelFeatures.delete(dpIfindex));
+    }
+    return f;
+  }
+
+  /** The features probed on this datapath so far, without probing. */
+  async cachedFeatures(dp: DpRef): Promise<KernelFeatures | undefined> {
+    const f = this.kernelFeatures.get(await this.resolveDp(dp));
+    return f?.catch(() => undefined);
+  }
+
+  private forgetDatapath(dpIfindex: number): void {
+    this.dpFeatures.delete(dpIfindex);
+    this.kernelFeatures.delete(dpIfindex);
+    this.symL4Datapaths.delete(dpIfindex);
   }
 
   getDatapath(dp: DpRef): Promise<Datapath> {
@@ -225,6 +339,7 @@ export class KernelDpif implements Dpif {
     this.host.beforeWrite();
     const d = await this.datapath(U.OVS_DP_CMD_DEL, dp, {}, `datapath del ${describeDp(dp)}`);
     this.dpIndex.delete(d.name);
+    this.forgetDatapath(d.dpIfindex);
     return d;
   }
 
@@ -276,12 +391,17 @@ export class KernelDpif implements Dpif {
 
   // ---- flows ------------------------------------------------------------
 
+  /** Whether the kernel of this datapath was probed and takes hash(sym_l4). */
+  private symL4(dpIfindex: number): boolean {
+    return this.symL4Datapaths.has(dpIfindex);
+  }
+
   /** `logMark`: the kernel log position before the request (KernelLog.mark()), for its reason on EINVAL. */
   private async putFlowTo(dpIfindex: number, f: FlowPut, logMark: number): Promise<Flow | undefined> {
     const mode = f.mode ?? 'create';
     const operation = `flow ${mode === 'modify' ? 'set' : 'new'}${describeFlow(f)}`;
     if (mode !== 'modify' && !f.actions) throw new TypeError(`${operation}: actions are required to ${mode} a flow`);
-    const refusal = userspaceOnlyError(operation, f);
+    const refusal = userspaceOnlyError(operation, f, { allowSymL4: this.symL4(dpIfindex) });
     if (refusal) throw refusal;
     const cmd = mode === 'modify' ? U.OVS_FLOW_CMD_SET : U.OVS_FLOW_CMD_NEW;
     // NLM_F_CREATE is what the kernel reads as "exclusive" (NLM_F_EXCL would make generic netlink see a dump).
@@ -369,7 +489,7 @@ export class KernelDpif implements Dpif {
     const fam = this.families.packet;
     const operation = `packet execute ${describeDp(dp)}`;
     return this.withDp(dp, async (dpIfindex) => {
-      const refusal = userspaceOnlyError(operation, x);
+      const refusal = userspaceOnlyError(operation, x, { allowSymL4: this.symL4(dpIfindex) });
       if (refusal) throw refusal;
       this.host.beforeWrite();
       const mark = this.log && !x.probe ? this.log.mark() : -1;

@@ -1,16 +1,20 @@
 // The kernel Dpif's guards without a kernel: userspace-only attributes found
-// in raw streams and refused before sending, and warnings before writes.
+// in raw streams and refused before sending, warnings before writes, and the
+// pure parts of feature negotiation and probing.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AttrWriter } from '../../src/netlink/attr.js';
+import { AttrWriter, parseAttrs } from '../../src/netlink/attr.js';
 import { Connection } from '../../src/netlink/connection.js';
 import { NetlinkError } from '../../src/netlink/errors.js';
 import { KernelDpif } from '../../src/dpif/kernel.js';
 import { HostWarnings } from '../../src/dpif/host-warnings.js';
+import { OVS_DP_F_UNSUPPORTED, STANDARD_USER_FEATURES, probeDatapathFeatures } from '../../src/dpif/negotiate.js';
+import { isUnsupported, probeFlowFeatures } from '../../src/dpif/features.js';
 import { findUserspaceOnlyAttrs } from '../../src/ovs/userspace-only-raw.js';
-import { encodeDatapathMessage } from '../../src/ovs/datapath.js';
+import { ACTION_FEATURES, KEY_FEATURES, PROBE_PORT_BASE, featureProbes } from '../../src/ovs/probe.js';
+import { decodeDatapathMessage, encodeDatapathMessage } from '../../src/ovs/datapath.js';
 import * as U from '../../src/ovs/uapi.js';
 import { FAMILY_IDS, FakeKernel } from './ovs-fake-kernel.js';
 
@@ -153,12 +157,53 @@ describe('warnings before writes', () => {
   it('KernelDpif warns on datapath creation and still creates it', async () => {
     vswitchd(99);
     const kernel = new FakeKernel();
-    kernel.handler = () => ({ replies: [(seq, pid) => encodeDatapathMessage(FAMILY_IDS.ovs_datapath, { cmd: U.OVS_DP_CMD_NEW, dpIfindex: 5, attrs: { name: 'dp0' } }, { seq, pid })] });
+    // As the kernel: the create succeeds, then the feature probes under the taken name fail.
+    kernel.handler = (m) => {
+      if (kernel.sent.length === 1) return { replies: [(seq, pid) => encodeDatapathMessage(FAMILY_IDS.ovs_datapath, { cmd: U.OVS_DP_CMD_NEW, dpIfindex: 5, attrs: { name: 'dp0', userFeatures: STANDARD_USER_FEATURES } }, { seq, pid })] };
+      return { errno: (decodeDatapathMessage(m).attrs.userFeatures ?? 0) & OVS_DP_F_UNSUPPORTED ? 95 : 17 };
+    };
     const given: string[] = [];
     const dpif = await KernelDpif.open({ connection: new Connection({ socket: kernel }), kernelLog: false, hostWarnings: { procRoot: root }, onWarning: (w) => given.push(w) });
     const dp = await dpif.createDatapath({ name: 'dp0' });
     expect(dp.name).toBe('dp0');
     expect(given).toHaveLength(1);
     expect(dpif.warnings).toEqual(given);
+  });
+});
+
+describe('negotiation and probes, decided from the answers', () => {
+  it('a kernel that refuses the bogus bit is trusted on per-CPU dispatch', async () => {
+    const tried: number[] = [];
+    const f = await probeDatapathFeatures({ tryUserFeatures: async (_n, bits) => (tried.push(bits), !(bits & OVS_DP_F_UNSUPPORTED)) }, 'dp0');
+    expect(f).toEqual({ rejectsUnknownUserFeatures: true, perCpuDispatch: true });
+    expect(tried).toContain((STANDARD_USER_FEATURES | OVS_DP_F_UNSUPPORTED) >>> 0);
+  });
+
+  it('a kernel that takes anything is trusted on nothing', async () => {
+    expect(await probeDatapathFeatures({ tryUserFeatures: async () => true }, 'dp0')).toEqual({ rejectsUnknownUserFeatures: false, perCpuDispatch: false });
+  });
+
+  it('probes are well-formed, one in_port each, and cover every feature', () => {
+    const probes = featureProbes();
+    const ports = probes.map((p) => parseAttrs(p.key).find((a) => a.type === 3)!.data);
+    expect(new Set(ports.map((d) => Buffer.from(d).toString('hex'))).size).toBe(probes.length);
+    for (const p of probes) expect(() => (parseAttrs(p.key), parseAttrs(p.actions))).not.toThrow();
+    expect(Buffer.from(ports[0]).readUInt32LE(0)).toBe(PROBE_PORT_BASE);
+    const names = probes.flatMap((p) => (p.feature.kind === 'mplsLabels' ? [] : [p.feature.name]));
+    expect(names.sort()).toEqual([...KEY_FEATURES, ...ACTION_FEATURES].sort());
+  });
+
+  it('counts MPLS depth only while every shallower stack was taken', async () => {
+    const f = await probeFlowFeatures({ tryFlow: async (p) => !(p.feature.kind === 'mplsLabels' && p.feature.labels === 2) });
+    expect(f.maxMplsLabels).toBe(1);
+    expect(Object.values(f.keys).every(Boolean)).toBe(true);
+  });
+
+  it('takes EINVAL and EOPNOTSUPP as "unsupported", not ENODEV or EPERM', () => {
+    expect(isUnsupported(new NetlinkError({ errno: 22 }))).toBe(true);
+    expect(isUnsupported(new NetlinkError({ errno: 95 }))).toBe(true);
+    expect(isUnsupported(new NetlinkError({ errno: 19 }))).toBe(false);
+    expect(isUnsupported(new NetlinkError({ errno: 1 }))).toBe(false);
+    expect(isUnsupported(new Error('x'))).toBe(false);
   });
 });
