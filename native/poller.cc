@@ -1,5 +1,7 @@
 #include "poller.h"
 
+#include <fcntl.h>
+
 #include <vector>
 
 #include "errors.h"
@@ -45,6 +47,8 @@ bool Poller::Start(Napi::Env env, int fd, int events, Napi::Function cb) {
     poll_->data = this;
     async_context_ = std::make_unique<Napi::AsyncContext>(env, "ovsnl.poll");
   }
+  fd_ = fd;
+  uv_events_ = uv_events;
   int r = uv_poll_start(poll_, uv_events, OnEvent);
   if (r != 0) {
     Stop();
@@ -62,6 +66,14 @@ bool Poller::Start(Napi::Env env, int fd, int events, Napi::Function cb) {
 void Poller::OnEvent(uv_poll_t* handle, int status, int events) {
   auto* self = static_cast<Poller*>(handle->data);
   if (self == nullptr || self->cb_.IsEmpty()) return;
+  // libuv reports POLLERR as UV_EBADF and stops the handle. On a live socket
+  // POLLERR means a pending socket error (ENOBUFS after a netlink overrun),
+  // which the next recv returns: keep polling and report readability, so
+  // every socket kind survives an overrun and callers see the real errno.
+  if (status == UV_EBADF && fcntl(self->fd_, F_GETFD) != -1 && uv_poll_start(handle, self->uv_events_, OnEvent) == 0) {
+    status = 0;
+    events = self->uv_events_ & UV_READABLE ? UV_READABLE : self->uv_events_;
+  }
   Napi::Env env = self->cb_.Env();
   Napi::HandleScope scope(env);
   int js_events = ((events & UV_READABLE) ? kPollReadable : 0) | ((events & UV_WRITABLE) ? kPollWritable : 0);

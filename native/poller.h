@@ -31,6 +31,8 @@ class Poller {
 
   Napi::Reference<Napi::Object>* owner_;
   uv_poll_t* poll_ = nullptr;
+  int fd_ = -1;
+  int uv_events_ = 0;
   bool keep_alive_ = true;
   Napi::FunctionReference cb_;
   std::unique_ptr<Napi::AsyncContext> async_context_;

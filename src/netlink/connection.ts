@@ -378,6 +378,14 @@ export class Connection {
         // request in flight may have lost its answer.
         this.stats.overruns++;
         this.failAll(new NetlinkError({ errno: e.errno, operation: 'receive buffer overrun: replies were lost', cause: e }));
+        // Until its receive queue is empty the kernel counts the socket as
+        // congested and drops further replies without even an error: read
+        // the stale replies now (they match nothing) before sending more.
+        try {
+          this.socket.drain((datagram, sender) => this.onDatagram(datagram, sender));
+        } catch {
+          // Another overrun or a failure: the next readiness event reports it.
+        }
       } else {
         this.failAll(e instanceof Error ? e : new Error(String(e)));
       }

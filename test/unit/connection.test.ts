@@ -105,3 +105,23 @@ describe('Connection on the real kernel (nlctrl)', () => {
     expect(lines.some((l) => /type=ERROR .*error=-2 \(ENOENT\)/.test(l))).toBe(true);
   });
 });
+
+describe('Connection after a real receive-buffer overrun', () => {
+  it('counts ENOBUFS, fails what was in flight with it, and keeps working', async () => {
+    // Room for a few replies and a thousand answers owed: the kernel drops
+    // replies and sets ENOBUFS on the socket (POLLERR, which libuv alone would
+    // report as EBADF and stop polling on).
+    const c = connect({ maxInFlight: 1000, receiveBufferBytes: 32768, timeoutMs: 3000 });
+    const results = await Promise.allSettled(Array.from({ length: 1000 }, () => resolveFamily(c, 'nlctrl')));
+    const failed = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason);
+    expect(c.stats.overruns).toBeGreaterThan(0);
+    expect(failed.length).toBeGreaterThan(0);
+    for (const e of failed) expect(e).toMatchObject({ code: 'ENOBUFS' });
+    expect(c.inFlight).toBe(0);
+    // The replies that did fit were read at once (so the kernel stops treating
+    // the socket as congested) and matched nothing.
+    expect(c.stats.unmatched).toBeGreaterThan(0);
+    // The same connection still answers.
+    await expect(resolveFamily(c, 'nlctrl')).resolves.toMatchObject({ name: 'nlctrl' });
+  });
+});
