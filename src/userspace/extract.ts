@@ -1,0 +1,174 @@
+// The key a packet gets, as the kernel's ovs_flow_key_extract() builds it and
+// __ovs_nla_put_key() reports it in a MISS upcall: same attributes, same
+// order, same zeros where a header was short or malformed. The packet library
+// already parses with the kernel's rules; this turns its result into the
+// typed FlowKey. The hot path does not come here (flat-key.ts writes the
+// table's key straight from the parse); upcalls and tests do.
+import { ipv4FromU32, ipv6FromBytes, macFromBytes, IPV4_ZERO, IPV6_ZERO, MAC_ZERO } from '../ovs/addr.js';
+import { vlanFromTci } from '../ovs/key-codec.js';
+import type { FlowKey, MplsLse } from '../ovs/keys.js';
+import { mplsLseFromValue } from '../ovs/key-codec.js';
+import {
+  ETH_P_ARP,
+  ETH_P_IP,
+  ETH_P_IPV6,
+  ETH_P_MPLS_MC,
+  ETH_P_MPLS_UC,
+  ETH_P_RARP,
+  ETH_TYPE_NONE,
+  FRAG_LATER,
+  IPPROTO_ICMP,
+  IPPROTO_ICMPV6,
+  IPPROTO_SCTP,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  MPLS_LABEL_DEPTH,
+  NDISC_NEIGHBOUR_ADVERTISEMENT,
+  NDISC_NEIGHBOUR_SOLICITATION,
+  VLAN_CFI_MASK,
+} from '../packet/constants.js';
+import { Layer, type ParsedPacket } from '../packet/result.js';
+
+/** What the datapath knows about a packet besides its bytes (the kernel's skb metadata). */
+export interface PacketMeta {
+  inPort: number;
+  priority?: number;
+  skbMark?: number;
+  recircId?: number;
+  dpHash?: number;
+}
+
+/**
+ * The kernel's key of a parsed Ethernet frame. A frame too short for an
+ * Ethernet header gets metadata only (the kernel never sees such a frame).
+ */
+export function extractKey(p: ParsedPacket, meta: PacketMeta): FlowKey {
+  const key: FlowKey = {
+    recircId: meta.recircId ?? 0,
+    dpHash: meta.dpHash ?? 0,
+    priority: meta.priority ?? 0,
+    inPort: meta.inPort,
+    skbMark: meta.skbMark ?? 0,
+    // No conntrack in the fallback yet: the kernel reports these as zeros
+    // for packets that never went through ct().
+    ctState: 0,
+    ctZone: 0,
+    ctMark: 0,
+    ctLabels: 0n,
+  };
+  if (!(p.layers & Layer.ETH)) return key;
+  key.ethernet = { src: macFromBytes(p.buf, 6), dst: macFromBytes(p.buf, 0) };
+  let inner = key;
+  if (p.layers & Layer.VLAN) {
+    // ovs_nla_put_vlan(): the TPID as ETHERTYPE, then the TCI with the
+    // "present" bit, then the rest inside ENCAP.
+    key.ethertype = p.vlanTpid;
+    key.vlan = vlanFromTci(p.vlanTci | VLAN_CFI_MASK);
+    inner = {};
+    key.encap = inner;
+    if (p.layers & Layer.CVLAN) {
+      inner.ethertype = p.cvlanTpid;
+      inner.vlan = vlanFromTci(p.cvlanTci | VLAN_CFI_MASK);
+      const innermost: FlowKey = {};
+      inner.encap = innermost;
+      inner = innermost;
+    }
+  }
+  putL3(p, inner);
+  return key;
+}
+
+function putL3(p: ParsedPacket, k: FlowKey): void {
+  // 802.2 frames are keyed by leaving ETHERTYPE out.
+  if (p.ethType === ETH_TYPE_NONE) return;
+  k.ethertype = p.ethType;
+  switch (p.ethType) {
+    case ETH_P_IP: {
+      const ok = (p.layers & Layer.IPV4) !== 0;
+      k.ipv4 = {
+        src: ok ? ipv4FromU32(p.ipv4Src()) : IPV4_ZERO,
+        dst: ok ? ipv4FromU32(p.ipv4Dst()) : IPV4_ZERO,
+        proto: p.ipProto,
+        tos: p.ipTos,
+        ttl: p.ipTtl,
+        frag: p.ipFrag,
+      };
+      putL4(p, k, false);
+      return;
+    }
+    case ETH_P_IPV6: {
+      const ok = (p.layers & Layer.IPV6) !== 0;
+      k.ipv6 = {
+        src: ok ? ipv6FromBytes(p.buf, p.l3 + 8) : IPV6_ZERO,
+        dst: ok ? ipv6FromBytes(p.buf, p.l3 + 24) : IPV6_ZERO,
+        label: p.ipv6Label,
+        proto: p.ipProto,
+        tclass: p.ipTos,
+        hlimit: p.ipTtl,
+        frag: p.ipFrag,
+      };
+      k.ipv6Exthdrs = p.ipv6Exthdrs;
+      putL4(p, k, true);
+      return;
+    }
+    case ETH_P_ARP:
+    case ETH_P_RARP: {
+      const ok = (p.layers & Layer.ARP) !== 0;
+      k.arp = {
+        sip: ok ? ipv4FromU32(p.arpSpa()) : IPV4_ZERO,
+        tip: ok ? ipv4FromU32(p.arpTpa()) : IPV4_ZERO,
+        // The key's opcode is a u8 shared with nw_proto: larger ones become 0.
+        op: ok && p.arpOp <= 0xff ? p.arpOp : 0,
+        sha: ok ? macFromBytes(p.buf, p.l3 + 8) : MAC_ZERO,
+        tha: ok ? macFromBytes(p.buf, p.l3 + 18) : MAC_ZERO,
+      };
+      return;
+    }
+    case ETH_P_MPLS_UC:
+    case ETH_P_MPLS_MC:
+      k.mpls = mplsStack(p);
+      return;
+  }
+}
+
+/** The kernel sets its label mask only once it has seen the bottom of the stack. */
+function mplsStack(p: ParsedPacket): MplsLse[] {
+  const out: MplsLse[] = [];
+  if (!(p.layers & Layer.MPLS)) return out;
+  const n = Math.min(p.mplsCount, MPLS_LABEL_DEPTH);
+  for (let i = 0; i < n; i++) out.push(mplsLseFromValue(p.mplsLse(i)));
+  return out;
+}
+
+function putL4(p: ParsedPacket, k: FlowKey, v6: boolean): void {
+  // Later fragments have no transport header in the key at all.
+  if (p.ipFrag === FRAG_LATER) return;
+  switch (p.ipProto) {
+    case IPPROTO_TCP:
+      k.tcp = { src: p.tpSrc, dst: p.tpDst };
+      k.tcpFlags = p.tcpFlags;
+      return;
+    case IPPROTO_UDP:
+      k.udp = { src: p.tpSrc, dst: p.tpDst };
+      return;
+    case IPPROTO_SCTP:
+      k.sctp = { src: p.tpSrc, dst: p.tpDst };
+      return;
+    case IPPROTO_ICMP:
+      if (!v6) k.icmp = { type: p.tpSrc, code: p.tpDst };
+      return;
+    case IPPROTO_ICMPV6:
+      if (!v6) return;
+      k.icmpv6 = { type: p.tpSrc, code: p.tpDst };
+      // The ND attribute follows the type alone; its contents are zero
+      // unless parse_icmpv6() read a well-formed message.
+      if (p.tpSrc === NDISC_NEIGHBOUR_SOLICITATION || p.tpSrc === NDISC_NEIGHBOUR_ADVERTISEMENT) {
+        k.nd = {
+          target: p.ndTarget >= 0 ? ipv6FromBytes(p.buf, p.ndTarget) : IPV6_ZERO,
+          sll: p.ndSll >= 0 ? macFromBytes(p.buf, p.ndSll) : MAC_ZERO,
+          tll: p.ndTll >= 0 ? macFromBytes(p.buf, p.ndTll) : MAC_ZERO,
+        };
+      }
+      return;
+  }
+}

@@ -1,0 +1,375 @@
+// The flow table's key: a fixed layout of words, like the kernel's
+// sw_flow_key, so that masking, hashing and comparing are loops over a
+// Uint32Array with no objects or strings per packet. Packets are written into
+// it straight from the parse (writeFlatFromPacket); flow keys and masks from
+// requests go through the typed FlowKey (writeFlatFromKey). The two must
+// agree, and the tests hold them to it.
+import { ipv4ToU32, ipv6IntoBytes, macIntoBytes } from '../ovs/addr.js';
+import { mplsLseValue, vlanTci } from '../ovs/key-codec.js';
+import type { FlowKey } from '../ovs/keys.js';
+import { be32 } from '../packet/bytes.js';
+import {
+  ETH_P_ARP,
+  ETH_P_IP,
+  ETH_P_IPV6,
+  ETH_P_MPLS_MC,
+  ETH_P_MPLS_UC,
+  ETH_P_RARP,
+  ETH_TYPE_NONE,
+  FRAG_LATER,
+  IPPROTO_ICMPV6,
+  MPLS_LABEL_DEPTH,
+  VLAN_CFI_MASK,
+} from '../packet/constants.js';
+import { Layer, type ParsedPacket } from '../packet/result.js';
+import type { PacketMeta } from './extract.js';
+
+// Byte offsets. Multi-byte fields are big-endian (as on the wire) so that
+// addresses copy straight from the frame.
+export const F = {
+  RECIRC: 0,
+  DP_HASH: 4,
+  PRIORITY: 8,
+  IN_PORT: 12,
+  SKB_MARK: 16,
+  CT_STATE: 20,
+  CT_ZONE: 24,
+  CT_MARK: 28,
+  CT_LABELS: 32,
+  ETH_SRC: 48,
+  ETH_DST: 54,
+  VLAN_TCI: 60,
+  VLAN_TPID: 62,
+  CVLAN_TCI: 64,
+  CVLAN_TPID: 66,
+  ETH_TYPE: 68,
+  /** nw_proto, or the ARP opcode (shared, as in the kernel). */
+  IP_PROTO: 70,
+  IP_TOS: 71,
+  IP_TTL: 72,
+  IP_FRAG: 73,
+  /** Ports, or ICMP type/code. */
+  TP_SRC: 74,
+  TP_DST: 76,
+  TCP_FLAGS: 78,
+  /** IPv4 addresses, or ARP sender/target protocol addresses. */
+  IPV4_SRC: 80,
+  IPV4_DST: 84,
+  IPV6_SRC: 88,
+  IPV6_DST: 104,
+  IPV6_LABEL: 120,
+  IPV6_EXTHDRS: 124,
+  MPLS_COUNT: 126,
+  MPLS: 128,
+  /** ARP sha, or the ND source link-layer address. */
+  SHA: 140,
+  /** ARP tha, or the ND target link-layer address. */
+  THA: 146,
+  ND_TARGET: 152,
+  END: 168,
+} as const;
+
+const DP_MAX_PORTS = 0xffff;
+
+export const FLAT_BYTES = F.END;
+export const FLAT_WORDS = F.END >>> 2;
+
+/** A flat key (or mask): bytes and a word view of the same memory. */
+export class FlatKey {
+  readonly bytes: Uint8Array;
+  readonly words: Uint32Array;
+  private readonly view: DataView;
+
+  constructor() {
+    this.words = new Uint32Array(FLAT_WORDS);
+    this.bytes = new Uint8Array(this.words.buffer);
+    this.view = new DataView(this.words.buffer);
+  }
+
+  clear(): void {
+    this.words.fill(0);
+  }
+  u8(off: number, v: number): void {
+    this.bytes[off] = v;
+  }
+  u16(off: number, v: number): void {
+    this.view.setUint16(off, v);
+  }
+  u32(off: number, v: number): void {
+    this.view.setUint32(off, v >>> 0);
+  }
+  getU16(off: number): number {
+    return this.view.getUint16(off);
+  }
+  getU32(off: number): number {
+    return this.view.getUint32(off);
+  }
+  copy(off: number, src: Uint8Array, srcOff: number, len: number): void {
+    for (let i = 0; i < len; i++) this.bytes[off + i] = src[srcOff + i];
+  }
+  fill(off: number, len: number, v: number): void {
+    this.bytes.fill(v, off, off + len);
+  }
+  clone(): FlatKey {
+    const c = new FlatKey();
+    c.words.set(this.words);
+    return c;
+  }
+}
+
+/** The packet's key, as writeFlatFromKey(extractKey(p, meta)) would write it. */
+export function writeFlatFromPacket(p: ParsedPacket, meta: PacketMeta, k: FlatKey): void {
+  k.clear();
+  k.u32(F.RECIRC, meta.recircId ?? 0);
+  k.u32(F.DP_HASH, meta.dpHash ?? 0);
+  k.u32(F.PRIORITY, meta.priority ?? 0);
+  k.u32(F.IN_PORT, meta.inPort);
+  k.u32(F.SKB_MARK, meta.skbMark ?? 0);
+  if (!(p.layers & Layer.ETH)) return;
+  const b = p.buf;
+  k.copy(F.ETH_SRC, b, 6, 6);
+  k.copy(F.ETH_DST, b, 0, 6);
+  if (p.layers & Layer.VLAN) {
+    k.u16(F.VLAN_TCI, p.vlanTci | VLAN_CFI_MASK);
+    k.u16(F.VLAN_TPID, p.vlanTpid);
+    if (p.layers & Layer.CVLAN) {
+      k.u16(F.CVLAN_TCI, p.cvlanTci | VLAN_CFI_MASK);
+      k.u16(F.CVLAN_TPID, p.cvlanTpid);
+    }
+  }
+  const t = p.ethType;
+  k.u16(F.ETH_TYPE, t);
+  if (t === ETH_P_IP || t === ETH_P_IPV6) {
+    k.u8(F.IP_PROTO, p.ipProto);
+    k.u8(F.IP_TOS, p.ipTos);
+    k.u8(F.IP_TTL, p.ipTtl);
+    k.u8(F.IP_FRAG, p.ipFrag);
+    if (t === ETH_P_IP) {
+      if (p.layers & Layer.IPV4) {
+        k.copy(F.IPV4_SRC, b, p.l3 + 12, 8);
+      }
+    } else {
+      if (p.layers & Layer.IPV6) k.copy(F.IPV6_SRC, b, p.l3 + 8, 32);
+      k.u32(F.IPV6_LABEL, p.ipv6Label);
+      k.u16(F.IPV6_EXTHDRS, p.ipv6Exthdrs);
+    }
+    if (p.ipFrag !== FRAG_LATER) {
+      k.u16(F.TP_SRC, p.tpSrc);
+      k.u16(F.TP_DST, p.tpDst);
+      k.u16(F.TCP_FLAGS, p.tcpFlags);
+      if (p.ipProto === IPPROTO_ICMPV6 && t === ETH_P_IPV6) {
+        if (p.ndTarget >= 0) k.copy(F.ND_TARGET, b, p.ndTarget, 16);
+        if (p.ndSll >= 0) k.copy(F.SHA, b, p.ndSll, 6);
+        if (p.ndTll >= 0) k.copy(F.THA, b, p.ndTll, 6);
+      }
+    }
+  } else if (t === ETH_P_ARP || t === ETH_P_RARP) {
+    if (p.layers & Layer.ARP) {
+      const l3 = p.l3;
+      k.u8(F.IP_PROTO, p.arpOp <= 0xff ? p.arpOp : 0);
+      k.copy(F.IPV4_SRC, b, l3 + 14, 4);
+      k.copy(F.IPV4_DST, b, l3 + 24, 4);
+      k.copy(F.SHA, b, l3 + 8, 6);
+      k.copy(F.THA, b, l3 + 18, 6);
+    }
+  } else if (t === ETH_P_MPLS_UC || t === ETH_P_MPLS_MC) {
+    if (p.layers & Layer.MPLS) {
+      const n = Math.min(p.mplsCount, MPLS_LABEL_DEPTH);
+      k.u8(F.MPLS_COUNT, n);
+      for (let i = 0; i < n; i++) k.u32(F.MPLS + 4 * i, be32(b, p.l3 + 4 * i));
+    }
+  }
+}
+
+/** Why a key cannot go into the flat layout (fields the fallback does not implement). */
+export class UnsupportedKeyError extends Error {
+  constructor(readonly field: string) {
+    super(`the ovsnl userspace datapath does not match on ${field} yet`);
+  }
+}
+
+const UNSUPPORTED: readonly (keyof FlowKey)[] = ['tunnel', 'ctOrigTupleIpv4', 'ctOrigTupleIpv6', 'nsh', 'packetType', 'ndExtensions'];
+
+/**
+ * Writes a typed key (or mask: the same shape, mask bits as values) into the
+ * layout. Fields absent stay zero, which for a mask means wildcarded.
+ * `isMask` turns the VLAN "present" bit and structural values into bits.
+ */
+export function writeFlatFromKey(key: FlowKey, k: FlatKey, isMask = false): void {
+  k.clear();
+  writeLevel(key, k, 0, isMask);
+}
+
+function writeLevel(key: FlowKey, k: FlatKey, depth: number, isMask: boolean): void {
+  for (const name of UNSUPPORTED) {
+    const v = key[name];
+    if (v !== undefined && !(isMask && isZeroish(v))) throw new UnsupportedKeyError(name);
+  }
+  for (const name of Object.keys(key)) if (name.startsWith('key')) throw new UnsupportedKeyError(name);
+  if (depth === 0) {
+    if (key.recircId !== undefined) k.u32(F.RECIRC, key.recircId);
+    if (key.dpHash !== undefined) k.u32(F.DP_HASH, key.dpHash);
+    if (key.priority !== undefined) k.u32(F.PRIORITY, key.priority);
+    // The kernel's rules: a mask's in_port is always exact; a key without one
+    // has DP_MAX_PORTS there.
+    if (key.inPort !== undefined) k.u32(F.IN_PORT, isMask ? 0xffffffff : key.inPort);
+    else if (!isMask) k.u32(F.IN_PORT, DP_MAX_PORTS);
+    if (key.skbMark !== undefined) k.u32(F.SKB_MARK, key.skbMark);
+    if (key.ctState !== undefined) k.u32(F.CT_STATE, key.ctState);
+    if (key.ctZone !== undefined) k.u16(F.CT_ZONE, key.ctZone);
+    if (key.ctMark !== undefined) k.u32(F.CT_MARK, key.ctMark);
+    if (key.ctLabels !== undefined) {
+      let v = key.ctLabels;
+      for (let i = 15; i >= 0; i--) {
+        k.u8(F.CT_LABELS + i, Number(v & 0xffn));
+        v >>= 8n;
+      }
+    }
+    if (key.ethernet) {
+      macIntoBytes(key.ethernet.src, k.bytes, F.ETH_SRC);
+      macIntoBytes(key.ethernet.dst, k.bytes, F.ETH_DST);
+    }
+  }
+  // A tag at this level: ETHERTYPE is its TPID and the rest sits in ENCAP.
+  if (key.vlan && depth < 2) {
+    const tciOff = depth === 0 ? F.VLAN_TCI : F.CVLAN_TCI;
+    k.u16(tciOff, vlanTci(key.vlan));
+    if (key.ethertype !== undefined) k.u16(tciOff + 2, key.ethertype);
+    if (key.encap) writeLevel(key.encap, k, depth + 1, isMask);
+    return;
+  }
+  if (key.encap) throw new UnsupportedKeyError('encap without vlan');
+  // An 802.2 frame's key leaves ETHERTYPE out; the kernel keys it as 802.2.
+  if (key.ethertype !== undefined) k.u16(F.ETH_TYPE, key.ethertype);
+  else if (!isMask && depth > 0 || (!isMask && key.ethernet)) k.u16(F.ETH_TYPE, ETH_TYPE_NONE);
+  if (key.ipv4) {
+    const a = key.ipv4;
+    k.u32(F.IPV4_SRC, ipv4ToU32(a.src));
+    k.u32(F.IPV4_DST, ipv4ToU32(a.dst));
+    ipCommon(k, a.proto, a.tos, a.ttl, a.frag);
+  }
+  if (key.ipv6) {
+    const a = key.ipv6;
+    ipv6IntoBytes(a.src, k.bytes, F.IPV6_SRC);
+    ipv6IntoBytes(a.dst, k.bytes, F.IPV6_DST);
+    k.u32(F.IPV6_LABEL, a.label);
+    ipCommon(k, a.proto, a.tclass, a.hlimit, a.frag);
+  }
+  if (key.ipv6Exthdrs !== undefined) k.u16(F.IPV6_EXTHDRS, key.ipv6Exthdrs);
+  const ports = key.tcp ?? key.udp ?? key.sctp;
+  if (ports) {
+    k.u16(F.TP_SRC, ports.src);
+    k.u16(F.TP_DST, ports.dst);
+  }
+  const icmp = key.icmp ?? key.icmpv6;
+  if (icmp) {
+    k.u16(F.TP_SRC, icmp.type);
+    k.u16(F.TP_DST, icmp.code);
+  }
+  if (key.tcpFlags !== undefined) k.u16(F.TCP_FLAGS, key.tcpFlags);
+  if (key.nd) {
+    ipv6IntoBytes(key.nd.target, k.bytes, F.ND_TARGET);
+    macIntoBytes(key.nd.sll, k.bytes, F.SHA);
+    macIntoBytes(key.nd.tll, k.bytes, F.THA);
+  }
+  if (key.arp) {
+    const a = key.arp;
+    k.u32(F.IPV4_SRC, ipv4ToU32(a.sip));
+    k.u32(F.IPV4_DST, ipv4ToU32(a.tip));
+    k.u8(F.IP_PROTO, a.op);
+    macIntoBytes(a.sha, k.bytes, F.SHA);
+    macIntoBytes(a.tha, k.bytes, F.THA);
+  }
+  if (key.mpls) {
+    const n = Math.min(key.mpls.length, MPLS_LABEL_DEPTH);
+    // In a mask the count is all ones: the number of labels always matters.
+    k.u8(F.MPLS_COUNT, isMask ? 0xff : n);
+    for (let i = 0; i < n; i++) k.u32(F.MPLS + 4 * i, mplsLseValue(key.mpls[i]));
+  }
+}
+
+function ipCommon(k: FlatKey, proto: number, tos: number, ttl: number, frag: number): void {
+  k.u8(F.IP_PROTO, proto);
+  k.u8(F.IP_TOS, tos);
+  k.u8(F.IP_TTL, ttl);
+  k.u8(F.IP_FRAG, frag);
+}
+
+function isZeroish(v: unknown): boolean {
+  if (v === 0 || v === 0n || v === false) return true;
+  if (v instanceof Uint8Array) return v.every((x) => x === 0);
+  if (typeof v === 'object' && v !== null) return Object.values(v).every(isZeroish);
+  if (typeof v === 'string') return /^[0:.]*$/.test(v);
+  return false;
+}
+
+const ONES_MAC = 'ff:ff:ff:ff:ff:ff';
+const ONES_V4 = '255.255.255.255';
+const ONES_V6 = 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff';
+
+/**
+ * The mask the kernel uses for a flow put without one: every bit of every
+ * attribute the key has (mask_set_nlattr(0xff)), nothing else.
+ */
+export function exactMaskOf(key: FlowKey): FlowKey {
+  const m: FlowKey = {};
+  for (const [name, v] of Object.entries(key) as [keyof FlowKey, unknown][]) {
+    switch (name) {
+      case 'encap':
+        m.encap = exactMaskOf(v as FlowKey);
+        break;
+      case 'ethernet':
+        m.ethernet = { src: ONES_MAC, dst: ONES_MAC };
+        break;
+      case 'vlan':
+        m.vlan = { vid: 0xfff, pcp: 7, cfi: 1 };
+        break;
+      case 'ipv4':
+        m.ipv4 = { src: ONES_V4, dst: ONES_V4, proto: 0xff, tos: 0xff, ttl: 0xff, frag: 0xff };
+        break;
+      case 'ipv6':
+        m.ipv6 = { src: ONES_V6, dst: ONES_V6, label: 0xfffff, proto: 0xff, tclass: 0xff, hlimit: 0xff, frag: 0xff };
+        break;
+      case 'tcp':
+      case 'udp':
+      case 'sctp':
+        m[name] = { src: 0xffff, dst: 0xffff };
+        break;
+      case 'icmp':
+      case 'icmpv6':
+        m[name] = { type: 0xff, code: 0xff };
+        break;
+      case 'arp':
+        m.arp = { sip: ONES_V4, tip: ONES_V4, op: 0xff, sha: ONES_MAC, tha: ONES_MAC };
+        break;
+      case 'nd':
+        m.nd = { target: ONES_V6, sll: ONES_MAC, tll: ONES_MAC };
+        break;
+      case 'mpls':
+        m.mpls = (v as unknown[]).map(() => ({ label: 0xfffff, tc: 7, ttl: 0xff, bos: 1 }));
+        break;
+      case 'ctLabels':
+        m.ctLabels = (1n << 128n) - 1n;
+        break;
+      case 'ctZone':
+      case 'ethertype':
+      case 'tcpFlags':
+      case 'ipv6Exthdrs':
+        m[name] = 0xffff;
+        break;
+      case 'recircId':
+      case 'dpHash':
+      case 'priority':
+      case 'inPort':
+      case 'skbMark':
+      case 'ctState':
+      case 'ctMark':
+        m[name] = 0xffffffff;
+        break;
+      default:
+        // Fields the flat layout refuses anyway; keep them so the refusal names them.
+        (m as Record<string, unknown>)[name] = v;
+    }
+  }
+  return m;
+}
