@@ -1,0 +1,109 @@
+// Actions of the fallback datapath: outputs, upcalls, rewrites with correct
+// checksums, VLAN push/pop, trunc, nested lists, recirculation, recursion limit.
+import { describe, expect, it } from 'vitest';
+import type { Action, UserspaceAction } from '../../src/ovs/actions.js';
+import { buildFrame, ipv4HeaderChecksumOk, l4ChecksumOk, Layer, parsePacket } from '../../src/packet/index.js';
+import { executeActions, unsupportedAction, type ActionSink } from '../../src/userspace/actions.js';
+import type { PacketMeta } from '../../src/userspace/extract.js';
+
+class Sink implements ActionSink {
+  out: [number, Uint8Array][] = [];
+  up: [Uint8Array, UserspaceAction, number | undefined][] = [];
+  recirc: [PacketMeta, number][] = [];
+  output(port: number, frame: Uint8Array): void {
+    this.out.push([port, frame]);
+  }
+  userspace(frame: Uint8Array, _m: PacketMeta, a: UserspaceAction, origLen?: number): void {
+    this.up.push([frame, a, origLen]);
+  }
+  recirculate(_f: Uint8Array, meta: PacketMeta, depth: number): void {
+    this.recirc.push([meta, depth]);
+  }
+}
+
+const udp = () =>
+  buildFrame({ src: '00:00:00:00:00:01', dst: '00:00:00:00:00:02', l3: { kind: 'ipv4', src: '10.0.0.1', dst: '10.0.0.2', ttl: 9 }, l4: { kind: 'udp', src: 1000, dst: 2000 }, payload: 20 });
+const tcp = () =>
+  buildFrame({ src: '00:00:00:00:00:01', dst: '00:00:00:00:00:02', l3: { kind: 'ipv4', src: '10.0.0.1', dst: '10.0.0.2' }, l4: { kind: 'tcp', src: 1, dst: 2, flags: 2 }, payload: 7 });
+
+function checksumsOk(f: Uint8Array): boolean {
+  const p = parsePacket(f);
+  return ipv4HeaderChecksumOk(f, p.l3) && l4ChecksumOk(f, p.l3, p.l4, f.length - p.l4, p.ipProto);
+}
+
+const run = (frame: Uint8Array, actions: Action[]) => {
+  const s = new Sink();
+  executeActions(s, frame, { inPort: 1 }, actions);
+  return s;
+};
+
+describe('userspace actions', () => {
+  it('outputs, upcalls and truncates', () => {
+    const s = run(udp(), [{ type: 'output', port: 2 }, { type: 'trunc', maxLen: 20 }, { type: 'output', port: 3 }, { type: 'userspace', pid: 9, userdata: new Uint8Array([1]) }]);
+    expect(s.out.map(([p, f]) => [p, f.length])).toEqual([
+      [2, udp().length],
+      [3, 20],
+    ]);
+    expect(s.up[0][0]).toHaveLength(20);
+    expect(s.up[0][2]).toBe(udp().length);
+  });
+
+  it('rewrites addresses, ports and TTL with checksums right', () => {
+    for (const frame of [udp(), tcp()]) {
+      const proto: 'tcp' | 'udp' = parsePacket(frame).ipProto === 6 ? 'tcp' : 'udp';
+      const s = run(frame, [
+        { type: 'set', key: { ethernet: { src: '02:00:00:00:00:aa', dst: '02:00:00:00:00:bb' } } },
+        {
+          type: 'setMasked',
+          key: { ipv4: { src: '192.168.1.1', dst: '0.0.0.0', proto: 0, tos: 0, ttl: 3, frag: 0 } },
+          mask: { ipv4: { src: '255.255.255.255', dst: '0.0.0.0', proto: 0, tos: 0, ttl: 0xff, frag: 0 } },
+        },
+        proto === 'tcp'
+          ? { type: 'setMasked', key: { tcp: { src: 4242, dst: 0 } }, mask: { tcp: { src: 0xffff, dst: 0 } } }
+          : { type: 'setMasked', key: { udp: { src: 4242, dst: 0 } }, mask: { udp: { src: 0xffff, dst: 0 } } },
+        { type: 'output', port: 2 },
+      ]);
+      const f = s.out[0][1];
+      const p = parsePacket(f);
+      expect(p.ipv4Src()).toBe(0xc0a80101);
+      expect(p.ipv4Dst()).toBe(0x0a000002);
+      expect(p.ipTtl).toBe(3);
+      expect(p.tpSrc).toBe(4242);
+      expect(p.tpDst).toBe(proto === 'tcp' ? 2 : 2000);
+      expect(checksumsOk(f)).toBe(true);
+    }
+  });
+
+  it('pushes and pops VLAN tags, and decrements the TTL', () => {
+    const s = run(udp(), [{ type: 'pushVlan', tpid: 0x8100, vid: 5, pcp: 2, cfi: 1 }, { type: 'output', port: 1 }, { type: 'popVlan' }, { type: 'decTtl', actions: [] }, { type: 'output', port: 2 }]);
+    const tagged = parsePacket(s.out[0][1]);
+    expect(tagged.has(Layer.VLAN)).toBe(true);
+    expect(tagged.vlanTci).toBe((2 << 13) | 5);
+    const plain = parsePacket(s.out[1][1]);
+    expect(plain.has(Layer.VLAN)).toBe(false);
+    expect(plain.ipTtl).toBe(8);
+    expect(checksumsOk(s.out[1][1])).toBe(true);
+  });
+
+  it('runs nested lists on copies and defers recirculation', () => {
+    const s = run(udp(), [
+      { type: 'clone', actions: [{ type: 'set', key: { ethernet: { src: '02:00:00:00:00:01', dst: '02:00:00:00:00:02' } } }, { type: 'output', port: 5 }] },
+      { type: 'sample', probability: 0, actions: [{ type: 'output', port: 6 }] },
+      { type: 'checkPktLen', pktLen: 10, gt: [{ type: 'output', port: 7 }], le: [{ type: 'output', port: 8 }] },
+      { type: 'hash', alg: 0, basis: 0 },
+      { type: 'recirc', id: 3 },
+    ]);
+    expect(s.out.map(([p]) => p)).toEqual([5, 7]);
+    expect(s.recirc).toHaveLength(1);
+    expect(s.recirc[0][0].recircId).toBe(3);
+    expect(s.recirc[0][0].dpHash).not.toBe(0);
+  });
+
+  it('stops at the recursion limit and names what it cannot run', () => {
+    let a: Action[] = [{ type: 'output', port: 1 }];
+    for (let i = 0; i < 8; i++) a = [{ type: 'clone', actions: a }];
+    expect(run(udp(), a).out).toHaveLength(0);
+    expect(unsupportedAction([{ type: 'clone', actions: [{ type: 'meter', id: 1 }] }])).toBe('meter');
+    expect(unsupportedAction([{ type: 'output', port: 1 }])).toBeUndefined();
+  });
+});
