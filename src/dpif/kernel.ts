@@ -14,7 +14,7 @@ import { resolveOvsFamilies, type OvsFamilies } from '../ovs/families.js';
 import type { GenlFamily } from '../netlink/genl.js';
 import { decodeDatapathMessage, encodeDatapathMessage, type DatapathAttrs } from '../ovs/datapath.js';
 import { decodeVportMessage, encodeVportMessage, isKernelVportType, vportTypeName, vportTypeNumber, type VportAttrs } from '../ovs/vport.js';
-import { decodeFlowMessage, encodeFlowMessage, type FlowAttrs } from '../ovs/flow.js';
+import { decodeFlowMessage, encodeFlowMessage } from '../ovs/flow.js';
 import { encodePacketMessage, executeAttrs, type PacketExecute } from '../ovs/packet.js';
 import { decodeMeterMessage, encodeMeterMessage, type MeterMessage } from '../ovs/meter.js';
 import { decodeCtLimitMessage, encodeCtLimitMessage, zoneLimit, type CtLimitAttrs } from '../ovs/ct-limit.js';
@@ -26,6 +26,8 @@ import { isUnsupported, probeFlowFeatures, type DatapathFeatures, type KernelFea
 import { HostWarnings, type HostWarningsOptions } from './host-warnings.js';
 import { KernelLog, withKernelLog } from './kernel-log.js';
 import { userspaceOnlyError } from './kernel-only.js';
+import { FLOW_PUT_OPERATION, flowPutError, flowPutRequest } from './flow-put.js';
+import { encodeFlowPut, encodeFlowPuts, type FlowPutRequest } from '../ovs/flow-put-encode.js';
 import { PER_CPU_USER_FEATURES, STANDARD_USER_FEATURES, probeDatapathFeatures } from './negotiate.js';
 import * as U from '../ovs/uapi.js';
 import type {
@@ -396,51 +398,76 @@ export class KernelDpif implements Dpif {
     return this.symL4Datapaths.has(dpIfindex);
   }
 
-  /** `logMark`: the kernel log position before the request (KernelLog.mark()), for its reason on EINVAL. */
-  private async putFlowTo(dpIfindex: number, f: FlowPut, logMark: number): Promise<Flow | undefined> {
-    const mode = f.mode ?? 'create';
-    const operation = `flow ${mode === 'modify' ? 'set' : 'new'}${describeFlow(f)}`;
-    if (mode !== 'modify' && !f.actions) throw new TypeError(`${operation}: actions are required to ${mode} a flow`);
-    const refusal = userspaceOnlyError(operation, f, { allowSymL4: this.symL4(dpIfindex) });
-    if (refusal) throw refusal;
-    const cmd = mode === 'modify' ? U.OVS_FLOW_CMD_SET : U.OVS_FLOW_CMD_NEW;
-    // NLM_F_CREATE is what the kernel reads as "exclusive" (NLM_F_EXCL would make generic netlink see a dump).
-    const flags = (mode === 'create' ? NLM_F_CREATE : 0) | (f.echo ? NLM_F_ECHO : 0);
-    const attrs: FlowAttrs = { ufid: f.ufid, key: f.key, mask: f.mask, actions: f.actions, clear: f.clear, probe: f.probe, ufidFlags: f.ufidFlags };
-    let replies: NlMessage[];
-    try {
-      replies = await this.call(encodeFlowMessage(this.families.flow.id, { cmd, dpIfindex, attrs }, { flags }), this.families.flow, operation);
-    } catch (err) {
-      // A probe asked the kernel not to log: there is nothing to read.
-      throw f.probe ? err : withKernelLog(err, this.log, logMark);
-    }
-    return f.echo && replies[0] ? toFlow(decodeFlowMessage(replies[0])) : undefined;
+  /**
+   * Sends an encoded put. `logMark`: the kernel log position before it
+   * (KernelLog.mark()), for the module's reason on EINVAL.
+   */
+  private sendFlowPut(bytes: Uint8Array, f: FlowPut, logMark: number): Promise<Flow | undefined> {
+    const fam = this.families.flow;
+    return this.conn.request(bytes, { operation: FLOW_PUT_OPERATION }).then(
+      (replies) => {
+        const reply = f.echo ? replies.find((m) => m.type === fam.id) : undefined;
+        return reply ? toFlow(decodeFlowMessage(reply)) : undefined;
+      },
+      (err: unknown) => {
+        throw flowPutError(err, f, this.log, logMark);
+      },
+    );
   }
 
   putFlow(dp: DpRef, flow: FlowPut): Promise<Flow | undefined> {
     this.host.beforeWrite();
     const mark = this.log && !flow.probe ? this.log.mark() : -1;
-    return this.withDp(dp, (ifindex) => this.putFlowTo(ifindex, flow, mark));
+    return this.withDp(dp, async (dpIfindex) => {
+      const request = flowPutRequest(flow, this.symL4(dpIfindex));
+      return this.sendFlowPut(encodeFlowPut(this.families.flow.id, dpIfindex, request), flow, mark);
+    });
   }
 
   /**
-   * On EINVAL, every failed flow of the batch carries the module's log lines
-   * of the whole batch: the module does not say which flow a line is about.
+   * Every request is issued in this tick, encoded into one buffer: the
+   * connection sends them in batches and keeps up to its in-flight limit
+   * outstanding. On EINVAL, every failed flow of the batch carries the
+   * module's log lines of the whole batch: the module does not say which
+   * flow a line is about.
    */
   async putFlows(dp: DpRef, flows: FlowPut[]): Promise<FlowPutResult[]> {
     this.host.beforeWrite();
     const dpIfindex = await this.resolveDp(dp);
     const mark = this.log ? this.log.mark() : -1;
-    // All requests are issued in this tick: the connection sends them in
-    // batches and keeps up to its in-flight limit outstanding.
-    return Promise.all(
-      flows.map((f) =>
-        this.putFlowTo(dpIfindex, f, mark).then(
-          (flow): FlowPutResult => ({ ok: true, flow }),
-          (error: unknown): FlowPutResult => ({ ok: false, error: error instanceof Error ? error : new Error(String(error)) }),
+    const allowSymL4 = this.symL4(dpIfindex);
+    const results = new Array<FlowPutResult>(flows.length);
+    const fail = (i: number, error: unknown): void => {
+      results[i] = { ok: false, error: error instanceof Error ? error : new Error(String(error)) };
+    };
+    const requests: FlowPutRequest[] = [];
+    const which: number[] = [];
+    for (let i = 0; i < flows.length; i++) {
+      try {
+        requests.push(flowPutRequest(flows[i], allowSymL4));
+        which.push(i);
+      } catch (err) {
+        fail(i, err);
+      }
+    }
+    const encoded = encodeFlowPuts(this.families.flow.id, dpIfindex, requests);
+    const pending: Promise<void>[] = [];
+    for (let j = 0; j < encoded.length; j++) {
+      const i = which[j];
+      const bytes = encoded[j];
+      if (bytes instanceof RangeError) {
+        fail(i, bytes);
+        continue;
+      }
+      pending.push(
+        this.sendFlowPut(bytes, flows[i], mark).then(
+          (flow) => void (results[i] = { ok: true, flow }),
+          (err: unknown) => fail(i, err),
         ),
-      ),
-    );
+      );
+    }
+    await Promise.all(pending);
+    return results;
   }
 
   getFlow(dp: DpRef, id: FlowId, opts: FlowGetOptions = {}): Promise<Flow> {
