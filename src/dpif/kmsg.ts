@@ -49,17 +49,32 @@ export class KmsgReader {
     return this.fd >= 0;
   }
 
+  /**
+   * One record, or -1 at the end (EAGAIN) or on an error. Most reads end
+   * there: a flow put marks the log position before it is sent. Node throws
+   * for EAGAIN, and capturing the stack of that throwaway error was most of
+   * the cost of a mark, so no stack is captured.
+   */
+  private readRecord(): number {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      for (;;) {
+        try {
+          return readSync(this.fd, this.buf, 0, RECORD_MAX, null);
+        } catch (err) {
+          // EPIPE: records were overwritten while we lagged; the next read resumes.
+          if ((err as NodeJS.ErrnoException).code !== 'EPIPE') return -1;
+        }
+      }
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+  }
+
   private *drain(): Generator<KmsgRecord> {
     while (this.fd >= 0) {
-      let n: number;
-      try {
-        n = readSync(this.fd, this.buf, 0, RECORD_MAX, null);
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        // EPIPE: records were overwritten while we lagged; the next read resumes.
-        if (code === 'EPIPE') continue;
-        return;
-      }
+      const n = this.readRecord();
       if (n <= 0) return;
       const rec = parseKmsgRecord(this.buf.toString('utf8', 0, n));
       if (rec) yield rec;
