@@ -33,7 +33,7 @@ export class Upcalls implements AsyncIterable<Upcall> {
   private pendingBatches = 0;
   private closing?: Promise<void>;
   private readonly queue?: UpcallQueue<Upcall>;
-  private readonly readers: (() => void)[];
+  private readonly readers: ((err?: Error) => void)[];
   private readonly deliverers: ((batch: Upcall[]) => void)[];
   private guard?: DispatchGuard;
   private watch?: DispatchWatch;
@@ -58,7 +58,7 @@ export class Upcalls implements AsyncIterable<Upcall> {
     if (!opts.onBatch) {
       this.queue = new UpcallQueue<Upcall>(opts.queueLimit, opts.queueLimit >> 1, () => this.onQueueDrained(), () => this.close());
     }
-    this.readers = handlers.map((h) => () => this.onReadable(h));
+    this.readers = handlers.map((h) => (err?: Error) => this.onReadable(h, err));
     this.deliverers = handlers.map((h) => (this.queue ? this.enqueue : (batch: Upcall[]) => this.runBatch(batch, h.index)));
   }
 
@@ -202,7 +202,11 @@ export class Upcalls implements AsyncIterable<Upcall> {
     if (this.backpressured) this.releaseBackpressure();
   }
 
-  private onReadable(h: HandlerSocket): void {
+  private onReadable(h: HandlerSocket, err?: Error): void {
+    if (err) {
+      this.reportError(err);
+      return;
+    }
     const deliver = this.deliverers[h.index];
     // A bounded number of reads per wake-up: libuv polls level-triggered and
     // comes back while data remains, after the other sockets and timers.

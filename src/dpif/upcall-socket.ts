@@ -109,19 +109,14 @@ export class HandlerSocket {
 
   /**
    * Calls onReadable while the socket has something to read. An overrun
-   * sets the socket's error, which poll reports as POLLERR; libuv turns that
-   * into EBADF and stops polling. The error itself is ENOBUFS, which the
-   * next recv returns (and readBatch counts), so polling is re-armed and the
-   * socket read as usual. A socket that is really broken fails in recv.
+   * (POLLERR) reports as readable too (the addon's poller re-arms on it), and
+   * the next recv returns the ENOBUFS that readBatch counts; an error here
+   * means the socket itself is broken.
    */
-  watch(onReadable: () => void): void {
+  watch(onReadable: (err?: Error) => void): void {
     if (this.watching) return;
     this.watching = true;
-    const onEvent = (err?: Error): void => {
-      if (err && this.watching) this.socket.watch(onEvent);
-      onReadable();
-    };
-    this.socket.watch(onEvent);
+    this.socket.watch(onReadable);
   }
 
   unwatch(): void {

@@ -57,11 +57,15 @@ export class DispatchWatch {
     this.socket.watch(this.onEvent);
   }
 
-  // libuv reports the socket error an overrun sets (POLLERR) as EBADF and
-  // stops polling: re-arm, and let drain() read the ENOBUFS itself.
+  // An overrun reports as readable (drain() then throws the ENOBUFS); an
+  // error here means the socket itself is broken.
   private readonly onEvent = (err?: Error): void => {
     if (this.closed) return;
-    if (err) this.socket.watch(this.onEvent);
+    if (err) {
+      this.close();
+      this.events.onError(err);
+      return;
+    }
     this.onReadable();
   };
 
