@@ -149,11 +149,11 @@ export class FlowTable {
     return this.byUfid.get(ufidKey(ufid));
   }
 
-  /** A flow created without a UFID whose key is exactly this one (ovs_flow_tbl_lookup_exact). */
-  findExact(unmasked: FlatKey, mask: FlatKey): FlowEntry | undefined {
+  /** A flow created without a UFID whose key, as given, is exactly this one (ovs_flow_tbl_lookup_exact). */
+  findExact(unmasked: FlatKey): FlowEntry | undefined {
     for (const f of this.all) {
       if (f.ufid) continue;
-      if (sameWords(f.subtable.mask, mask.words) && sameWords(f.unmasked, unmasked.words)) return f;
+      if (sameWords(f.unmasked, unmasked.words)) return f;
     }
     return undefined;
   }

@@ -1,0 +1,214 @@
+// One fallback datapath: its ports, its flow table, and a packet's way
+// through them. receive() is the straight line: parse → flat key → table →
+// actions, or a MISS upcall with the kernel's key to the port's upcall pid.
+import { readFileSync } from 'node:fs';
+import { native } from '../native.js';
+import { AttrWriter } from '../netlink/attr.js';
+import type { UserspaceAction } from '../ovs/actions.js';
+import { encodeKey } from '../ovs/key-codec.js';
+import { encodePacketMessage } from '../ovs/packet.js';
+import type { DpMegaflowStats, DpStats } from '../ovs/structs.js';
+import * as U from '../ovs/uapi.js';
+import { parsePacket } from '../packet/parse.js';
+import { ParsedPacket } from '../packet/result.js';
+import { executeActions, type ActionSink, type ExecStats } from './actions.js';
+import { extractKey, type PacketMeta } from './extract.js';
+import { FlatKey, writeFlatFromPacket } from './flat-key.js';
+import { FlowTable, hitFlow, monotonicMs } from './flow-table.js';
+import { DaemonError } from './genl-service.js';
+import { Port } from './port.js';
+
+const EINVAL = 22;
+const ENODEV = 19;
+const EBUSY = 16;
+const EEXIST = 17;
+const EAFNOSUPPORT = 97;
+const EFBIG = 27;
+
+/** DP_MAX_PORTS: port numbers are below it. */
+export const MAX_PORTS = 0xffff;
+
+/** How upcalls leave the datapath: a message to a port id; false if nobody has that port. */
+export type UpcallSend = (portId: number, message: Uint8Array) => boolean;
+
+export interface DatapathEnv {
+  /** The ovs_packet family id upcalls are sent under. */
+  packetFamilyId: number;
+  send: UpcallSend;
+  /** Whether some datapath already has a port on this interface name. */
+  portInUse: (name: string) => boolean;
+}
+
+/** The ifindex of a host interface, or undefined. */
+export function ifindexOf(name: string): number | undefined {
+  if (!/^[^/\s]{1,15}$/.test(name) || name === '.' || name === '..') return undefined;
+  try {
+    return Number(readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+}
+
+export class Datapath implements ActionSink {
+  readonly ports = new Map<number, Port>();
+  readonly table = new FlowTable();
+  userFeatures = 0;
+  masksCacheSize = 256;
+  perCpuPids: number[] = [];
+  hit = 0;
+  missed = 0;
+  lost = 0;
+  readonly exec: ExecStats = { recursionDrops: 0 };
+  private readonly pp = new ParsedPacket();
+  private readonly key = new FlatKey();
+  private readonly rankTimer: NodeJS.Timeout;
+
+  private constructor(
+    readonly name: string,
+    private readonly env: DatapathEnv,
+  ) {
+    // The kernel re-sorts its masks by use every 4 s.
+    this.rankTimer = setInterval(() => this.table.rank(), 4000);
+    this.rankTimer.unref();
+  }
+
+  /** A datapath with its local port: an internal (TAP) port named after it, whose ifindex is the datapath's. */
+  static create(name: string, upcallPid: number, env: DatapathEnv): Datapath {
+    const dp = new Datapath(name, env);
+    try {
+      dp.addPort({ name, type: U.OVS_VPORT_TYPE_INTERNAL, portNo: U.OVSP_LOCAL, upcallPids: [upcallPid] });
+    } catch (err) {
+      dp.destroy();
+      throw err;
+    }
+    return dp;
+  }
+
+  get ifindex(): number {
+    return this.ports.get(U.OVSP_LOCAL)!.ifindex;
+  }
+
+  stats(): DpStats {
+    return { hit: BigInt(this.hit), missed: BigInt(this.missed), lost: BigInt(this.lost), flows: BigInt(this.table.size) };
+  }
+
+  megaflowStats(): DpMegaflowStats {
+    return { maskHit: BigInt(this.table.maskHits), masks: this.table.maskCount, cacheHit: BigInt(this.table.cacheHits) };
+  }
+
+  portByName(name: string): Port | undefined {
+    for (const p of this.ports.values()) if (p.name === name) return p;
+    return undefined;
+  }
+
+  addPort(req: { name: string; type: number; portNo?: number; upcallPids: number[] }): Port {
+    let portNo = req.portNo;
+    if (portNo !== undefined) {
+      if (portNo >= MAX_PORTS) throw new DaemonError(EFBIG, `port number ${portNo} is not below ${MAX_PORTS}`);
+      if (this.ports.has(portNo)) throw new DaemonError(EBUSY, `port ${portNo} is taken`);
+    } else {
+      portNo = 1;
+      while (this.ports.has(portNo)) portNo++;
+      if (portNo >= MAX_PORTS) throw new DaemonError(EFBIG, 'no free port number');
+    }
+    let io;
+    if (req.type === U.OVS_VPORT_TYPE_NETDEV) {
+      const ifindex = ifindexOf(req.name);
+      if (ifindex === undefined) throw new DaemonError(ENODEV, `no network device ${req.name}`);
+      if (this.env.portInUse(req.name)) throw new DaemonError(EBUSY, `${req.name} is already a port of a datapath`);
+      io = new (native().PacketSocket)(ifindex, { promisc: true });
+    } else if (req.type === U.OVS_VPORT_TYPE_INTERNAL) {
+      if (ifindexOf(req.name) !== undefined) throw new DaemonError(EEXIST, `a network device named ${req.name} exists`);
+      try {
+        io = new (native().TapDevice)(req.name);
+      } catch (err) {
+        throw new DaemonError(EINVAL, `cannot create TAP device ${req.name}: ${(err as Error).message}`);
+      }
+    } else {
+      throw new DaemonError(EAFNOSUPPORT, `the ovsnl userspace datapath has no vport type ${req.type} yet (netdev and internal only)`);
+    }
+    const port = new Port(portNo, req.type, req.name, io, req.upcallPids, (p, f) => this.receive(p, f));
+    this.ports.set(portNo, port);
+    port.start();
+    return port;
+  }
+
+  removePort(port: Port): void {
+    port.close();
+    this.ports.delete(port.portNo);
+  }
+
+  destroy(): void {
+    clearInterval(this.rankTimer);
+    for (const p of this.ports.values()) p.close();
+    this.ports.clear();
+    this.table.flush();
+  }
+
+  // ---- the packet path ----------------------------------------------------
+
+  receive(port: Port, frame: Uint8Array): void {
+    this.process(frame, { inPort: port.portNo }, 0);
+  }
+
+  private process(frame: Uint8Array, meta: PacketMeta, depth: number): void {
+    const pp = parsePacket(frame, frame.length, this.pp);
+    writeFlatFromPacket(pp, meta, this.key);
+    const flow = this.table.lookup(this.key);
+    if (!flow) {
+      this.missed++;
+      this.upcall(U.OVS_PACKET_CMD_MISS, frame, meta, this.missPid(meta.inPort, frame));
+      return;
+    }
+    this.hit++;
+    hitFlow(flow, frame.length, pp.tcpFlags, monotonicMs());
+    // Receive buffers are reused: actions work on a copy.
+    executeActions(this, frame.slice(), meta, flow.actions, depth, this.exec);
+  }
+
+  /** Runs actions on a packet given by OVS_PACKET_CMD_EXECUTE. */
+  execute(frame: Uint8Array, meta: PacketMeta, actions: Parameters<typeof executeActions>[3]): void {
+    executeActions(this, frame, meta, actions, 0, this.exec);
+  }
+
+  output(portNo: number, frame: Uint8Array): void {
+    const port = this.ports.get(portNo);
+    if (port) port.send(frame);
+  }
+
+  userspace(frame: Uint8Array, meta: PacketMeta, action: UserspaceAction, origLen?: number): void {
+    this.upcall(U.OVS_PACKET_CMD_ACTION, frame, meta, action.pid, action.userdata, origLen);
+  }
+
+  recirculate(frame: Uint8Array, meta: PacketMeta, depth: number): void {
+    this.process(frame, meta, depth);
+  }
+
+  private missPid(inPort: number, frame: Uint8Array): number {
+    const pids = this.userFeatures & U.OVS_DP_F_DISPATCH_UPCALL_PER_CPU ? this.perCpuPids : this.ports.get(inPort)?.upcallPids;
+    if (!pids || !pids.length) return 0;
+    return pids.length === 1 ? pids[0] : pids[frame.length % pids.length];
+  }
+
+  private upcall(cmd: number, frame: Uint8Array, meta: PacketMeta, pid: number, userdata?: Uint8Array, origLen?: number): void {
+    const port = this.ports.get(meta.inPort);
+    if (pid === 0) {
+      this.lost++;
+      if (port) port.upcallFail++;
+      return;
+    }
+    const w = new AttrWriter(512);
+    encodeKey(w, extractKey(parsePacket(frame, frame.length, this.pp), meta));
+    const msg = encodePacketMessage(this.env.packetFamilyId, {
+      cmd,
+      dpIfindex: this.ifindex,
+      attrs: { key: w.finish().slice(), userdata, len: origLen, packet: frame },
+    });
+    if (this.env.send(pid, msg)) {
+      if (port) port.upcallSuccess++;
+    } else {
+      this.lost++;
+      if (port) port.upcallFail++;
+    }
+  }
+}

@@ -1,0 +1,421 @@
+// ovs_datapath, ovs_vport, ovs_flow and ovs_packet as the daemon serves them:
+// requests decoded and replies encoded by the same codecs the client uses,
+// with the kernel's lookups, errnos and reply rules (datapath.c's
+// ovs_*_cmd_* functions), so a client cannot tell this datapath from the module.
+import { AttrWriter } from '../netlink/attr.js';
+import { GENL_HDRLEN, NLM_F_CREATE, NLM_F_DUMP, NLM_F_ECHO, NLM_F_EXCL } from '../netlink/constants.js';
+import type { NlMessage } from '../netlink/message.js';
+import type { Action } from '../ovs/actions.js';
+import { decodeActions } from '../ovs/action-codec.js';
+import { decodeDatapathMessage, encodeDatapathMessage, type DatapathAttrs } from '../ovs/datapath.js';
+import { OVS_DATAPATH_FAMILY, OVS_FLOW_FAMILY, OVS_HEADER_SIZE, OVS_PACKET_FAMILY, OVS_VPORT_FAMILY } from '../ovs/families.js';
+import { decodeFlowMessage, encodeFlowMessage, type FlowAttrs } from '../ovs/flow.js';
+import { decodeKey, encodeKey } from '../ovs/key-codec.js';
+import type { FlowKey } from '../ovs/keys.js';
+import { decodePacketMessage } from '../ovs/packet.js';
+import * as U from '../ovs/uapi.js';
+import { decodeVportMessage, encodeVportMessage, type VportAttrs } from '../ovs/vport.js';
+import { unsupportedAction } from './actions.js';
+import { Datapath, MAX_PORTS, type UpcallSend } from './datapath.js';
+import { exactMaskOf, FlatKey, UnsupportedKeyError, writeFlatFromKey } from './flat-key.js';
+import { clearStats, type FlowEntry } from './flow-table.js';
+import { DaemonError, type GenlCall, type GenlReply, type ServedFamily } from './genl-service.js';
+import type { Port } from './port.js';
+
+const ENOENT = 2;
+const EEXIST = 17;
+const ENODEV = 19;
+const EINVAL = 22;
+const EFBIG = 27;
+const EOPNOTSUPP = 95;
+
+const KNOWN_FEATURES = U.OVS_DP_F_UNALIGNED | U.OVS_DP_F_VPORT_PIDS | U.OVS_DP_F_TC_RECIRC_SHARING | U.OVS_DP_F_DISPATCH_UPCALL_PER_CPU;
+
+/** The generic netlink message a call was, for the family decoders. */
+function asMessage(c: GenlCall): NlMessage {
+  const payload = new Uint8Array(GENL_HDRLEN + c.header.length + c.attrs.length);
+  payload[0] = c.cmd;
+  payload[1] = c.version;
+  payload.set(c.header, GENL_HDRLEN);
+  payload.set(c.attrs, GENL_HDRLEN + c.header.length);
+  return { type: 0, flags: c.flags, seq: c.seq, pid: c.portId, payload };
+}
+
+/** A reply body: an encoded message without its nlmsghdr and genlmsghdr. */
+function body(cmd: number, version: number, bytes: Uint8Array): GenlReply {
+  return { cmd, version, body: bytes.slice(16 + GENL_HDRLEN) };
+}
+
+const isDump = (c: GenlCall): boolean => (c.flags & NLM_F_DUMP) === NLM_F_DUMP;
+
+/** All the fallback datapaths of a daemon, and the four families over them. */
+export class DatapathRegistry {
+  readonly datapaths = new Map<string, Datapath>();
+  packetFamilyId = 0;
+
+  constructor(private readonly send: UpcallSend) {}
+
+  byIfindex(ifindex: number): Datapath | undefined {
+    for (const dp of this.datapaths.values()) if (dp.ifindex === ifindex) return dp;
+    return undefined;
+  }
+
+  portInUse(name: string): boolean {
+    for (const dp of this.datapaths.values()) if (dp.portByName(name)) return true;
+    return false;
+  }
+
+  destroy(): void {
+    for (const dp of this.datapaths.values()) dp.destroy();
+    this.datapaths.clear();
+  }
+
+  createDatapath(name: string, upcallPid: number): Datapath {
+    return Datapath.create(name, upcallPid, { packetFamilyId: this.packetFamilyId, send: this.send, portInUse: (n) => this.portInUse(n) });
+  }
+
+  families(): ServedFamily[] {
+    return [datapathFamily(this), vportFamily(this), flowFamily(this), packetFamily(this)];
+  }
+}
+
+// ---- ovs_datapath ----------------------------------------------------------
+
+function dpInfo(dp: Datapath): DatapathAttrs {
+  const a: DatapathAttrs = {
+    name: dp.name,
+    stats: dp.stats(),
+    megaflowStats: dp.megaflowStats(),
+    userFeatures: dp.userFeatures,
+    masksCacheSize: dp.masksCacheSize,
+  };
+  if (dp.userFeatures & U.OVS_DP_F_DISPATCH_UPCALL_PER_CPU && dp.perCpuPids.length) a.perCpuPids = dp.perCpuPids;
+  return a;
+}
+
+function dpReply(cmd: number, dp: Datapath): GenlReply {
+  return body(cmd, U.OVS_DATAPATH_VERSION, encodeDatapathMessage(0, { cmd, dpIfindex: dp.ifindex, attrs: dpInfo(dp) }));
+}
+
+/** The kernel's lookup_datapath(): by name if given, else by dp_ifindex. */
+function lookupDp(reg: DatapathRegistry, dpIfindex: number, name?: string): Datapath {
+  const dp = name !== undefined ? reg.datapaths.get(name) : reg.byIfindex(dpIfindex);
+  if (!dp) throw new DaemonError(ENODEV, 'no such datapath');
+  return dp;
+}
+
+function applyDpChanges(dp: Datapath, a: DatapathAttrs): void {
+  if (a.userFeatures !== undefined && a.userFeatures & ~KNOWN_FEATURES) {
+    throw new DaemonError(EOPNOTSUPP, `unsupported user features 0x${(a.userFeatures & ~KNOWN_FEATURES).toString(16)}`);
+  }
+  if (a.masksCacheSize !== undefined) {
+    const n = a.masksCacheSize;
+    if (n !== 0 && (n & (n - 1)) !== 0) throw new DaemonError(EINVAL, 'masks cache size must be 0 or a power of two');
+    dp.masksCacheSize = n;
+  }
+  dp.userFeatures = a.userFeatures ?? 0;
+  if (a.perCpuPids) dp.perCpuPids = a.perCpuPids;
+}
+
+function datapathFamily(reg: DatapathRegistry): ServedFamily {
+  return {
+    name: OVS_DATAPATH_FAMILY,
+    version: U.OVS_DATAPATH_VERSION,
+    hdrSize: OVS_HEADER_SIZE,
+    maxAttr: U.OVS_DP_ATTR_IFINDEX,
+    groups: [U.OVS_DATAPATH_MCGROUP],
+    ops: [U.OVS_DP_CMD_NEW, U.OVS_DP_CMD_DEL, U.OVS_DP_CMD_GET, U.OVS_DP_CMD_SET],
+    handle(call) {
+      const m = decodeDatapathMessage(asMessage(call));
+      const a = m.attrs;
+      switch (call.cmd) {
+        case U.OVS_DP_CMD_NEW: {
+          if (a.name === undefined || a.upcallPid === undefined) throw new DaemonError(EINVAL, 'datapath NEW needs a name and an upcall pid');
+          // Features are checked before the name, which is how user-feature probes work.
+          const scratch = { userFeatures: 0, masksCacheSize: 256, perCpuPids: [] as number[] };
+          applyDpChanges(scratch as unknown as Datapath, a);
+          if (reg.datapaths.has(a.name)) throw new DaemonError(EEXIST, `datapath ${a.name} exists`);
+          const dp = reg.createDatapath(a.name, a.upcallPid);
+          applyDpChanges(dp, a);
+          reg.datapaths.set(a.name, dp);
+          return [dpReply(U.OVS_DP_CMD_NEW, dp)];
+        }
+        case U.OVS_DP_CMD_DEL: {
+          const dp = lookupDp(reg, m.dpIfindex, a.name);
+          const reply = dpReply(U.OVS_DP_CMD_DEL, dp);
+          reg.datapaths.delete(dp.name);
+          dp.destroy();
+          return [reply];
+        }
+        case U.OVS_DP_CMD_SET: {
+          const dp = lookupDp(reg, m.dpIfindex, a.name);
+          applyDpChanges(dp, a);
+          return [dpReply(U.OVS_DP_CMD_SET, dp)];
+        }
+        case U.OVS_DP_CMD_GET:
+          if (isDump(call)) return [...reg.datapaths.values()].map((dp) => dpReply(U.OVS_DP_CMD_GET, dp));
+          return [dpReply(U.OVS_DP_CMD_GET, lookupDp(reg, m.dpIfindex, a.name))];
+      }
+      throw new DaemonError(EOPNOTSUPP, `ovs_datapath command ${call.cmd}`);
+    },
+  };
+}
+
+// ---- ovs_vport ---------------------------------------------------------------
+
+function vportReply(cmd: number, dp: Datapath, p: Port): GenlReply {
+  const attrs: VportAttrs = {
+    portNo: p.portNo,
+    type: p.type,
+    name: p.name,
+    ifindex: p.ifindex,
+    stats: p.stats(),
+    upcallStats: { success: BigInt(p.upcallSuccess), fail: BigInt(p.upcallFail) },
+    upcallPids: p.upcallPids,
+  };
+  return body(cmd, U.OVS_VPORT_VERSION, encodeVportMessage(0, { cmd, dpIfindex: dp.ifindex, attrs }));
+}
+
+/** The kernel's lookup_vport(): by name (in any datapath), else by dp_ifindex and port number. */
+function lookupVport(reg: DatapathRegistry, dpIfindex: number, a: VportAttrs): { dp: Datapath; port: Port } {
+  if (a.name !== undefined) {
+    for (const dp of reg.datapaths.values()) {
+      const port = dp.portByName(a.name);
+      if (port) {
+        if (dpIfindex && dp.ifindex !== dpIfindex) break;
+        return { dp, port };
+      }
+    }
+    throw new DaemonError(ENODEV, `no vport named ${a.name}`);
+  }
+  if (a.portNo !== undefined) {
+    if (a.portNo >= MAX_PORTS) throw new DaemonError(EFBIG, `port number ${a.portNo} is not below ${MAX_PORTS}`);
+    const dp = lookupDp(reg, dpIfindex);
+    const port = dp.ports.get(a.portNo);
+    if (!port) throw new DaemonError(ENODEV, `no port ${a.portNo}`);
+    return { dp, port };
+  }
+  throw new DaemonError(EINVAL, 'a vport is named by OVS_VPORT_ATTR_NAME or OVS_VPORT_ATTR_PORT_NO');
+}
+
+function vportFamily(reg: DatapathRegistry): ServedFamily {
+  return {
+    name: OVS_VPORT_FAMILY,
+    version: U.OVS_VPORT_VERSION,
+    hdrSize: OVS_HEADER_SIZE,
+    maxAttr: U.OVS_VPORT_ATTR_UPCALL_STATS,
+    groups: [U.OVS_VPORT_MCGROUP],
+    ops: [U.OVS_VPORT_CMD_NEW, U.OVS_VPORT_CMD_DEL, U.OVS_VPORT_CMD_GET, U.OVS_VPORT_CMD_SET],
+    handle(call) {
+      const m = decodeVportMessage(asMessage(call));
+      const a = m.attrs;
+      switch (call.cmd) {
+        case U.OVS_VPORT_CMD_NEW: {
+          if (a.name === undefined || a.type === undefined || !a.upcallPids) throw new DaemonError(EINVAL, 'vport NEW needs a name, a type and upcall pids');
+          const dp = lookupDp(reg, m.dpIfindex);
+          const port = dp.addPort({ name: a.name, type: a.type, portNo: a.portNo, upcallPids: a.upcallPids });
+          return [vportReply(U.OVS_VPORT_CMD_NEW, dp, port)];
+        }
+        case U.OVS_VPORT_CMD_DEL: {
+          const { dp, port } = lookupVport(reg, m.dpIfindex, a);
+          if (port.portNo === U.OVSP_LOCAL) throw new DaemonError(EINVAL, 'the local port goes with its datapath');
+          const reply = vportReply(U.OVS_VPORT_CMD_DEL, dp, port);
+          dp.removePort(port);
+          return [reply];
+        }
+        case U.OVS_VPORT_CMD_SET: {
+          const { dp, port } = lookupVport(reg, m.dpIfindex, a);
+          if (a.type !== undefined && a.type !== port.type) throw new DaemonError(EINVAL, 'a vport keeps its type');
+          if (a.upcallPids) port.upcallPids = a.upcallPids;
+          return [vportReply(U.OVS_VPORT_CMD_SET, dp, port)];
+        }
+        case U.OVS_VPORT_CMD_GET: {
+          if (isDump(call)) {
+            const dp = lookupDp(reg, m.dpIfindex);
+            return [...dp.ports.values()].sort((x, y) => x.portNo - y.portNo).map((p) => vportReply(U.OVS_VPORT_CMD_GET, dp, p));
+          }
+          const { dp, port } = lookupVport(reg, m.dpIfindex, a);
+          return [vportReply(U.OVS_VPORT_CMD_GET, dp, port)];
+        }
+      }
+      throw new DaemonError(EOPNOTSUPP, `ovs_vport command ${call.cmd}`);
+    },
+  };
+}
+
+// ---- ovs_flow ------------------------------------------------------------------
+
+interface ParsedMatch {
+  key: FlatKey;
+  mask: FlatKey;
+}
+
+function parseMatch(keyBytes: Uint8Array, maskBytes: Uint8Array | undefined): ParsedMatch {
+  let key: FlowKey;
+  let mask: FlowKey;
+  try {
+    key = decodeKey(keyBytes);
+    mask = maskBytes ? decodeKey(maskBytes) : exactMaskOf(key);
+  } catch (err) {
+    throw new DaemonError(EINVAL, `flow key: ${(err as Error).message}`);
+  }
+  const k = new FlatKey();
+  const mk = new FlatKey();
+  try {
+    writeFlatFromKey(key, k);
+    writeFlatFromKey(mask, mk, true);
+  } catch (err) {
+    if (err instanceof UnsupportedKeyError) throw new DaemonError(EINVAL, err.message);
+    throw new DaemonError(EINVAL, `flow key: ${(err as Error).message}`);
+  }
+  return { key: k, mask: mk };
+}
+
+function parseActions(bytes: Uint8Array): Action[] {
+  let actions: Action[];
+  try {
+    actions = decodeActions(bytes);
+  } catch (err) {
+    throw new DaemonError(EINVAL, `flow actions: ${(err as Error).message}`);
+  }
+  const bad = unsupportedAction(actions);
+  if (bad) throw new DaemonError(EINVAL, `the ovsnl userspace datapath cannot run ${bad} yet`);
+  return actions;
+}
+
+function flowInfo(f: FlowEntry, ufidFlags: number): FlowAttrs {
+  const a: FlowAttrs = {};
+  // ovs_nla_put_identifier(): the UFID, or the key as it was given.
+  if (f.ufid) a.ufid = f.ufid;
+  if (!f.ufid || !(ufidFlags & U.OVS_UFID_F_OMIT_KEY)) a.key = f.keyAttrs;
+  if (!(ufidFlags & U.OVS_UFID_F_OMIT_MASK)) a.mask = f.maskAttrs;
+  if (f.used) a.used = BigInt(f.used);
+  if (f.packets) a.stats = { packets: BigInt(f.packets), bytes: BigInt(f.bytes) };
+  if (f.tcpFlags & 0xff) a.tcpFlags = f.tcpFlags & 0xff;
+  if (!(ufidFlags & U.OVS_UFID_F_OMIT_ACTIONS)) a.actions = f.actionsAttrs;
+  return a;
+}
+
+function flowReply(cmd: number, dp: Datapath, f: FlowEntry, ufidFlags: number): GenlReply {
+  return body(cmd, U.OVS_FLOW_VERSION, encodeFlowMessage(0, { cmd, dpIfindex: dp.ifindex, attrs: flowInfo(f, ufidFlags) }));
+}
+
+/** A flow named by UFID, or (for flows without one) by exact key. */
+function findFlow(dp: Datapath, a: FlowAttrs): FlowEntry | undefined {
+  if (a.ufid) return dp.table.findUfid(a.ufid);
+  if (!a.key) throw new DaemonError(EINVAL, 'a flow is named by OVS_FLOW_ATTR_UFID or OVS_FLOW_ATTR_KEY');
+  return dp.table.findExact(parseMatch(a.key, undefined).key);
+}
+
+/** The mask as the kernel reports it when a put had none: every bit of the key's attributes. */
+function exactMaskBytes(keyBytes: Uint8Array): Uint8Array {
+  const w = new AttrWriter(256);
+  encodeKey(w, exactMaskOf(decodeKey(keyBytes)));
+  return w.finish().slice();
+}
+
+function flowFamily(reg: DatapathRegistry): ServedFamily {
+  return {
+    name: OVS_FLOW_FAMILY,
+    version: U.OVS_FLOW_VERSION,
+    hdrSize: OVS_HEADER_SIZE,
+    maxAttr: U.OVS_FLOW_ATTR_UFID_FLAGS,
+    groups: [U.OVS_FLOW_MCGROUP],
+    ops: [U.OVS_FLOW_CMD_NEW, U.OVS_FLOW_CMD_DEL, U.OVS_FLOW_CMD_GET, U.OVS_FLOW_CMD_SET],
+    handle(call) {
+      const m = decodeFlowMessage(asMessage(call));
+      const a = m.attrs;
+      const ufidFlags = a.ufidFlags ?? 0;
+      const echo = (call.flags & NLM_F_ECHO) !== 0;
+      const dp = lookupDp(reg, m.dpIfindex);
+      switch (call.cmd) {
+        case U.OVS_FLOW_CMD_NEW: {
+          if (!a.key) throw new DaemonError(EINVAL, 'flow NEW needs a key');
+          if (!a.actions) throw new DaemonError(EINVAL, 'flow NEW needs actions');
+          const match = parseMatch(a.key, a.mask);
+          const actions = parseActions(a.actions);
+          let f = a.ufid ? dp.table.findUfid(a.ufid) : undefined;
+          if (!f) f = dp.table.findOverlap(match.key, match.mask);
+          if (!f) {
+            f = dp.table.insert({
+              key: match.key,
+              mask: match.mask,
+              ufid: a.ufid,
+              keyAttrs: a.key.slice(),
+              maskAttrs: a.mask ? a.mask.slice() : exactMaskBytes(a.key),
+              actionsAttrs: a.actions.slice(),
+              actions,
+            });
+            return echo ? [flowReply(U.OVS_FLOW_CMD_NEW, dp, f, ufidFlags)] : [];
+          }
+          if (call.flags & (NLM_F_CREATE | NLM_F_EXCL)) throw new DaemonError(EEXIST, 'the flow exists');
+          if (!a.ufid && f.ufid) throw new DaemonError(ENOENT, 'a flow overlapping this key was created with a UFID');
+          if (!a.ufid) {
+            const exact = dp.table.findExact(match.key);
+            if (!exact) throw new DaemonError(ENOENT, 'no flow with exactly this key');
+            f = exact;
+          }
+          f.actions = actions;
+          f.actionsAttrs = a.actions.slice();
+          return echo ? [flowReply(U.OVS_FLOW_CMD_NEW, dp, f, ufidFlags)] : [];
+        }
+        case U.OVS_FLOW_CMD_SET: {
+          const actions = a.actions ? parseActions(a.actions) : undefined;
+          const f = findFlow(dp, a);
+          if (!f) throw new DaemonError(ENOENT, 'no such flow');
+          if (actions) {
+            f.actions = actions;
+            f.actionsAttrs = a.actions!.slice();
+          }
+          if (a.clear) clearStats(f);
+          return echo ? [flowReply(U.OVS_FLOW_CMD_SET, dp, f, ufidFlags)] : [];
+        }
+        case U.OVS_FLOW_CMD_DEL: {
+          if (!a.key && !a.ufid) {
+            dp.table.flush();
+            return [];
+          }
+          const f = findFlow(dp, a);
+          if (!f) throw new DaemonError(ENOENT, 'no such flow');
+          dp.table.remove(f);
+          return echo ? [flowReply(U.OVS_FLOW_CMD_DEL, dp, f, ufidFlags)] : [];
+        }
+        case U.OVS_FLOW_CMD_GET: {
+          if (isDump(call)) return [...dp.table.flows()].map((f) => flowReply(U.OVS_FLOW_CMD_GET, dp, f, ufidFlags));
+          const f = findFlow(dp, a);
+          if (!f) throw new DaemonError(ENOENT, 'no such flow');
+          return [flowReply(U.OVS_FLOW_CMD_GET, dp, f, ufidFlags)];
+        }
+      }
+      throw new DaemonError(EOPNOTSUPP, `ovs_flow command ${call.cmd}`);
+    },
+  };
+}
+
+// ---- ovs_packet -------------------------------------------------------------------
+
+function packetFamily(reg: DatapathRegistry): ServedFamily {
+  return {
+    name: OVS_PACKET_FAMILY,
+    version: U.OVS_PACKET_VERSION,
+    hdrSize: OVS_HEADER_SIZE,
+    maxAttr: U.OVS_PACKET_ATTR_UPCALL_PID,
+    ops: [U.OVS_PACKET_CMD_EXECUTE],
+    handle(call) {
+      if (call.cmd !== U.OVS_PACKET_CMD_EXECUTE) throw new DaemonError(EOPNOTSUPP, `ovs_packet command ${call.cmd}`);
+      const m = decodePacketMessage(asMessage(call));
+      const { packet, key, actions } = m.attrs;
+      if (!packet || !key || !actions || packet.length < 14) throw new DaemonError(EINVAL, 'execute needs a packet of 14 bytes or more, a key and actions');
+      const dp = lookupDp(reg, m.dpIfindex);
+      let k: FlowKey;
+      try {
+        k = decodeKey(key);
+      } catch (err) {
+        throw new DaemonError(EINVAL, `execute key: ${(err as Error).message}`);
+      }
+      const list = parseActions(actions);
+      dp.execute(packet.slice(), { inPort: k.inPort ?? MAX_PORTS, priority: k.priority, skbMark: k.skbMark, recircId: k.recircId, dpHash: k.dpHash }, list);
+      return [];
+    },
+  };
+}
