@@ -16,3 +16,4 @@ export { findVswitchd, vswitchdWarning } from './dpif/vswitchd.js';
 export * from './ovs/index.js';
 export * from './odp/index.js';
 export * as packet from './packet/index.js';
+export * from './dpif/upcalls.js';
