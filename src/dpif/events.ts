@@ -58,15 +58,11 @@ const GROUP_NAMES: Record<OvsEventFamily, string> = {
 };
 
 /**
- * Passes the socket through, reporting ENOBUFS instead of failing the read,
- * and keeps polling after it. The kernel signals the overrun as a socket
- * error, which poll() reports as POLLERR, on which libuv stops the watcher
- * for good (uv_poll callback with EBADF): left alone, the stream would go
- * silent at its first overrun.
+ * Passes the socket through, reporting ENOBUFS (the kernel dropped
+ * notifications) as an overrun instead of failing the read: a listener has
+ * no request to fail, only a mirror to re-read.
  */
 class OverrunReportingSocket implements DatagramSocket {
-  private overruns = 0;
-
   constructor(
     private readonly inner: NetlinkSocket,
     private readonly onOverrun: () => void,
@@ -84,21 +80,12 @@ class OverrunReportingSocket implements DatagramSocket {
       } catch (err) {
         // The kernel reports the loss once; what it kept is still queued.
         if (!(err instanceof NetlinkError && err.code === 'ENOBUFS')) throw err;
-        this.overruns++;
         this.onOverrun();
       }
     }
   }
   watch(onReadable: (err?: Error) => void): void {
-    const handler = (err?: Error): void => {
-      if (!err) return onReadable();
-      // Read: if the error was an overrun, drain() consumes it, and polling resumes.
-      const before = this.overruns;
-      onReadable();
-      if (this.overruns > before) this.inner.watch(handler);
-      else onReadable(err);
-    };
-    this.inner.watch(handler);
+    this.inner.watch(onReadable);
   }
   unwatch(): void {
     this.inner.unwatch();
