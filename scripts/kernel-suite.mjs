@@ -18,7 +18,7 @@ const r = spawnSync(vitest, ['run', '--configLoader', 'runner', '--project', 'ke
 let counts = { passed: 0, failed: 0, skipped: 0 };
 try {
   const j = JSON.parse(readFileSync(report, 'utf8'));
-  counts = { passed: j.numPassedTests, failed: j.numFailedTests + (j.numFailedTestSuites ?? 0), skipped: j.numPendingTests + j.numTodoTests };
+  counts = { passed: j.numPassedTests, failed: j.numFailedTests || (j.numFailedTestSuites ?? 0), skipped: j.numPendingTests + j.numTodoTests };
 } catch {
   counts.failed = 1;
 }

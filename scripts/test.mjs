@@ -28,7 +28,7 @@ function runUnit() {
   let counts = { passed: 0, failed: 1, skipped: 0 };
   try {
     const j = JSON.parse(readFileSync(report, 'utf8'));
-    counts = { passed: j.numPassedTests, failed: j.numFailedTests + (j.numFailedTestSuites ?? 0), skipped: j.numPendingTests + j.numTodoTests };
+    counts = { passed: j.numPassedTests, failed: j.numFailedTests || (j.numFailedTestSuites ?? 0), skipped: j.numPendingTests + j.numTodoTests };
   } catch {}
   rmSync(dir, { recursive: true, force: true });
   results.push({ suite: 'unit', ...counts, status: r.status ?? 1 });
