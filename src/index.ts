@@ -17,3 +17,5 @@ export * from './ovs/index.js';
 export * from './odp/index.js';
 export * as packet from './packet/index.js';
 export * from './dpif/upcalls.js';
+export * as rtnl from './rtnl/index.js';
+export * as conntrack from './conntrack/index.js';
