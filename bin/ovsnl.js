@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { main } from '../dist/cli/main.js';
+import { main, TIMEOUT_STATUS } from '../dist/cli/main.js';
 
 // `ovsnl dump-flows | head` closes the pipe early: that is not an error.
 process.stdout.on('error', (err) => {
@@ -10,6 +10,8 @@ process.stdout.on('error', (err) => {
 main(process.argv).then(
   (code) => {
     process.exitCode = code;
+    // A timed-out command may still wait on the kernel or on stdin.
+    if (code === TIMEOUT_STATUS) process.exit(code);
   },
   (err) => {
     process.stderr.write(`ovsnl: internal error: ${err?.stack ?? err}\n`);

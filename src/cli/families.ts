@@ -8,13 +8,13 @@ export function registerFamilies(program: Command, run: (fn: () => Promise<void>
   program
     .command('families')
     .description('list the generic netlink families of this kernel (OVS ones included)')
-    .option('--json', 'print JSON')
-    .action((opts: { json?: boolean }) =>
+    .action(() =>
       run(async () => {
         const conn = new Connection();
         try {
           const fams = (await listFamilies(conn)).sort((a, b) => a.id - b.id);
-          if (opts.json) {
+          // --json is a global option of ovsnl.
+          if (program.opts<{ json?: boolean }>().json) {
             const out = fams.map((f) => ({ id: f.id, name: f.name, version: f.version, hdrSize: f.hdrSize, maxAttr: f.maxAttr, groups: Object.fromEntries(f.groups) }));
             process.stdout.write(JSON.stringify(out, null, 2) + '\n');
             return;

@@ -1,0 +1,56 @@
+// The command table, in ovs-dpctl's order (lib/dpctl.c all_commands), then
+// ovsnl's own. Implementations load when their command runs.
+import { lazy, type CommandSpec } from './command.js';
+
+const dp = () => import('./datapath.js');
+const ports = () => import('./ports.js');
+const flows = () => import('./flows.js');
+const ct = () => import('./ct-limits.js');
+const meters = () => import('./meters.js');
+
+export const COMMANDS: readonly CommandSpec[] = [
+  lazy({ name: 'add-dp', usage: 'dp [iface...]', min: 1, max: Infinity, mode: 'rw', description: 'add new datapath DP (with IFACEs)' }, async () => (await dp()).addDp),
+  lazy({ name: 'del-dp', usage: 'dp', min: 1, max: 1, mode: 'rw', description: 'delete local datapath DP (and the tunnel devices of its tunnel ports)' }, async () => (await dp()).delDp),
+  lazy({ name: 'add-if', usage: 'dp iface...', min: 2, max: Infinity, mode: 'rw', description: 'add each IFACE as a port on DP' }, async () => (await ports()).addIf),
+  lazy({ name: 'del-if', usage: 'dp iface...', min: 2, max: Infinity, mode: 'rw', description: 'delete each IFACE from DP' }, async () => (await ports()).delIf),
+  lazy({ name: 'set-if', usage: 'dp iface...', min: 2, max: Infinity, mode: 'rw', description: 'reconfigure each IFACE within DP' }, async () => (await ports()).setIf),
+  lazy({ name: 'dump-dps', usage: '', min: 0, max: 0, mode: 'ro', json: true, description: 'display names of all datapaths' }, async () => (await dp()).dumpDps),
+  lazy({ name: 'show', usage: '[-s] [dp...]', min: 0, max: Infinity, mode: 'ro', json: true, description: 'show basic info on all datapaths, or on each DP' }, async () => (await dp()).show),
+  lazy(
+    { name: 'dump-flows', usage: '[-m] [--names] [dp] [filter=..] [type=..] [pmd=..]', min: 0, max: 6, mode: 'ro', json: true, description: 'display flows in DP' },
+    async () => (await flows()).dumpFlows,
+  ),
+  lazy({ name: 'add-flow', usage: '[dp] flow actions', min: 2, max: 3, mode: 'rw', description: 'add FLOW with ACTIONS to DP' }, async () => (await flows()).addFlow),
+  lazy({ name: 'mod-flow', usage: '[dp] flow actions', min: 2, max: 3, mode: 'rw', description: 'change FLOW actions to ACTIONS in DP' }, async () => (await flows()).modFlow),
+  lazy({ name: 'get-flow', usage: '[dp] ufid', min: 1, max: 2, mode: 'ro', json: true, description: 'fetch flow corresponding to UFID' }, async () => (await flows()).getFlow),
+  lazy({ name: 'del-flow', usage: '[dp] flow', min: 1, max: 2, mode: 'rw', description: 'delete FLOW from DP' }, async () => (await flows()).delFlow),
+  lazy({ name: 'add-flows', usage: '[dp] file', min: 1, max: 2, mode: 'rw', description: 'add flows from FILE (- for stdin)' }, async () => (await flows()).addFlows),
+  lazy({ name: 'mod-flows', usage: '[dp] file', min: 1, max: 2, mode: 'rw', description: 'change flows from FILE (- for stdin)' }, async () => (await flows()).modFlows),
+  lazy({ name: 'del-flows', usage: '[dp] [file]', min: 0, max: 2, mode: 'rw', description: 'delete all or specified flows from DP' }, async () => (await flows()).delFlows),
+  lazy({ name: 'cache-get-size', usage: '[dp]', min: 0, max: 1, mode: 'ro', json: true, description: 'show the current size for all caches' }, async () => (await dp()).cacheGetSize),
+  lazy({ name: 'cache-set-size', usage: 'dp cache <size>', min: 3, max: 3, mode: 'rw', description: 'set cache size for a specific cache (masks-cache)' }, async () => (await dp()).cacheSetSize),
+  lazy(
+    { name: 'ct-set-limits', usage: '[dp] [default=L] [zone=N,limit=L]...', min: 1, max: Infinity, mode: 'ro', description: 'set the default and per-zone conntrack limits' },
+    async () => (await ct()).setLimits,
+  ),
+  lazy({ name: 'ct-del-limits', usage: '[dp] zone=N1[,N2]...', min: 1, max: 2, mode: 'ro', description: 'remove the limits of these zones' }, async () => (await ct()).delLimits),
+  lazy(
+    { name: 'ct-get-limits', usage: '[dp] [zone=N1[,N2]...]', min: 0, max: 2, mode: 'ro', json: true, description: 'show the default and per-zone conntrack limits' },
+    async () => (await ct()).getLimits,
+  ),
+  lazy({ name: 'parse-actions', usage: 'actions', min: 1, max: Infinity, mode: 'ro', json: true, hidden: true, description: 'parse ACTIONS and print them back' }, async () => (await flows()).parseActions),
+  lazy(
+    { name: 'add-meter', usage: '[dp] id [kbps|pktps] rate=R[,burst=B]...', min: 2, max: Infinity, mode: 'rw', description: 'add or replace meter ID with drop bands (ovsnl)' },
+    async () => (await meters()).addMeter,
+  ),
+  lazy({ name: 'del-meter', usage: '[dp] id...', min: 1, max: Infinity, mode: 'rw', description: 'delete meters (ovsnl)' }, async () => (await meters()).delMeter),
+  lazy(
+    { name: 'dump-meters', usage: '[dp] [id...]', min: 0, max: Infinity, mode: 'ro', json: true, description: 'show meters with their counters: ids 0-1023, or those given (ovsnl)' },
+    async () => (await meters()).dumpMeters,
+  ),
+  lazy({ name: 'meter-features', usage: '[dp]', min: 0, max: 1, mode: 'ro', json: true, description: 'show what meters the datapath supports (ovsnl)' }, async () => (await meters()).meterFeatures),
+  lazy(
+    { name: 'execute', usage: '[dp] packet actions', min: 2, max: 3, mode: 'rw', description: 'send PACKET (hex, or a flow to build it from) through DP with ACTIONS (ovsnl)' },
+    async () => (await import('./execute.js')).execute,
+  ),
+];

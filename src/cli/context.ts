@@ -1,0 +1,78 @@
+// What every command runs with: the io, the global options (ovs-dpctl's are
+// global too: `-m`, `-s`, `--names` may come before or after the command),
+// one Dpif opened on first use, and the exit status.
+import type { KernelDpif, KernelDpifOptions } from '../dpif/kernel.js';
+import { Output, type CliIo } from './io.js';
+
+export interface GlobalOptions {
+  statistics?: boolean;
+  clear?: boolean;
+  mayCreate?: boolean;
+  readOnly?: boolean;
+  /** -m, repeatable. */
+  more?: number;
+  /** --names / --no-names; unset: names with -m, numbers without. */
+  names?: boolean;
+  timeout?: string;
+  json?: boolean;
+}
+
+export class Ctx {
+  readonly out: Output;
+  /** Exit status so far: errors that do not stop the command (one bad line of many) set it. */
+  status = 0;
+  private dpifPromise?: Promise<KernelDpif>;
+
+  constructor(
+    readonly io: CliIo,
+    readonly opts: GlobalOptions,
+  ) {
+    this.out = new Output(io.stdout);
+  }
+
+  get verbosity(): number {
+    return this.opts.more ?? 0;
+  }
+
+  /** Print port names rather than numbers (ovs-dpctl: --names, or -m without --no-names). */
+  get names(): boolean {
+    return this.opts.names ?? this.verbosity > 0;
+  }
+
+  get json(): boolean {
+    return !!this.opts.json;
+  }
+
+  /** The kernel Dpif, opened on first use; ModuleMissingError without the module. */
+  dpif(): Promise<KernelDpif> {
+    if (!this.dpifPromise) {
+      // The Dpif's warnings (an ovs-vswitchd on the host...) go to stderr as they come.
+      const opts: KernelDpifOptions = { onWarning: (w) => this.warn(w.replace(/^warning: /, '')) };
+      // Loaded on first use: commands that need no kernel start faster.
+      this.dpifPromise = import('../dpif/kernel.js').then(({ KernelDpif }) => KernelDpif.open(opts));
+      this.dpifPromise.catch(() => undefined);
+    }
+    return this.dpifPromise;
+  }
+
+  /** One error line on stderr ("ovsnl: ..."), after what stdout has so far; the exit status becomes 1. */
+  error(message: string): void {
+    this.out.flush();
+    this.io.stderr.write(`ovsnl: ${message}\n`);
+    this.status = 1;
+  }
+
+  /** A warning line; the exit status is unchanged. */
+  warn(message: string): void {
+    this.out.flush();
+    this.io.stderr.write(`ovsnl: warning: ${message}\n`);
+  }
+
+  async close(): Promise<void> {
+    this.out.flush();
+    if (this.dpifPromise) {
+      const d = await this.dpifPromise.catch(() => undefined);
+      d?.close();
+    }
+  }
+}

@@ -1,0 +1,176 @@
+// Flow text in and out, as ovs-dpctl reads and prints it: the `ufid:` prefix
+// (odp_ufid_from_string), the key with its masks and the actions through
+// src/odp, into the attribute bytes the Dpif sends; and dump lines back out.
+import { AttrWriter } from '../netlink/attr.js';
+import type { Flow } from '../dpif/dpif.js';
+import { encodeActions, decodeActions } from '../ovs/action-codec.js';
+import { encodeKey, decodeKey } from '../ovs/key-codec.js';
+import type { Action } from '../ovs/actions.js';
+import type { FlowKey } from '../ovs/keys.js';
+import { withoutPacketType } from '../ovs/userspace-only.js';
+import { parseUfid, formatUfid, type Ufid } from '../ovs/ufid.js';
+import { OdpParseError, parseOdpActions, parseOdpFlow, formatFlowDump, formatTcpFlagLetters } from '../odp/index.js';
+import { dpctlMessage } from './errors.js';
+
+const UUID_PREFIX = /^ufid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}/;
+
+/**
+ * odp_ufid_from_string: a leading `ufid:UUID` and what follows it (a comma
+ * or space may separate them), `{}` when there is none, or `error` when
+ * `ufid:` is not followed by a UUID.
+ */
+export function splitUfid(text: string): { ufid?: Ufid; rest: string; error?: boolean } {
+  if (!text.startsWith('ufid:')) return { rest: text };
+  const m = UUID_PREFIX.exec(text);
+  if (!m) return { rest: text, error: true };
+  return { ufid: parseUfid(m[0]), rest: text.slice(m[0].length) };
+}
+
+export function keyBytes(key: FlowKey): Uint8Array {
+  const w = new AttrWriter(256);
+  encodeKey(w, withoutPacketType(key));
+  return w.finish();
+}
+
+export function actionBytes(actions: readonly Action[]): Uint8Array {
+  // OVS parses a lone "drop" to the explicit drop action, which kernels
+  // before 6.4 refuse; the empty list drops everywhere and prints the same.
+  if (actions.length === 1 && actions[0].type === 'drop' && !actions[0].reason) return new Uint8Array(0);
+  const w = new AttrWriter(64);
+  encodeActions(w, actions);
+  return w.finish();
+}
+
+export interface ParsedPut {
+  ufid?: Ufid;
+  key: Uint8Array;
+  mask: Uint8Array;
+  actions: Uint8Array;
+}
+
+function syntaxText(err: unknown): string {
+  return err instanceof OdpParseError ? err.ovsMessage : (err as Error).message;
+}
+
+const EINVAL = { code: 'EINVAL' };
+
+/**
+ * dpctl_put_flow_dpif's parsing: the UFID, the key (port names allowed),
+ * the actions (numbers only, as in OVS). Returns ovs-dpctl's error line on failure.
+ */
+export function parsePut(keyText: string, actionsText: string, portNames: ReadonlyMap<string, number>): ParsedPut | { error: string } {
+  const u = splitUfid(keyText);
+  if (u.error) return { error: dpctlMessage('parsing flow ufid', EINVAL) };
+  let key: Uint8Array;
+  let mask: Uint8Array;
+  try {
+    const f = parseOdpFlow(u.rest, { portNames });
+    key = keyBytes(f.key);
+    mask = keyBytes(f.mask);
+  } catch (err) {
+    return { error: dpctlMessage(`parsing flow key (${syntaxText(err)})`, EINVAL) };
+  }
+  const actions = cachedActions(actionsText);
+  if (!actions) return { error: dpctlMessage('parsing actions', EINVAL) };
+  return u.ufid ? { ufid: u.ufid, key, mask, actions } : { key, mask, actions };
+}
+
+/** Action texts repeat from line to line of a flow file: their bytes are made once. */
+const actionsCache = new Map<string, Uint8Array | null>();
+
+function cachedActions(text: string): Uint8Array | undefined {
+  let bytes = actionsCache.get(text);
+  if (bytes === undefined) {
+    try {
+      bytes = actionBytes(parseOdpActions(text)).slice();
+    } catch {
+      bytes = null;
+    }
+    if (actionsCache.size >= 1024) actionsCache.clear();
+    actionsCache.set(text, bytes);
+  }
+  return bytes ?? undefined;
+}
+
+/** dpctl_del_flow_dpif's parsing: UFID and/or key (its masks ignored). */
+export function parseDel(keyText: string, portNames: ReadonlyMap<string, number>): { ufid?: Ufid; key?: Uint8Array } | { error: string } {
+  const u = splitUfid(keyText);
+  if (u.error) return { error: dpctlMessage('parsing flow ufid', EINVAL) };
+  try {
+    const key = keyBytes(parseOdpFlow(u.rest, { portNames }).key);
+    const id: { ufid?: Ufid; key?: Uint8Array } = {};
+    if (u.ufid) id.ufid = u.ufid;
+    // With a UFID alone ("ufid:..."), the kernel finds the flow by it.
+    if (key.length || !u.ufid) id.key = key;
+    return id;
+  } catch (err) {
+    // del-flow prints the parser's text alone, without "parsing flow key".
+    return { error: dpctlMessage(syntaxText(err), EINVAL) };
+  }
+}
+
+/** The kernel's monotonic clock in ms, which flows' `used` times are on. */
+export function monotonicMs(): bigint {
+  return process.hrtime.bigint() / 1_000_000n;
+}
+
+/** dpif_flow_stats_format: `packets:N, bytes:N, used:(never|S.SSSs)[, flags:F]`. */
+export function formatStats(f: Pick<Flow, 'stats' | 'used' | 'tcpFlags'>, now = monotonicMs()): string {
+  const used = f.used ? `${(Number(now - f.used) / 1000).toFixed(3)}s` : 'never';
+  let s = `packets:${f.stats?.packets ?? 0n}, bytes:${f.stats?.bytes ?? 0n}, used:${used}`;
+  if (f.tcpFlags) s += `, flags:${formatTcpFlagLetters(f.tcpFlags)}`;
+  return s;
+}
+
+export interface DecodedFlow {
+  ufid?: Ufid;
+  key: FlowKey;
+  mask?: FlowKey;
+  actions: Action[];
+}
+
+export function decodeFlow(f: Flow): DecodedFlow {
+  const d: DecodedFlow = {
+    key: f.key ? decodeKey(f.key) : {},
+    actions: f.actions ? decodeActions(f.actions) : [],
+  };
+  if (f.mask) d.mask = decodeKey(f.mask);
+  if (f.ufid) d.ufid = f.ufid;
+  return d;
+}
+
+/** format_dpif_flow: one dump-flows line. */
+export function formatFlowLine(f: Flow, d: DecodedFlow, verbosity: number, portNames: ReadonlyMap<number, string> | undefined, now: bigint): string {
+  return formatFlowDump(
+    {
+      ufid: d.ufid,
+      key: d.key,
+      mask: d.mask,
+      packets: f.stats?.packets ?? 0n,
+      bytes: f.stats?.bytes ?? 0n,
+      used: f.used,
+      tcpFlags: f.tcpFlags,
+      actions: d.actions,
+      dpLayer: 'ovs',
+    },
+    { verbose: verbosity > 0, portNames, now },
+  );
+}
+
+/** A flow in --json output (docs/cli-json.md). */
+export function flowJson(f: Flow, d: DecodedFlow, now: bigint, portNames?: ReadonlyMap<number, string>): unknown {
+  const line = formatFlowLine(f, { ...d, ufid: undefined }, 0, portNames, now);
+  const verbose = formatFlowLine(f, { ...d, ufid: undefined }, 1, portNames, now);
+  return {
+    ufid: d.ufid ? formatUfid(d.ufid).slice(5) : null,
+    key: line.slice(0, line.indexOf(', packets:')),
+    key_verbose: verbose.slice(0, verbose.indexOf(', packets:')),
+    packets: Number(f.stats?.packets ?? 0n),
+    bytes: Number(f.stats?.bytes ?? 0n),
+    used_ms_ago: f.used ? Number(now - f.used) : null,
+    tcp_flags: f.tcpFlags ?? 0,
+    tcp_flags_text: f.tcpFlags ? formatTcpFlagLetters(f.tcpFlags) : null,
+    actions: line.slice(line.indexOf(', actions:') + ', actions:'.length),
+    dp: 'ovs',
+  };
+}

@@ -1,0 +1,176 @@
+// Flow commands: dump-flows, add-flow, mod-flow, get-flow, del-flow, and the
+// hidden parse-actions. Keys take port names (`in_port(eth0)`), actions port
+// numbers, as in ovs-dpctl. Without `ufid:` a flow is added without a UFID,
+// as ovs-dpctl does (lib/dpctl.c computes one only under ovs-appctl): the
+// kernel then knows it by its key, and `del-flow KEY` finds it.
+import type { Datapath, Flow, FlowPutMode } from '../dpif/dpif.js';
+import { parseOdpActions, formatOdpActions } from '../odp/index.js';
+import type { Ctx } from './context.js';
+import { CliError, dpctlMessage, errnoOf, dpctlError } from './errors.js';
+import { dpArgExists, fullName, optDatapath } from './dpname.js';
+import { compileFilter, type FlowFilter } from './filter.js';
+import { decodeFlow, flowJson, formatFlowLine, formatStats, monotonicMs, parseDel, parsePut, splitUfid } from './flow-text.js';
+import { processFlowFile } from './flow-file.js';
+
+export interface PortMaps {
+  byName: Map<string, number>;
+  byNumber: Map<number, string>;
+}
+
+export async function portMaps(ctx: Ctx, dp: Datapath): Promise<PortMaps> {
+  const vports = await (await ctx.dpif()).listVports(dp.dpIfindex);
+  return { byName: new Map(vports.map((v) => [v.name, v.portNo])), byNumber: new Map(vports.map((v) => [v.portNo, v.name])) };
+}
+
+export async function dumpFlows(ctx: Ctx, argsIn: string[]): Promise<void> {
+  const args = [...argsIn];
+  let filterText: string | undefined;
+  let pmdFilter = false;
+  // Trailing filter=, type=, pmd= in any order (dpctl_dump_flows).
+  for (let last = -1; args.length && last !== args.length; ) {
+    last = args.length;
+    const a = args[args.length - 1];
+    if (a.startsWith('filter=') && filterText === undefined) {
+      filterText = a.slice(7);
+      args.pop();
+    } else if (a.startsWith('type=')) {
+      throw new CliError("Invalid argument 'type'. Use 'ovs-appctl dpctl/dump-flows' instead.");
+    } else if (a.startsWith('pmd=')) {
+      // Only the userspace datapath has PMD threads: no kernel flow is on one.
+      if (!/^pmd=\s*[+-]?\d+/.test(a)) throw new CliError('', 1);
+      pmdFilter = true;
+      args.pop();
+    }
+  }
+  const { dp } = await optDatapath(ctx, args, 2);
+  const ports = await portMaps(ctx, dp);
+  const names = ctx.names ? ports.byNumber : undefined;
+  let filter: FlowFilter | undefined;
+  if (filterText !== undefined) {
+    try {
+      filter = compileFilter(filterText, ports.byName);
+    } catch (err) {
+      throw new CliError(`Failed to parse filter (${(err as Error).message})`);
+    }
+  }
+  if (pmdFilter) return;
+  const dpif = await ctx.dpif();
+  const json: unknown[] = [];
+  try {
+    for await (const f of dpif.dumpFlows(dp.dpIfindex)) {
+      const d = decodeFlow(f);
+      if (filter && !filter(d.key, d.mask ?? {})) continue;
+      const now = monotonicMs();
+      if (ctx.json) json.push(flowJson(f, d, now, names));
+      else ctx.out.line(formatFlowLine(f, d, ctx.verbosity, names, now));
+    }
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    throw dpctlError('Failed to dump flows from datapath', err);
+  }
+  if (ctx.json) ctx.out.line(JSON.stringify({ datapath: fullName(dp), flows: json }));
+}
+
+/** Prints the flow's stats line (-s). */
+function printStats(ctx: Ctx, f: Pick<Flow, 'stats' | 'used' | 'tcpFlags'> | undefined): void {
+  ctx.out.line(formatStats(f ?? {}));
+}
+
+async function putFlow(ctx: Ctx, args: string[], mode: FlowPutMode, clear: boolean): Promise<void> {
+  const { dp } = await optDatapath(ctx, args, 4);
+  const [keyText, actionsText] = args.slice(-2);
+  const ports = await portMaps(ctx, dp);
+  const p = parsePut(keyText, actionsText, ports.byName);
+  if ('error' in p) throw new CliError(p.error);
+  const dpif = await ctx.dpif();
+  let flow: Flow | undefined;
+  try {
+    flow = await dpif.putFlow(dp.dpIfindex, { ...p, mode, clear, echo: !!ctx.opts.statistics });
+  } catch (err) {
+    throw dpctlError('updating flow table', err);
+  }
+  if (ctx.opts.statistics) printStats(ctx, flow);
+}
+
+export async function addFlow(ctx: Ctx, args: string[]): Promise<void> {
+  await putFlow(ctx, args, 'create', false);
+}
+
+export async function modFlow(ctx: Ctx, args: string[]): Promise<void> {
+  // --may-create: NEW without NLM_F_CREATE, which creates or replaces.
+  await putFlow(ctx, args, ctx.opts.mayCreate ? 'upsert' : 'modify', !!ctx.opts.clear);
+}
+
+export async function getFlow(ctx: Ctx, args: string[]): Promise<void> {
+  const { dp } = await optDatapath(ctx, args, 3);
+  const text = args[args.length - 1];
+  const ports = ctx.names ? (await portMaps(ctx, dp)).byNumber : undefined;
+  const u = splitUfid(text);
+  // ovs-dpctl prints these and still exits 0; ovsnl exits 1.
+  if (u.error) throw new CliError(dpctlMessage('parsing flow ufid', { code: 'EINVAL' }));
+  if (!u.ufid) throw new CliError('parsing flow ufid');
+  const dpif = await ctx.dpif();
+  let f: Flow;
+  try {
+    f = await dpif.getFlow(dp.dpIfindex, { ufid: u.ufid });
+  } catch (err) {
+    throw dpctlError('getting flow', err);
+  }
+  const d = decodeFlow(f);
+  const now = monotonicMs();
+  if (ctx.json) ctx.out.line(JSON.stringify(flowJson(f, d, now, ports)));
+  else ctx.out.line(formatFlowLine(f, d, ctx.verbosity, ports, now));
+}
+
+export async function delFlow(ctx: Ctx, args: string[]): Promise<void> {
+  const { dp } = await optDatapath(ctx, args, 3);
+  const text = args[args.length - 1];
+  const ports = await portMaps(ctx, dp);
+  const id = parseDel(text, ports.byName);
+  if ('error' in id) throw new CliError(id.error);
+  const dpif = await ctx.dpif();
+  let f: Flow;
+  try {
+    f = await dpif.deleteFlow(dp.dpIfindex, id);
+  } catch (err) {
+    ctx.error(dpctlMessage('deleting flow', err));
+    // On stdout, as ovs-dpctl prints it.
+    if (errnoOf(err) === 'ENOENT' && !id.ufid) ctx.out.line('Perhaps you need to specify a UFID?');
+    return;
+  }
+  if (ctx.opts.statistics) printStats(ctx, f);
+}
+
+async function flowsFromFile(ctx: Ctx, args: string[], defaultCommand: 'add' | 'modify' | 'delete'): Promise<void> {
+  const { dp } = await optDatapath(ctx, args, 4);
+  await processFlowFile(ctx, dp, args[args.length - 1], defaultCommand);
+}
+
+export async function delFlows(ctx: Ctx, args: string[]): Promise<void> {
+  // dpctl_del_flows: a lone argument that is no datapath is a file.
+  const exists = await dpArgExists(ctx, args[0]);
+  if ((!exists && args.length === 1) || args.length > 1) return flowsFromFile(ctx, args, 'delete');
+  const { dp } = await optDatapath(ctx, args, 2);
+  try {
+    await (await ctx.dpif()).flushFlows(dp.dpIfindex);
+  } catch (err) {
+    throw dpctlError('deleting all flows', err);
+  }
+}
+
+export async function parseActions(ctx: Ctx, args: string[]): Promise<void> {
+  const out: string[] = [];
+  for (const a of args) {
+    try {
+      out.push(formatOdpActions(parseOdpActions(a)));
+    } catch {
+      ctx.out.write(out.map((s) => s + '\n').join(''));
+      throw new CliError(dpctlMessage('odp_actions_from_string', { code: 'EINVAL' }));
+    }
+  }
+  if (ctx.json) ctx.out.line(JSON.stringify(out));
+  else for (const s of out) ctx.out.line(s);
+}
+
+export const addFlows = (ctx: Ctx, args: string[]): Promise<void> => flowsFromFile(ctx, args, 'add');
+export const modFlows = (ctx: Ctx, args: string[]): Promise<void> => flowsFromFile(ctx, args, 'modify');

@@ -1,0 +1,64 @@
+// The CLI in-process on a host without the openvswitch module: ovs-dpctl's
+// argument checks and messages, commands that need no kernel, the progress
+// line, and the module-missing error as one line.
+import { existsSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/main.js';
+import { bufferIo, type CliIo } from '../../src/cli/io.js';
+import { Progress } from '../../src/cli/progress.js';
+
+async function cli(...args: string[]): Promise<{ out: string; err: string; status: number }> {
+  const io = bufferIo();
+  const status = await runCli(args, io);
+  return { out: io.out(), err: io.err(), status };
+}
+
+describe('ovsnl in-process', () => {
+  it('checks argument counts and --read-only with ovs-dpctl words', async () => {
+    expect(await cli('add-flow', 'x')).toEqual({ out: '', err: "ovsnl: 'add-flow' command requires at least 2 arguments\n", status: 1 });
+    expect(await cli('del-dp', 'a', 'b')).toEqual({ out: '', err: "ovsnl: 'del-dp' command takes at most 1 arguments\n", status: 1 });
+    expect(await cli('--read-only', 'add-dp', 'x')).toEqual({ out: '', err: "ovsnl: 'add-dp' command does not work in read only mode\n", status: 1 });
+    expect(await cli('nosuch')).toEqual({ out: '', err: "ovsnl: unknown command 'nosuch'; use --help for help\n", status: 1 });
+    expect(await cli()).toEqual({ out: '', err: 'ovsnl: missing command name; use --help for help\n', status: 1 });
+    expect((await cli('--bogus', 'show')).status).toBe(1);
+    expect(await cli('-t', '0', 'parse-actions', '1')).toEqual({ out: '', err: 'ovsnl: value 0 on -t or --timeout is invalid\n', status: 1 });
+  });
+
+  it('parse-actions prints OVS text back, with --json too', async () => {
+    expect(await cli('parse-actions', '1,2', 'set(ipv4(ttl=1)),recirc(3)')).toEqual({ out: '1,2\nset(ipv4(ttl=1)),recirc(0x3)\n', err: '', status: 0 });
+    expect(await cli('--json', 'parse-actions', '1')).toEqual({ out: '["1"]\n', err: '', status: 0 });
+    expect(await cli('parse-actions', '1', 'junk(')).toEqual({ out: '1\n', err: 'ovsnl: odp_actions_from_string (Invalid argument)\n', status: 1 });
+  });
+
+  it('lists commands as ovs-dpctl list-commands does', async () => {
+    const r = await cli('list-commands');
+    expect(r.out.startsWith('The available commands are:\n  add-dp                  dp [iface...]\n')).toBe(true);
+    expect(r.out).toContain('  dump-flows              [-m] [--names] [dp] [filter=..] [type=..] [pmd=..]\n');
+    expect(r.out).not.toContain('parse-actions');
+  });
+
+  it('says in one line that the module is missing', async () => {
+    if (existsSync('/sys/module/openvswitch')) return;
+    const r = await cli('dump-flows');
+    expect(r.status).toBe(1);
+    expect(r.out).toBe('');
+    expect(r.err.split('\n')).toHaveLength(2);
+    expect(r.err).toMatch(/^ovsnl: the openvswitch kernel module is not loaded/);
+  });
+});
+
+describe('progress line', () => {
+  const io = (tty: boolean): CliIo & { err: () => string } => {
+    const b = bufferIo();
+    return { ...b, stdout: { ...b.stdout, isTTY: tty }, columns: 80 };
+  };
+  it('shows only when stdout is a terminal and the work is big', () => {
+    expect(Progress.maybe(io(false), 'add-flows', 50_000_000)).toBeUndefined();
+    expect(Progress.maybe(io(true), 'add-flows', 1000)).toBeUndefined();
+    const t = io(true);
+    const p = Progress.maybe(t, 'add-flows', 10_000_000)!;
+    p.update(5_000_000, 25_000, true);
+    p.clear();
+    expect(t.err()).toBe(`\radd-flows [${'#'.repeat(15)}${'.'.repeat(15)}] 50% 25000 lines\x1b[K\r\x1b[K`);
+  });
+});
