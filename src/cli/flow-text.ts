@@ -3,13 +3,14 @@
 // src/odp, into the attribute bytes the Dpif sends; and dump lines back out.
 import { AttrWriter } from '../netlink/attr.js';
 import type { Flow } from '../dpif/dpif.js';
-import { encodeActions, decodeActions } from '../ovs/action-codec.js';
-import { encodeKey, decodeKey } from '../ovs/key-codec.js';
+import { encodeActions } from '../ovs/action-codec.js';
+import { encodeKey } from '../ovs/key-codec.js';
 import type { Action } from '../ovs/actions.js';
 import type { FlowKey } from '../ovs/keys.js';
 import { withoutPacketType } from '../ovs/userspace-only.js';
 import { parseUfid, formatUfid, type Ufid } from '../ovs/ufid.js';
-import { OdpParseError, parseOdpActions, parseOdpFlow, formatFlowDump, formatTcpFlagLetters } from '../odp/index.js';
+import { OdpParseError, parseOdpActions, parseOdpFlow, formatTcpFlagLetters } from '../odp/index.js';
+import type { DumpFormatter } from './dump-format.js';
 import { dpctlMessage } from './errors.js';
 
 const UUID_PREFIX = /^ufid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}/;
@@ -122,55 +123,18 @@ export function formatStats(f: Pick<Flow, 'stats' | 'used' | 'tcpFlags'>, now = 
   return s;
 }
 
-export interface DecodedFlow {
-  ufid?: Ufid;
-  key: FlowKey;
-  mask?: FlowKey;
-  actions: Action[];
-}
-
-export function decodeFlow(f: Flow): DecodedFlow {
-  const d: DecodedFlow = {
-    key: f.key ? decodeKey(f.key) : {},
-    actions: f.actions ? decodeActions(f.actions) : [],
-  };
-  if (f.mask) d.mask = decodeKey(f.mask);
-  if (f.ufid) d.ufid = f.ufid;
-  return d;
-}
-
-/** format_dpif_flow: one dump-flows line. */
-export function formatFlowLine(f: Flow, d: DecodedFlow, verbosity: number, portNames: ReadonlyMap<number, string> | undefined, now: bigint): string {
-  return formatFlowDump(
-    {
-      ufid: d.ufid,
-      key: d.key,
-      mask: d.mask,
-      packets: f.stats?.packets ?? 0n,
-      bytes: f.stats?.bytes ?? 0n,
-      used: f.used,
-      tcpFlags: f.tcpFlags,
-      actions: d.actions,
-      dpLayer: 'ovs',
-    },
-    { verbose: verbosity > 0, portNames, now },
-  );
-}
-
 /** A flow in --json output (docs/cli-json.md). */
-export function flowJson(f: Flow, d: DecodedFlow, now: bigint, portNames?: ReadonlyMap<number, string>): unknown {
-  const line = formatFlowLine(f, { ...d, ufid: undefined }, 0, portNames, now);
-  const verbose = formatFlowLine(f, { ...d, ufid: undefined }, 1, portNames, now);
+export function flowJson(f: Flow, fmt: { terse: DumpFormatter; verbose: DumpFormatter }, now: bigint): unknown {
   return {
-    ufid: d.ufid ? formatUfid(d.ufid).slice(5) : null,
-    key: line.slice(0, line.indexOf(', packets:')),
-    key_verbose: verbose.slice(0, verbose.indexOf(', packets:')),
+    ufid: f.ufid ? formatUfid(f.ufid).slice(5) : null,
+    key: fmt.terse.key(f.key, f.mask),
+    key_verbose: fmt.verbose.key(f.key, f.mask),
     packets: Number(f.stats?.packets ?? 0n),
     bytes: Number(f.stats?.bytes ?? 0n),
     used_ms_ago: f.used ? Number(now - f.used) : null,
     tcp_flags: f.tcpFlags ?? 0,
     tcp_flags_text: f.tcpFlags ? formatTcpFlagLetters(f.tcpFlags) : null,
-    actions: line.slice(line.indexOf(', actions:') + ', actions:'.length),
+    actions: fmt.terse.actions(f.actions),
     dp: 'ovs',
   };
 }

@@ -9,7 +9,9 @@ import type { Ctx } from './context.js';
 import { CliError, dpctlMessage, errnoOf, dpctlError } from './errors.js';
 import { dpArgExists, fullName, optDatapath } from './dpname.js';
 import { compileFilter, type FlowFilter } from './filter.js';
-import { decodeFlow, flowJson, formatFlowLine, formatStats, monotonicMs, parseDel, parsePut, splitUfid } from './flow-text.js';
+import { flowJson, formatStats, monotonicMs, parseDel, parsePut, splitUfid } from './flow-text.js';
+import { DumpFormatter } from './dump-format.js';
+import { decodeKey } from '../ovs/key-codec.js';
 import { processFlowFile } from './flow-file.js';
 
 export interface PortMaps {
@@ -56,13 +58,14 @@ export async function dumpFlows(ctx: Ctx, argsIn: string[]): Promise<void> {
   if (pmdFilter) return;
   const dpif = await ctx.dpif();
   const json: unknown[] = [];
+  const fmt = new DumpFormatter(ctx.verbosity > 0, names);
+  const jsonFmt = ctx.json ? { terse: new DumpFormatter(false, names), verbose: new DumpFormatter(true, names) } : undefined;
   try {
     for await (const f of dpif.dumpFlows(dp.dpIfindex)) {
-      const d = decodeFlow(f);
-      if (filter && !filter(d.key, d.mask ?? {})) continue;
+      if (filter && !filter(f.key ? decodeKey(f.key) : {}, f.mask ? decodeKey(f.mask) : {})) continue;
       const now = monotonicMs();
-      if (ctx.json) json.push(flowJson(f, d, now, names));
-      else ctx.out.line(formatFlowLine(f, d, ctx.verbosity, names, now));
+      if (jsonFmt) json.push(flowJson(f, jsonFmt, now));
+      else ctx.out.line(fmt.line(f, now));
     }
   } catch (err) {
     if (err instanceof CliError) throw err;
@@ -116,10 +119,9 @@ export async function getFlow(ctx: Ctx, args: string[]): Promise<void> {
   } catch (err) {
     throw dpctlError('getting flow', err);
   }
-  const d = decodeFlow(f);
   const now = monotonicMs();
-  if (ctx.json) ctx.out.line(JSON.stringify(flowJson(f, d, now, ports)));
-  else ctx.out.line(formatFlowLine(f, d, ctx.verbosity, ports, now));
+  if (ctx.json) ctx.out.line(JSON.stringify(flowJson(f, { terse: new DumpFormatter(false, ports), verbose: new DumpFormatter(true, ports) }, now)));
+  else ctx.out.line(new DumpFormatter(ctx.verbosity > 0, ports).line(f, now));
 }
 
 export async function delFlow(ctx: Ctx, args: string[]): Promise<void> {
