@@ -12,6 +12,7 @@ import { parseUfid, formatUfid, type Ufid } from '../ovs/ufid.js';
 import { OdpParseError, parseOdpActions, parseOdpFlow, formatTcpFlagLetters } from '../odp/index.js';
 import type { DumpFormatter } from './dump-format.js';
 import { dpctlMessage } from './errors.js';
+import { fastKeyBytes } from './fast-key.js';
 
 const UUID_PREFIX = /^ufid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}/;
 
@@ -64,12 +65,17 @@ export function parsePut(keyText: string, actionsText: string, portNames: Readon
   if (u.error) return { error: dpctlMessage('parsing flow ufid', EINVAL) };
   let key: Uint8Array;
   let mask: Uint8Array;
-  try {
-    const f = parseOdpFlow(u.rest, { portNames });
-    key = keyBytes(f.key);
-    mask = keyBytes(f.mask);
-  } catch (err) {
-    return { error: dpctlMessage(`parsing flow key (${syntaxText(err)})`, EINVAL) };
+  const fast = fastKeyBytes(u.rest, portNames);
+  if (fast) {
+    ({ key, mask } = fast);
+  } else {
+    try {
+      const f = parseOdpFlow(u.rest, { portNames });
+      key = keyBytes(f.key);
+      mask = keyBytes(f.mask);
+    } catch (err) {
+      return { error: dpctlMessage(`parsing flow key (${syntaxText(err)})`, EINVAL) };
+    }
   }
   const actions = cachedActions(actionsText);
   if (!actions) return { error: dpctlMessage('parsing actions', EINVAL) };
@@ -98,7 +104,7 @@ export function parseDel(keyText: string, portNames: ReadonlyMap<string, number>
   const u = splitUfid(keyText);
   if (u.error) return { error: dpctlMessage('parsing flow ufid', EINVAL) };
   try {
-    const key = keyBytes(parseOdpFlow(u.rest, { portNames }).key);
+    const key = fastKeyBytes(u.rest, portNames)?.key ?? keyBytes(parseOdpFlow(u.rest, { portNames }).key);
     const id: { ufid?: Ufid; key?: Uint8Array } = {};
     if (u.ufid) id.ufid = u.ufid;
     // With a UFID alone ("ufid:..."), the kernel finds the flow by it.
