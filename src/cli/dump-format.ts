@@ -7,7 +7,7 @@
 // the output is the same text, byte for byte (test/unit/cli-dump-format.test.ts
 // holds the two side by side). Anything unusual (duplicate attributes,
 // packet_type) takes the general path.
-import { parseAttrs, type Attr } from '../netlink/attr.js';
+import { HOST_LE, type Attr } from '../netlink/attr.js';
 import type { Flow } from '../dpif/dpif.js';
 import { decodeActions } from '../ovs/action-codec.js';
 import { decodeKey, decodeKeyField } from '../ovs/key-codec.js';
@@ -22,10 +22,19 @@ const ENCAP = 1;
 const TUNNEL = 16;
 const NSH = 28;
 const PACKET_TYPE = 29;
+/** Attribute types handled in place (the kernel's go to 32); others take the general path. */
+const MAX_FAST_TYPE = 64;
 /** Distinct action lists remembered (most datapaths have few). */
 const ACTIONS_LIMIT = 4096;
 
 const latin1 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
+
+/** Whether `b[off..off+len]` holds the bytes of `a`. */
+function equalAt(a: Uint8Array, b: Uint8Array, off: number, len: number): boolean {
+  if (a.length !== len) return false;
+  for (let i = 0; i < len; i++) if (a[i] !== b[off + i]) return false;
+  return true;
+}
 
 function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
   if (a === b) return true;
@@ -45,7 +54,11 @@ interface Memo {
 const hx4 = (v: number): string => '0x' + v.toString(16).padStart(4, '0');
 
 export class DumpFormatter {
-  private readonly memo = new Map<number, Memo>();
+  private readonly memo: (Memo | undefined)[] = [];
+  /** Per attribute type: where the current flow's mask has it (-1: nowhere). */
+  private readonly mOff = new Int32Array(MAX_FAST_TYPE).fill(-1);
+  private readonly mLen = new Int32Array(MAX_FAST_TYPE);
+  private readonly touched: number[] = [];
   private readonly actionTexts = new Map<string, string>();
   private lastActions?: { bytes: Uint8Array; text: string };
 
@@ -56,8 +69,6 @@ export class DumpFormatter {
 
   /** One attribute's text ('' when the terse form leaves it out). */
   private attr(a: Attr, m: Attr | undefined, hasMask: boolean): string {
-    const prev = this.memo.get(a.type);
-    if (prev && prev.hasMask === hasMask && sameBytes(prev.key, a.data) && sameBytes(prev.mask, m?.data)) return prev.text;
     let text: string;
     const [name, k] = decodeKeyField(a);
     let mv = m ? decodeKeyField(m)[1] : undefined;
@@ -73,34 +84,87 @@ export class DumpFormatter {
       text = '';
     }
     // The bytes are views of the reply being dumped: keep copies.
-    this.memo.set(a.type, { key: a.data.slice(), mask: m?.data.slice(), hasMask, text });
+    this.memo[a.type] = { key: a.data.slice(), mask: m?.data.slice(), hasMask, text };
     return text;
   }
 
   /** The key and mask as odp_flow_format prints them. */
   key(key: Uint8Array | undefined, mask: Uint8Array | undefined): string {
-    const ka = key ? parseAttrs(key) : [];
-    const ma = mask ? parseAttrs(mask) : [];
-    if (!ka.length) return '<empty>';
-    const byType = new Map<number, Attr>();
-    for (const a of ma) {
-      if (byType.has(a.type)) return this.general(key, mask);
-      byType.set(a.type, a);
+    if (!key || !key.length) return '<empty>';
+    // Index the mask's attributes by type, in place (no attribute objects).
+    const mOff = this.mOff;
+    const mLen = this.mLen;
+    const touched = this.touched;
+    touched.length = 0;
+    let hasMask = false;
+    let ok = true;
+    if (mask) {
+      const v = new DataView(mask.buffer, mask.byteOffset, mask.byteLength);
+      for (let off = 0; off < mask.length; ) {
+        if (mask.length - off < 4) {
+          ok = false;
+          break;
+        }
+        const len = v.getUint16(off, HOST_LE);
+        const type = v.getUint16(off + 2, HOST_LE) & 0x3fff;
+        if (len < 4 || off + len > mask.length || type >= MAX_FAST_TYPE || mOff[type] >= 0) {
+          ok = false;
+          break;
+        }
+        mOff[type] = off + 4;
+        mLen[type] = len - 4;
+        touched.push(type);
+        hasMask = true;
+        off += (len + 3) & ~3;
+      }
     }
-    const seen = new Set<number>();
-    const hasMask = ma.length > 0;
     let out = '';
     let hasEthtype = false;
-    for (const a of ka) {
-      if (seen.has(a.type) || a.type === PACKET_TYPE) return this.general(key, mask);
-      seen.add(a.type);
-      if (a.type === ETHERTYPE) hasEthtype = true;
-      const t = this.attr(a, byType.get(a.type), hasMask);
-      if (t) out = out ? `${out},${t}` : t;
+    if (ok) {
+      const v = new DataView(key.buffer, key.byteOffset, key.byteLength);
+      let seenLo = 0;
+      let seenHi = 0;
+      for (let off = 0; off < key.length; ) {
+        if (key.length - off < 4) {
+          ok = false;
+          break;
+        }
+        const len = v.getUint16(off, HOST_LE);
+        const type = v.getUint16(off + 2, HOST_LE) & 0x3fff;
+        if (len < 4 || off + len > key.length || type >= MAX_FAST_TYPE || type === PACKET_TYPE) {
+          ok = false;
+          break;
+        }
+        const bit = 1 << (type & 31);
+        if (type < 32 ? seenLo & bit : seenHi & bit) {
+          ok = false;
+          break;
+        }
+        if (type < 32) seenLo |= bit;
+        else seenHi |= bit;
+        if (type === ETHERTYPE) hasEthtype = true;
+        const t = this.attrAt(type, key, off + 4, len - 4, mask, mOff[type], mLen[type], hasMask);
+        if (t) out = out ? `${out},${t}` : t;
+        off += (len + 3) & ~3;
+      }
     }
-    const me = byType.get(ETHERTYPE);
-    if (!hasEthtype && hasMask && me && me.data.length === 2) out += `,eth_type(0/${hx4((me.data[0] << 8) | me.data[1])})`;
+    const me = ok ? mOff[ETHERTYPE] : -1;
+    const meLen = ok ? mLen[ETHERTYPE] : 0;
+    for (const t of touched) mOff[t] = -1;
+    if (!ok) return this.general(key, mask);
+    if (!hasEthtype && hasMask && me >= 0 && meLen === 2) out += `,eth_type(0/${hx4((mask![me] << 8) | mask![me + 1])})`;
     return out;
+  }
+
+  /** One attribute's text from bytes in place: the memo when they match, else made (and remembered). */
+  private attrAt(type: number, key: Uint8Array, kOff: number, kLen: number, mask: Uint8Array | undefined, mOff: number, mLen: number, hasMask: boolean): string {
+    const prev = this.memo[type];
+    if (prev && prev.hasMask === hasMask && equalAt(prev.key, key, kOff, kLen) && (mOff < 0 ? prev.mask === undefined : prev.mask !== undefined && equalAt(prev.mask, mask!, mOff, mLen))) {
+      return prev.text;
+    }
+    const a: Attr = { type, flags: 0, data: key.subarray(kOff, kOff + kLen) };
+    const m: Attr | undefined = mOff < 0 ? undefined : { type, flags: 0, data: mask!.subarray(mOff, mOff + mLen) };
+    return this.attr(a, m, hasMask);
   }
 
   private general(key: Uint8Array | undefined, mask: Uint8Array | undefined): string {

@@ -62,3 +62,21 @@ describe('progress line', () => {
     expect(t.err()).toBe(`\radd-flows [${'#'.repeat(15)}${'.'.repeat(15)}] 50% 25000 lines\x1b[K\r\x1b[K`);
   });
 });
+
+describe('error lines', () => {
+  it("keep ovs-dpctl's text and append what ovsnl knows after it", async () => {
+    const { dpctlMessage, describeFailure } = await import('../../src/cli/errors.js');
+    const { NetlinkError } = await import('../../src/netlink/errors.js');
+    const eperm = new NetlinkError({ errno: 1, operation: 'datapath new x' });
+    expect(dpctlMessage('add_dp', eperm)).toBe('add_dp (Operation not permitted): this needs root or CAP_NET_ADMIN');
+    expect(describeFailure(eperm)).toBe('datapath new x: permission denied (EPERM): this needs root or CAP_NET_ADMIN');
+    const exists = new NetlinkError({ errno: 17, operation: 'flow new' });
+    expect(dpctlMessage('updating flow table', exists)).toBe('updating flow table (File exists)');
+    const acked = new NetlinkError({ errno: 22, operation: 'flow new', extAck: { message: 'bad attribute' } });
+    expect(dpctlMessage('updating flow table', acked)).toBe('updating flow table (Invalid argument): kernel: bad attribute');
+    const logged = Object.assign(new NetlinkError({ errno: 22, operation: 'flow new' }), { kernelLog: ['Missing key (keys=1148, expected=5100)'] });
+    expect(dpctlMessage('updating flow table', logged)).toBe('updating flow table (Invalid argument): openvswitch module: Missing key (keys=1148, expected=5100)');
+    const refused = new NetlinkError({ errno: 95, operation: "flow new: packet_type: it exists only in OVS's userspace datapath" });
+    expect(dpctlMessage('updating flow table', refused)).toBe("updating flow table (Operation not supported): packet_type: it exists only in OVS's userspace datapath");
+  });
+});
