@@ -26,13 +26,14 @@ export const FLOW_PUT_OPERATION = 'flow put';
 export function flowPutRequest(f: FlowPut, allowSymL4: boolean): FlowPutRequest {
   const mode = f.mode ?? 'create';
   if (mode !== 'modify' && !f.actions) throw new TypeError(`${describePut(f)}: actions are required to ${mode} a flow`);
-  const refusal = userspaceOnlyError(describePut(f), f, { allowSymL4 });
+  const refusal = userspaceOnlyError(() => describePut(f), f, { allowSymL4 });
   if (refusal) throw refusal;
   return {
     cmd: mode === 'modify' ? U.OVS_FLOW_CMD_SET : U.OVS_FLOW_CMD_NEW,
     // NLM_F_CREATE is what the kernel reads as "exclusive" (NLM_F_EXCL would make generic netlink see a dump).
     flags: (mode === 'create' ? NLM_F_CREATE : 0) | (f.echo ? NLM_F_ECHO : 0),
-    attrs: { ufid: f.ufid, key: f.key, mask: f.mask, actions: f.actions, clear: f.clear, probe: f.probe, ufidFlags: f.ufidFlags },
+    // The put itself: its fields are the request's attributes, and a copy per flow costs on bulk puts.
+    attrs: f,
   };
 }
 

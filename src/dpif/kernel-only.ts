@@ -8,12 +8,14 @@ const EOPNOTSUPP = 95;
 
 /** A NetlinkError EOPNOTSUPP naming each userspace-only attribute, or undefined when there is none. */
 export function userspaceOnlyError(
-  operation: string,
+  operation: string | (() => string),
   streams: { key?: Uint8Array; mask?: Uint8Array; actions?: Uint8Array },
   opts: ScanOptions = {},
 ): NetlinkError | undefined {
   const found = findUserspaceOnlyAttrs(streams, opts);
   if (!found.length) return undefined;
+  // A function: the name is only worth building for a refusal (bulk puts).
+  if (typeof operation === 'function') operation = operation();
   const them = found.length === 1 ? 'it exists' : 'they exist';
   return new NetlinkError({
     errno: EOPNOTSUPP,

@@ -27,7 +27,8 @@ import { HostWarnings, type HostWarningsOptions } from './host-warnings.js';
 import { KernelLog, withKernelLog } from './kernel-log.js';
 import { userspaceOnlyError } from './kernel-only.js';
 import { FLOW_PUT_OPERATION, flowPutError, flowPutRequest } from './flow-put.js';
-import { encodeFlowPut, encodeFlowPuts, type FlowPutRequest } from '../ovs/flow-put-encode.js';
+import { encodeFlowPut } from '../ovs/flow-put-encode.js';
+import { putFlowBatch } from './flow-batch.js';
 import { PER_CPU_USER_FEATURES, STANDARD_USER_FEATURES, probeDatapathFeatures } from './negotiate.js';
 import * as U from '../ovs/uapi.js';
 import type {
@@ -425,49 +426,17 @@ export class KernelDpif implements Dpif {
   }
 
   /**
-   * Every request is issued in this tick, encoded into one buffer: the
-   * connection sends them in batches and keeps up to its in-flight limit
-   * outstanding. On EINVAL, every failed flow of the batch carries the
-   * module's log lines of the whole batch: the module does not say which
-   * flow a line is about.
+   * Many puts in flight at once (flow-batch.ts). On EINVAL, every failed
+   * flow of the batch carries the module's log lines of the whole batch:
+   * the module does not say which flow a line is about.
    */
   async putFlows(dp: DpRef, flows: FlowPut[]): Promise<FlowPutResult[]> {
     this.host.beforeWrite();
     const dpIfindex = await this.resolveDp(dp);
-    const mark = this.log ? this.log.mark() : -1;
-    const allowSymL4 = this.symL4(dpIfindex);
-    const results = new Array<FlowPutResult>(flows.length);
-    const fail = (i: number, error: unknown): void => {
-      results[i] = { ok: false, error: error instanceof Error ? error : new Error(String(error)) };
-    };
-    const requests: FlowPutRequest[] = [];
-    const which: number[] = [];
-    for (let i = 0; i < flows.length; i++) {
-      try {
-        requests.push(flowPutRequest(flows[i], allowSymL4));
-        which.push(i);
-      } catch (err) {
-        fail(i, err);
-      }
-    }
-    const encoded = encodeFlowPuts(this.families.flow.id, dpIfindex, requests);
-    const pending: Promise<void>[] = [];
-    for (let j = 0; j < encoded.length; j++) {
-      const i = which[j];
-      const bytes = encoded[j];
-      if (bytes instanceof RangeError) {
-        fail(i, bytes);
-        continue;
-      }
-      pending.push(
-        this.sendFlowPut(bytes, flows[i], mark).then(
-          (flow) => void (results[i] = { ok: true, flow }),
-          (err: unknown) => fail(i, err),
-        ),
-      );
-    }
-    await Promise.all(pending);
-    return results;
+    return putFlowBatch(
+      { conn: this.conn, flowFamilyId: this.families.flow.id, dpIfindex, allowSymL4: this.symL4(dpIfindex), log: this.log, logMark: this.log ? this.log.mark() : -1 },
+      flows,
+    );
   }
 
   getFlow(dp: DpRef, id: FlowId, opts: FlowGetOptions = {}): Promise<Flow> {

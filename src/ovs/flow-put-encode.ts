@@ -9,7 +9,10 @@ import { GENL_HDRLEN, NLA_HDRLEN, NLMSG_HDRLEN } from '../netlink/constants.js';
 import { OVS_HEADER_SIZE } from './families.js';
 import * as U from './uapi.js';
 
-/** What a flow put request carries; the order of encodeFlowMessage (flowSchema). */
+/**
+ * What a flow put request carries; the order of encodeFlowMessage
+ * (flowSchema). A Dpif FlowPut has these fields: it is passed as is.
+ */
 export interface FlowPutAttrs {
   ufid?: Uint8Array;
   key?: Uint8Array;
@@ -47,10 +50,15 @@ function size(a: FlowPutAttrs): number {
   );
 }
 
+function checkBytes(name: string, b: Uint8Array | undefined): void {
+  if (b && NLA_HDRLEN + b.length > MAX_ATTR) throw new RangeError(`ovs_flow_attr.${name}: ${b.length} bytes exceed the 65535-byte netlink attribute limit`);
+}
+
 function check(a: FlowPutAttrs): void {
-  for (const [name, b] of [['ufid', a.ufid], ['key', a.key], ['mask', a.mask], ['actions', a.actions]] as const) {
-    if (b && NLA_HDRLEN + b.length > MAX_ATTR) throw new RangeError(`ovs_flow_attr.${name}: ${b.length} bytes exceed the 65535-byte netlink attribute limit`);
-  }
+  checkBytes('ufid', a.ufid);
+  checkBytes('key', a.key);
+  checkBytes('mask', a.mask);
+  checkBytes('actions', a.actions);
   const f = a.ufidFlags;
   if (f !== undefined && (!Number.isInteger(f) || f < 0 || f > 0xffffffff)) throw new RangeError(`ovs_flow_attr.ufidFlags: ${String(f)} is not a u32`);
 }
