@@ -29,6 +29,53 @@ const ACTIONS_LIMIT = 4096;
 
 const latin1 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
 
+/** A counter as text; most flows of a big table have seen no packet. */
+const count = (v: bigint | undefined): string => (!v ? '0' : v < 9007199254740992n ? String(Number(v)) : String(v));
+
+const hx = (v: number): string => (v ? '0x' + v.toString(16) : '0');
+const dotted = (b: Uint8Array, o: number): string => `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
+const be32 = (b: Uint8Array, o: number): number => ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+const FRAG_NAMES = ['no', 'first', 'later'];
+
+/**
+ * The text of the attributes that differ from flow to flow in most tables
+ * (ipv4, and tcp/udp/sctp ports), made from the key and mask bytes directly,
+ * as src/odp's Fields prints them. undefined: the general path decides
+ * (unusual lengths, a partial frag mask).
+ */
+function fastText(type: number, k: Uint8Array, m: Uint8Array, verbose: boolean): string | undefined {
+  if (type === 7) {
+    if (k.length !== 12 || m.length !== 12) return undefined;
+    const fm = m[11];
+    if (fm !== 0 && fm !== 0xff) return undefined;
+    let wild = true;
+    for (let i = 0; i < 12; i++) if (m[i]) wild = false;
+    if (wild && !verbose) return '';
+    let out = '';
+    for (const [name, o] of [['src', 0], ['dst', 4]] as const) {
+      const mv = be32(m, o);
+      if (!verbose && mv === 0) continue;
+      out += `${name}=${dotted(k, o)}${mv === 0xffffffff ? '' : '/' + dotted(m, o)},`;
+    }
+    if (verbose || m[8]) out += `proto=${k[8]}${m[8] === 0xff ? '' : '/' + hx(m[8])},`;
+    if (verbose || m[9]) out += `tos=${hx(k[9])}${m[9] === 0xff ? '' : '/' + hx(m[9])},`;
+    if (verbose || m[10]) out += `ttl=${k[10]}${m[10] === 0xff ? '' : '/' + hx(m[10])},`;
+    if (fm) out += `frag=${FRAG_NAMES[k[11]] ?? '<error>'},`;
+    return `ipv4(${out.endsWith(',') ? out.slice(0, -1) : out})`;
+  }
+  if (type === 9 || type === 10 || type === 17) {
+    if (k.length !== 4 || m.length !== 4) return undefined;
+    const ms = (m[0] << 8) | m[1];
+    const md = (m[2] << 8) | m[3];
+    if (!verbose && !ms && !md) return '';
+    let out = '';
+    if (verbose || ms) out += `src=${(k[0] << 8) | k[1]}${ms === 0xffff ? '' : '/' + hx(ms)},`;
+    if (verbose || md) out += `dst=${(k[2] << 8) | k[3]}${md === 0xffff ? '' : '/' + hx(md)},`;
+    return `${type === 9 ? 'tcp' : type === 10 ? 'udp' : 'sctp'}(${out.endsWith(',') ? out.slice(0, -1) : out})`;
+  }
+  return undefined;
+}
+
 /** Whether `b[off..off+len]` holds the bytes of `a`. */
 function equalAt(a: Uint8Array, b: Uint8Array, off: number, len: number): boolean {
   if (a.length !== len) return false;
@@ -69,7 +116,11 @@ export class DumpFormatter {
 
   /** One attribute's text ('' when the terse form leaves it out). */
   private attr(a: Attr, m: Attr | undefined, hasMask: boolean): string {
-    let text: string;
+    let text: string | undefined = m ? fastText(a.type, a.data, m.data, this.verbose) : undefined;
+    if (text !== undefined) {
+      this.memo[a.type] = { key: a.data.slice(), mask: m!.data.slice(), hasMask, text };
+      return text;
+    }
     const [name, k] = decodeKeyField(a);
     let mv = m ? decodeKeyField(m)[1] : undefined;
     const nested = a.type === ENCAP || a.type === TUNNEL || a.type === NSH;
@@ -192,7 +243,7 @@ export class DumpFormatter {
     let s = this.verbose && f.ufid ? `${formatUfid(f.ufid)}, ` : '';
     s += this.key(f.key, f.mask);
     const used = f.used ? `${(Number(now - f.used) / 1000).toFixed(3)}s` : 'never';
-    s += `, packets:${f.stats?.packets ?? 0n}, bytes:${f.stats?.bytes ?? 0n}, used:${used}`;
+    s += `, packets:${count(f.stats?.packets)}, bytes:${count(f.stats?.bytes)}, used:${used}`;
     if (f.tcpFlags) s += `, flags:${formatTcpFlagLetters(f.tcpFlags)}`;
     if (this.verbose) s += ', dp:ovs';
     return `${s}, actions:${this.actions(f.actions)}`;

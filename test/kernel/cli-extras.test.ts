@@ -130,6 +130,25 @@ describe('execute', () => {
   });
 });
 
+describe('reads are GETs only', () => {
+  it("leave a datapath's user features alone, where ovs-dpctl's open rewrites them", async () => {
+    const { KernelDpif } = await import('../../src/dpif/kernel.js');
+    const { OVS_DP_F_UNALIGNED, OVS_DP_F_VPORT_PIDS } = await import('../../src/ovs/uapi.js');
+    const dpif = await KernelDpif.open();
+    const name = dpName('xro');
+    try {
+      await dpif.createDatapath({ name, userFeatures: OVS_DP_F_UNALIGNED | OVS_DP_F_VPORT_PIDS });
+      for (const args of [['show', name], ['-s', 'show'], ['dump-dps'], ['dump-flows', name], ['-m', 'dump-flows', name], ['cache-get-size', name], ['ct-get-limits', name], ['--json', 'show', name]]) {
+        expect({ args, status: (await ovsnl(args)).status }).toEqual({ args, status: 0 });
+      }
+      expect((await dpif.getDatapath(name)).userFeatures).toBe(OVS_DP_F_UNALIGNED | OVS_DP_F_VPORT_PIDS);
+    } finally {
+      await dpif.deleteDatapath(name).catch(() => undefined);
+      dpif.close();
+    }
+  });
+});
+
 describe('errors: one line, non-zero exit', () => {
   it('no such datapath, flow syntax with its place, kernel reason', async () => {
     expect(await ovsnl(['show', 'nosuchdp'])).toEqual({ out: '', err: 'ovsnl: opening datapath nosuchdp failed (No such device)\n', status: 1 });
