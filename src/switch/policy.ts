@@ -1,0 +1,40 @@
+// The contract between a forwarding policy (rule table, learning switch) and
+// the machinery that turns its decisions into megaflows (handlers,
+// revalidator). A policy never touches the datapath: it reads a flow key and
+// says what to do and which bits of the key that depended on.
+import type { Action } from '../ovs/actions.js';
+import type { FlowKey, FlowMask } from '../ovs/keys.js';
+
+/** What a policy decided for the packets that share a flow key. */
+export interface Decision {
+  /** Datapath actions in order; empty drops. */
+  actions: Action[];
+  /**
+   * Every bit of the key the decision read, including the bits of
+   * higher-priority rules that were examined and did not match, and the
+   * kernel's prerequisites (eth_type under L3 fields, ip proto under L4
+   * ports...). Any key that agrees with this one under the mask must get
+   * the same decision; bits outside it are wildcarded in the megaflow.
+   */
+  mask: FlowMask;
+  /** Why, for statistics and logs: a rule's name, 'flood', 'learned', 'drop'. */
+  reason: string;
+}
+
+export interface Policy {
+  /**
+   * Decides for a key, from the policy's state at this moment. Pure: the same
+   * key and state give the same decision, so the revalidator can re-ask.
+   */
+  decide(key: FlowKey): Decision;
+  /**
+   * A packet was seen (a MISS upcall): learn from it (source MAC, port).
+   * Returns true when the policy's state changed in a way that can make
+   * installed flows stale.
+   */
+  observe?(key: FlowKey, now: number): boolean;
+  /** Ages state (MAC entries); true when something expired. */
+  expire?(now: number): boolean;
+  /** Bumped on every state change that can alter decisions; flows translated under an older one get re-translated. */
+  readonly generation: number;
+}
