@@ -1,0 +1,199 @@
+// The upcall handler: turns a batch of MISS upcalls into megaflows and
+// executed packets. One flow put per distinct key in the batch (the rest of
+// that key's packets only ride along), all puts of a batch in one pipelined
+// putFlows, every packet executed with its decision's actions.
+//
+// The work of a batch is split so that the event loop never waits: the
+// synchronous part (decode, learn, decide, encode, copy out of the receive
+// buffer, which is reused once the callback returns) runs in the callback;
+// the kernel requests go out together and the returned promise settles when
+// they are answered. Unsettled batches count against the channel's
+// maxPendingBatches: past that the sockets are not read, the kernel drops
+// and counts upcalls, and the switch goes on.
+import { AttrWriter } from '../netlink/attr.js';
+import { NetlinkError } from '../netlink/errors.js';
+import { encodeActions } from '../ovs/action-codec.js';
+import type { Action } from '../ovs/actions.js';
+import { decodeKey, encodeKey } from '../ovs/key-codec.js';
+import type { FlowKey } from '../ovs/keys.js';
+import type { Upcall } from '../ovs/packet.js';
+import { randomUfid } from '../ovs/ufid.js';
+import type { Dpif, FlowPut } from '../dpif/dpif.js';
+import type { Decision, Policy } from './policy.js';
+import { monotonicNowMs, type InstalledFlows } from './switch-flows.js';
+import { newHandlerStats, type HandlerStats } from './switch-stats.js';
+
+export interface HandlerOptions {
+  dpif: Dpif;
+  dpIfindex: number;
+  policy: Policy;
+  /** Where installed flows are recorded for the revalidator and for clean-up. */
+  flows: InstalledFlows;
+  /** With this many flows installed, packets are executed without a flow put (the revalidator makes room). */
+  flowLimit?: number;
+  stats?: HandlerStats;
+  /** Kernel monotonic clock, ms; injectable for tests. */
+  now?: () => number;
+  /**
+   * Tests only: hold every batch this long (ms) after copying it, as a slow
+   * handler would, so that the kernel's queue overflows.
+   */
+  delayMs?: number;
+  /** Each ACTION upcall (a userspace action fired); counted in any case. */
+  onActionUpcall?: (u: Upcall) => void;
+  /** A request that failed for another reason than a race; counted in any case. */
+  onError?: (err: Error) => void;
+}
+
+/** Key bytes → attribute stream, encoded once per decision. */
+export function encodeKeyBytes(key: FlowKey): Uint8Array {
+  const w = new AttrWriter(256);
+  encodeKey(w, key);
+  return w.finish().slice();
+}
+
+export function encodeActionBytes(actions: readonly Action[]): Uint8Array {
+  const w = new AttrWriter(64);
+  encodeActions(w, actions);
+  return w.finish().slice();
+}
+
+/** The packets of one key within a batch. */
+interface Miss {
+  key: Uint8Array;
+  typedKey: FlowKey;
+  packets: Uint8Array[];
+  mrus: (number | undefined)[];
+}
+
+const isCode = (err: unknown, code: string): boolean => err instanceof NetlinkError && err.code === code;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export class UpcallHandler {
+  readonly stats: HandlerStats;
+  private readonly now: () => number;
+  private readonly pending = new Set<Promise<void>>();
+
+  constructor(private readonly opts: HandlerOptions) {
+    this.stats = opts.stats ?? newHandlerStats();
+    this.now = opts.now ?? monotonicNowMs;
+  }
+
+  /** The channel's onBatch. */
+  readonly onBatch = (batch: readonly Upcall[]): Promise<void> | void => {
+    const misses = this.collect(batch);
+    if (misses.length === 0) return;
+    this.stats.batches++;
+    const p = (this.opts.delayMs ? sleep(this.opts.delayMs).then(() => this.handle(misses)) : this.handle(misses)).finally(() => this.pending.delete(p));
+    this.pending.add(p);
+    return p;
+  };
+
+  /** Resolves when the batches under way are done. */
+  async settled(): Promise<void> {
+    while (this.pending.size) await Promise.allSettled([...this.pending]);
+  }
+
+  /** Copies the batch's misses out of the receive buffer, one entry per distinct key. */
+  private collect(batch: readonly Upcall[]): Miss[] {
+    const s = this.stats;
+    const byKey = new Map<string, Miss>();
+    const out: Miss[] = [];
+    for (let i = 0; i < batch.length; i++) {
+      const u = batch[i];
+      if (u.kind === 'action') {
+        s.actionUpcalls++;
+        this.opts.onActionUpcall?.(u);
+        continue;
+      }
+      s.misses++;
+      // latin1 maps each byte to one char: an exact, cheap map key.
+      const id = Buffer.from(u.key.buffer, u.key.byteOffset, u.key.length).toString('latin1');
+      const seen = byKey.get(id);
+      if (seen) {
+        s.deduped++;
+        seen.packets.push(u.packet.slice());
+        seen.mrus.push(u.mru);
+        continue;
+      }
+      let typedKey: FlowKey;
+      try {
+        typedKey = decodeKey(u.key);
+      } catch {
+        s.badKeys++;
+        continue;
+      }
+      const m: Miss = { key: u.key.slice(), typedKey, packets: [u.packet.slice()], mrus: [u.mru] };
+      byKey.set(id, m);
+      out.push(m);
+    }
+    return out;
+  }
+
+  private async handle(misses: Miss[]): Promise<void> {
+    const { policy, dpif, dpIfindex, flows } = this.opts;
+    const s = this.stats;
+    const now = this.now();
+    // Learning from the whole batch before deciding: a reply that came up
+    // with its request gets forwarded, not flooded.
+    if (policy.observe) for (const m of misses) policy.observe(m.typedKey, now);
+    const generation = policy.generation;
+    const puts: FlowPut[] = [];
+    const decided: { m: Miss; actions: Uint8Array; mask: Uint8Array; reason: string }[] = [];
+    for (const m of misses) {
+      let d: Decision;
+      let actions: Uint8Array;
+      let mask: Uint8Array;
+      try {
+        d = policy.decide(m.typedKey);
+        actions = encodeActionBytes(d.actions);
+        mask = encodeKeyBytes(d.mask);
+      } catch (err) {
+        s.policyErrors++;
+        this.opts.onError?.(err instanceof Error ? err : new Error(String(err)));
+        continue;
+      }
+      s.reasons.set(d.reason, (s.reasons.get(d.reason) ?? 0) + 1);
+      decided.push({ m, actions, mask, reason: d.reason });
+    }
+    const room = (this.opts.flowLimit ?? Infinity) - flows.size;
+    if (room < decided.length) s.overLimit += decided.length - Math.max(0, room);
+    const installing = room >= decided.length ? decided : decided.slice(0, Math.max(0, room));
+    for (const d of installing) puts.push({ key: d.m.key, mask: d.mask, actions: d.actions, ufid: randomUfid(), mode: 'create' });
+    s.flowPuts += puts.length;
+    // Puts first, executes after, all pipelined on the one connection: the
+    // kernel handles them in order, so later packets of the flow find it.
+    const putting = dpif.putFlows(dpIfindex, puts);
+    const executing: Promise<void>[] = [];
+    for (const { m, actions } of decided) {
+      for (let i = 0; i < m.packets.length; i++) {
+        executing.push(
+          dpif.execute(dpIfindex, { packet: m.packets[i], key: m.key, actions, mru: m.mrus[i] }).then(
+            () => void s.executed++,
+            (err: unknown) => {
+              s.executeErrors++;
+              this.opts.onError?.(err instanceof Error ? err : new Error(String(err)));
+            },
+          ),
+        );
+      }
+    }
+    const results = await putting;
+    for (let i = 0; i < results.length; i++) {
+      const r = results[i];
+      const d = decided[i];
+      if (r.ok) {
+        s.installed++;
+        flows.add({ ufid: puts[i].ufid!, key: d.m.key, typedKey: d.m.typedKey, mask: d.mask, actions: d.actions, generation, installedAt: now, reason: d.reason });
+      } else if (isCode(r.error, 'EEXIST')) {
+        // Another batch installed a flow that covers this key while this one was on its way up.
+        s.raced++;
+      } else {
+        s.putErrors++;
+        this.opts.onError?.(r.error);
+      }
+    }
+    await Promise.all(executing);
+  }
+}
