@@ -14,7 +14,8 @@ export default defineConfig({
         extends: true,
         // Property tests run thousands of cases; 5 s (the default) is too
         // tight on a loaded 2-core machine.
-        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node', testTimeout: 60_000 },
+        // test/userspace: the fallback datapath on this host's veths and namespaces (root).
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts', 'test/userspace/**/*.test.ts'], environment: 'node', testTimeout: 60_000 },
       },
       {
         extends: true,

@@ -53,4 +53,8 @@ export const COMMANDS: readonly CommandSpec[] = [
     { name: 'execute', usage: '[dp] packet actions', min: 2, max: 3, mode: 'rw', description: 'send PACKET (hex, or a flow to build it from) through DP with ACTIONS (ovsnl)' },
     async () => (await import('./execute.js')).execute,
   ),
+  lazy(
+    { name: 'dpd', usage: 'start|stop|status|run', min: 1, max: 1, mode: 'ro', json: true, description: 'manage the userspace datapath daemon used without the kernel module (ovsnl)' },
+    async () => (await import('./dpd.js')).dpd,
+  ),
 ];

@@ -1,7 +1,10 @@
 // What every command runs with: the io, the global options (ovs-dpctl's are
 // global too: `-m`, `-s`, `--names` may come before or after the command),
-// one Dpif opened on first use, and the exit status.
-import type { KernelDpif, KernelDpifOptions } from '../dpif/kernel.js';
+// one Dpif opened on first use, and the exit status. The Dpif is on the
+// kernel module, or (without it, or with OVSNL_DATAPATH=userspace) on ovsnl's
+// userspace datapath daemon, started on demand: dpif/open.ts decides.
+import type { KernelDpif } from '../dpif/kernel.js';
+import type { OpenDpifOptions } from '../dpif/open.js';
 import { Output, type CliIo } from './io.js';
 
 export interface GlobalOptions {
@@ -22,6 +25,8 @@ export class Ctx {
   /** Exit status so far: errors that do not stop the command (one bad line of many) set it. */
   status = 0;
   private dpifPromise?: Promise<KernelDpif>;
+  /** Which datapath the Dpif is on, once opened. */
+  side?: 'kernel' | 'userspace';
 
   constructor(
     readonly io: CliIo,
@@ -43,13 +48,29 @@ export class Ctx {
     return !!this.opts.json;
   }
 
-  /** The kernel Dpif, opened on first use; ModuleMissingError without the module. */
+  /** The Dpif, opened on first use: the kernel's, or the userspace daemon's when the module is missing. */
   dpif(): Promise<KernelDpif> {
     if (!this.dpifPromise) {
-      // The Dpif's warnings (an ovs-vswitchd on the host...) go to stderr as they come.
-      const opts: KernelDpifOptions = { onWarning: (w) => this.warn(w.replace(/^warning: /, '')) };
-      // Loaded on first use: commands that need no kernel start faster.
-      this.dpifPromise = import('../dpif/kernel.js').then(({ KernelDpif }) => KernelDpif.open(opts));
+      const opts: OpenDpifOptions = {
+        // The Dpif's warnings (an ovs-vswitchd on the host...) go to stderr as they come.
+        onWarning: (w) => this.warn(w.replace(/^warning: /, '')),
+        // Said once, when the daemon starts; later commands find it running and say nothing.
+        onDaemonStart: ({ pid, reason }) => {
+          this.out.flush();
+          const who = `ovsnl dpd${pid ? `, pid ${pid}` : ''}`;
+          this.io.stderr.write(
+            reason === 'no-module'
+              ? `ovsnl: no openvswitch kernel module; using the userspace datapath (${who})\n`
+              : `ovsnl: started the userspace datapath daemon (${who})\n`,
+          );
+        },
+      };
+      // Loaded on first use: commands that need no datapath start faster.
+      this.dpifPromise = import('../dpif/open.js').then(async ({ openDpifSide }) => {
+        const { dpif, side } = await openDpifSide(opts);
+        this.side = side;
+        return dpif;
+      });
       this.dpifPromise.catch(() => undefined);
     }
     return this.dpifPromise;

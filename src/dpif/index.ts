@@ -1,5 +1,6 @@
 export * from './dpif.js';
 export { KernelDpif, DEFAULT_USER_FEATURES, type KernelDpifOptions } from './kernel.js';
+export { openDpif, openDpifSide, openUserspaceDpif, datapathSideFromEnv, DatapathSideError, type DatapathSide, type OpenDpifOptions, type OpenedDpif } from './open.js';
 export { OvsEvents, type OvsEventsOptions, type OvsEventsStats, type OvsEventItem, type EventsOverrun } from './events.js';
 export type { OvsEvent, OvsEventCmd, OvsEventFamily, DatapathEvent, VportEvent, FlowEvent, MeterEvent } from './notification.js';
 export { decodeNotification } from './notification.js';

@@ -34,7 +34,7 @@ export class ModuleMissingError extends Error {
   constructor(cause: unknown) {
     super(
       "the openvswitch kernel module is not loaded (no generic netlink family 'ovs_datapath'): " +
-        "load it with 'modprobe openvswitch'; on hosts that cannot load it, ovsnl's userspace fallback datapath is the way (not available yet in this version)",
+        "load it with 'modprobe openvswitch', or use ovsnl's userspace fallback datapath (OVSNL_DATAPATH=auto or userspace; ovsnl dpd start)",
       { cause },
     );
   }

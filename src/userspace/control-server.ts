@@ -191,7 +191,8 @@ function greeting(portId: number): Uint8Array {
   return w.finish().slice();
 }
 
-function isServing(path: string): Promise<boolean> {
+/** Whether a daemon answers on this socket path (a stale file left by a dead one does not). */
+export function isServing(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const c = createConnection(path);
     c.once('connect', () => {

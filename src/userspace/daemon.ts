@@ -1,27 +1,90 @@
 // The fallback datapath daemon: a control socket serving the four OVS
 // families over the datapaths it owns. Upcalls leave through the same socket,
-// to the client connection whose port id a vport names.
+// to the client connection whose port id a vport names. With a state file,
+// the datapath and port configuration is restored at start and saved after
+// every request that may have changed it.
+import { OVS_DATAPATH_FAMILY, OVS_VPORT_FAMILY } from '../ovs/families.js';
+import * as U from '../ovs/uapi.js';
 import { ControlServer, type ControlServerOptions } from './control-server.js';
+import type { ServedFamily } from './genl-service.js';
 import { DatapathRegistry } from './served-families.js';
+import { readState, restore, snapshot, writeStateAtomic, type RestoreReport } from './state.js';
+
+export interface DaemonOptions extends ControlServerOptions {
+  /** Where datapaths and ports are kept across restarts; none: nothing is kept. */
+  statePath?: string;
+}
 
 export interface Daemon {
   readonly server: ControlServer;
   readonly datapaths: DatapathRegistry;
-  /** Stops serving and removes every datapath (their TAP devices go with them). */
+  /** What was brought back from the state file (undefined without one). */
+  readonly restored?: RestoreReport;
+  /** Writes the state file now (done after every change already). */
+  save(): void;
+  /** Stops serving and removes every datapath (their TAP devices go with them); the state file stays. */
   close(): Promise<void>;
 }
 
-export async function startDaemon(opts: ControlServerOptions): Promise<Daemon> {
+const CONFIG_FAMILIES = new Set([OVS_DATAPATH_FAMILY, OVS_VPORT_FAMILY]);
+
+/** The family, saving the state after each NEW, DEL or SET (failed ones too: a failure may come after a partial change). */
+function persisting(family: ServedFamily, save: () => void): ServedFamily {
+  // OVS_DP_CMD_GET and OVS_VPORT_CMD_GET are both 3: reads change nothing.
+  const get = family.name === OVS_DATAPATH_FAMILY ? U.OVS_DP_CMD_GET : U.OVS_VPORT_CMD_GET;
+  return {
+    ...family,
+    async handle(call) {
+      try {
+        return await family.handle(call);
+      } finally {
+        if (call.cmd !== get) save();
+      }
+    },
+  };
+}
+
+export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
+  const log = opts.log ?? ((line: string) => process.stderr.write(`ovsnl-dpd: ${line}\n`));
   const server = new ControlServer(opts);
   const datapaths = new DatapathRegistry((pid, msg) => server.unicast(pid, msg));
+  const { statePath } = opts;
+  let saveFailed = false;
+  const save = (): void => {
+    if (!statePath) return;
+    try {
+      writeStateAtomic(statePath, snapshot(datapaths));
+      if (saveFailed) log(`state file ${statePath} written again`);
+      saveFailed = false;
+    } catch (err) {
+      // Serving goes on: losing the file loses a restart's restore, not the datapath.
+      if (!saveFailed) log(`cannot write the state file ${statePath}: ${(err as Error).message}`);
+      saveFailed = true;
+    }
+  };
   for (const family of datapaths.families()) {
-    const reg = server.register(family);
+    const served = statePath && CONFIG_FAMILIES.has(family.name) ? persisting(family, save) : family;
+    const reg = server.register(served);
     if (family.name === 'ovs_packet') datapaths.packetFamilyId = reg.id;
   }
+  // Listening first: a second daemon on the same socket must fail before it touches devices.
   await server.listen();
+  let restored: RestoreReport | undefined;
+  if (statePath) {
+    try {
+      restored = restore(datapaths, readState(statePath));
+    } catch (err) {
+      await server.close();
+      throw new Error(`state file ${statePath}: ${(err as Error).message}`, { cause: err });
+    }
+    for (const p of restored.problems) log(p);
+    if (restored.problems.length) save();
+  }
   return {
     server,
     datapaths,
+    restored,
+    save,
     async close() {
       datapaths.destroy();
       await server.close();

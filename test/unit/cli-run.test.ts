@@ -37,9 +37,11 @@ describe('ovsnl in-process', () => {
     expect(r.out).not.toContain('parse-actions');
   });
 
-  it('says in one line that the module is missing', async () => {
+  it('says in one line that the module is missing when told to use the kernel', async () => {
     if (existsSync('/sys/module/openvswitch')) return;
-    const r = await cli('dump-flows');
+    // Without OVSNL_DATAPATH=kernel the userspace daemon would take over (test/userspace/cli-fallback.test.ts).
+    process.env.OVSNL_DATAPATH = 'kernel';
+    const r = await cli('dump-flows').finally(() => delete process.env.OVSNL_DATAPATH);
     expect(r.status).toBe(1);
     expect(r.out).toBe('');
     expect(r.err.split('\n')).toHaveLength(2);

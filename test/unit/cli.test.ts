@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const bin = fileURLToPath(new URL('../../bin/ovsnl.js', import.meta.url));
-const ovsnl = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 15_000 });
+const ovsnl = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 15_000, env: { ...process.env, OVSNL_DATAPATH: 'kernel' } });
 
 describe('ovsnl CLI', () => {
   it('--help lists the commands and exits 0', () => {
@@ -15,7 +15,7 @@ describe('ovsnl CLI', () => {
     expect(r.stdout).toContain('dump-dps');
   });
 
-  it('says clearly that the module is missing, with one line and exit 1', () => {
+  it('says clearly that the module is missing (OVSNL_DATAPATH=kernel), with one line and exit 1', () => {
     if (existsSync('/sys/module/openvswitch')) return; // this host has it; the kernel suite covers that case
     const r = ovsnl('show');
     expect(r.status).toBe(1);
