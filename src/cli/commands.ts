@@ -57,4 +57,20 @@ export const COMMANDS: readonly CommandSpec[] = [
     { name: 'dpd', usage: 'start|stop|status|run', min: 1, max: 1, mode: 'ro', json: true, description: 'manage the userspace datapath daemon used without the kernel module (ovsnl)' },
     async () => (await import('./dpd.js')).dpd,
   ),
+  lazy(
+    {
+      name: 'upcall-monitor',
+      usage: '[dp] [--count N] [--pcap FILE]',
+      min: 0,
+      max: 1,
+      mode: 'rw',
+      json: true,
+      description: "take over DP's upcalls (as ovs-vswitchd would: they reach nothing else meanwhile) and print each MISS/ACTION upcall (ovsnl)",
+    },
+    async () => (await import('./monitor.js')).upcallMonitor,
+  ),
+  lazy(
+    { name: 'top', usage: '[dp] [--sort packets|bytes] [--interval SECS] [--count N]', min: 0, max: 1, mode: 'ro', json: true, description: 'flows by packet or byte rate, refreshed live (ovsnl)' },
+    async () => (await import('./top.js')).top,
+  ),
 ];

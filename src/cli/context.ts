@@ -18,6 +18,14 @@ export interface GlobalOptions {
   names?: boolean;
   timeout?: string;
   json?: boolean;
+  /** upcall-monitor, top: stop after N upcalls / tables. */
+  count?: string;
+  /** upcall-monitor: also write the packets to this pcap file. */
+  pcap?: string;
+  /** top: 'packets' (default) or 'bytes'. */
+  sort?: string;
+  /** top: seconds between dumps. */
+  interval?: string;
 }
 
 export class Ctx {

@@ -16,10 +16,14 @@ export interface CliIo {
   stdin?: NodeJS.ReadableStream;
   /** Width for the progress bar (default: the terminal's, or 80). */
   columns?: number;
+  /** Height of the terminal, for `top` (default: the terminal's, or 24). */
+  rows?: number;
+  /** Stops the live commands (upcall-monitor, top) as SIGINT does. */
+  signal?: AbortSignal;
 }
 
 export function processIo(): CliIo {
-  return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, columns: process.stderr.columns };
+  return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, columns: process.stderr.columns, rows: process.stdout.rows };
 }
 
 /** An io that collects what is written, for tests and for embedding. */

@@ -110,12 +110,19 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
     .option('--no-names', 'use port numbers in output')
     .option('-t, --timeout <secs>', 'give up after SECS seconds')
     .option('--json', 'print read commands as JSON (see docs/cli-json.md)')
+    .option('--count <n>', 'upcall-monitor: stop after N upcalls; top: after N tables')
+    .option('--pcap <file>', 'upcall-monitor: also write the packets to FILE (pcap, Ethernet)')
+    .option('--sort <field>', 'top: order flows by packets (default) or bytes per second')
+    .option('--interval <secs>', 'top: seconds between two dumps (default 1)')
     .addHelpText(
       'after',
       '\nEach IFACE on add-dp, add-if, and set-if may be followed by comma-separated\n' +
         'options: NAME[,type=system|internal|vxlan|geneve|gre][,port_no=N][,KEY=VALUE...].\n' +
         'Datapath names are [system@]NAME. For dump-flows, add-flow, add-flows, mod-flow,\n' +
-        'mod-flows, get-flow, del-flow and del-flows, DP is optional if there is only one datapath.\n',
+        'mod-flows, get-flow, del-flow and del-flows, DP is optional if there is only one datapath.\n' +
+        '\nupcall-monitor takes over the datapath\'s upcalls, as ovs-vswitchd does when it starts:\n' +
+        'while it runs, whatever handled them before (ovs-vswitchd, ovsnl run) gets none.\n' +
+        'SIGINT (Ctrl-C) ends upcall-monitor and top cleanly.\n',
     );
   for (const spec of COMMANDS) {
     program
