@@ -5,6 +5,7 @@
 // userspace datapath daemon, started on demand: dpif/open.ts decides.
 import type { KernelDpif } from '../dpif/kernel.js';
 import type { OpenDpifOptions } from '../dpif/open.js';
+import { setExtAckSource } from './errors.js';
 import { Output, type CliIo } from './io.js';
 
 export interface GlobalOptions {
@@ -77,6 +78,7 @@ export class Ctx {
       this.dpifPromise = import('../dpif/open.js').then(async ({ openDpifSide }) => {
         const { dpif, side } = await openDpifSide(opts);
         this.side = side;
+        setExtAckSource(side);
         return dpif;
       });
       this.dpifPromise.catch(() => undefined);

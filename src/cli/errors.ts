@@ -33,13 +33,24 @@ export function strerror(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/**
+ * Whose words an extended-ack message is. The userspace daemon answers with
+ * the module's reasons in the extended ack; they must not read as the kernel's.
+ */
+let extAckSource = 'kernel';
+
+/** Set by the CLI once it knows which datapath it talks to. */
+export function setExtAckSource(side: 'kernel' | 'userspace'): void {
+  extAckSource = side === 'kernel' ? 'kernel' : 'userspace datapath';
+}
+
 /** What ovsnl can add to ovs-dpctl's line: the kernel's reason, or how to get permission. */
 export function errorDetail(err: unknown): string | undefined {
   const code = codeOf(err);
   if (code && PERMISSION.has(code)) return 'this needs root or CAP_NET_ADMIN';
   const log = (err as { kernelLog?: unknown } | undefined)?.kernelLog;
   if (Array.isArray(log)) return log.length ? `openvswitch module: ${log.join('; ')}` : 'the openvswitch module gives its reason only in the kernel log: see dmesg';
-  if (err instanceof NetlinkError && err.extAck.message) return `kernel: ${err.extAck.message}`;
+  if (err instanceof NetlinkError && err.extAck.message) return `${extAckSource}: ${err.extAck.message}`;
   // Refusals made before sending say why after the operation's name.
   const op = err instanceof NetlinkError ? err.operation : undefined;
   const at = op ? op.indexOf(': ') : -1;

@@ -20,6 +20,7 @@ import { Datapath, MAX_PORTS, type UpcallSend } from './datapath.js';
 import { exactMaskOf, FlatKey, UnsupportedKeyError, writeFlatFromKey } from './flat-key.js';
 import { clearStats, type FlowEntry } from './flow-table.js';
 import { DaemonError, type GenlCall, type GenlReply, type ServedFamily } from './genl-service.js';
+import { validateMatch } from './match-validate.js';
 import type { Port } from './port.js';
 
 const ENOENT = 2;
@@ -250,7 +251,10 @@ interface ParsedMatch {
   mask: FlatKey;
 }
 
-function parseMatch(keyBytes: Uint8Array, maskBytes: Uint8Array | undefined): ParsedMatch {
+/** `forPut`: the match of a new flow (mask checks apply); otherwise a key naming a flow. */
+function parseMatch(keyBytes: Uint8Array, maskBytes: Uint8Array | undefined, forPut: boolean): ParsedMatch {
+  // The kernel's prerequisite checks first, so errors match its errors.
+  validateMatch(keyBytes, forPut ? maskBytes : null);
   let key: FlowKey;
   let mask: FlowKey;
   try {
@@ -304,7 +308,7 @@ function flowReply(cmd: number, dp: Datapath, f: FlowEntry, ufidFlags: number): 
 function findFlow(dp: Datapath, a: FlowAttrs): FlowEntry | undefined {
   if (a.ufid) return dp.table.findUfid(a.ufid);
   if (!a.key) throw new DaemonError(EINVAL, 'a flow is named by OVS_FLOW_ATTR_UFID or OVS_FLOW_ATTR_KEY');
-  return dp.table.findExact(parseMatch(a.key, undefined).key);
+  return dp.table.findExact(parseMatch(a.key, undefined, false).key);
 }
 
 /** The mask as the kernel reports it when a put had none: every bit of the key's attributes. */
@@ -332,7 +336,7 @@ function flowFamily(reg: DatapathRegistry): ServedFamily {
         case U.OVS_FLOW_CMD_NEW: {
           if (!a.key) throw new DaemonError(EINVAL, 'flow NEW needs a key');
           if (!a.actions) throw new DaemonError(EINVAL, 'flow NEW needs actions');
-          const match = parseMatch(a.key, a.mask);
+          const match = parseMatch(a.key, a.mask, true);
           const actions = parseActions(a.actions);
           let f = a.ufid ? dp.table.findUfid(a.ufid) : undefined;
           if (!f) f = dp.table.findOverlap(match.key, match.mask);

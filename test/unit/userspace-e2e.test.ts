@@ -87,6 +87,8 @@ const actionBytes = (a: Action[]) => {
   return w.finish().slice();
 };
 const ZERO_ETH = { src: '00:00:00:00:00:00', dst: '00:00:00:00:00:00' };
+const ZERO_ARP = { sip: '0.0.0.0', tip: '0.0.0.0', op: 0, sha: '00:00:00:00:00:00', tha: '00:00:00:00:00:00' };
+const ZERO_IPV4 = { src: '0.0.0.0', dst: '0.0.0.0', proto: 0, tos: 0, ttl: 0, frag: 0 };
 
 /** ping from a namespace in a child process, so the daemon (in this process) keeps running. */
 function ping(from: number, count: number): Promise<boolean> {
@@ -116,17 +118,19 @@ describe('the fallback datapath on veth pairs in two namespaces', () => {
       [2, 1],
     ]) {
       for (const ethertype of [0x0806, 0x0800]) {
+        // The kernel wants the L3 attribute its eth_type calls for, here fully wildcarded.
+        const l3: FlowKey = ethertype === 0x0806 ? { arp: ZERO_ARP } : { ipv4: ZERO_IPV4 };
         await dpif.putFlow(DP, {
-          key: keyBytes({ inPort, ethernet: ZERO_ETH, ethertype }),
-          mask: keyBytes({ inPort: 0xffffffff, ethernet: ZERO_ETH, ethertype: 0xffff }),
+          key: keyBytes({ inPort, ethernet: ZERO_ETH, ethertype, ...l3 }),
+          mask: keyBytes({ inPort: 0xffffffff, ethernet: ZERO_ETH, ethertype: 0xffff, ...l3 }),
           actions: actionBytes([{ type: 'output', port: out }]),
         });
       }
     }
     await expect(
       dpif.putFlow(DP, {
-        key: keyBytes({ inPort: 1, ethernet: ZERO_ETH, ethertype: 0x0800 }),
-        mask: keyBytes({ inPort: 0xffffffff, ethernet: ZERO_ETH, ethertype: 0xffff }),
+        key: keyBytes({ inPort: 1, ethernet: ZERO_ETH, ethertype: 0x0800, ipv4: ZERO_IPV4 }),
+        mask: keyBytes({ inPort: 0xffffffff, ethernet: ZERO_ETH, ethertype: 0xffff, ipv4: ZERO_IPV4 }),
         actions: actionBytes([]),
       }),
     ).rejects.toMatchObject({ errno: 17 });
