@@ -95,6 +95,12 @@ export class Revalidator {
   }
 
   private report(err: unknown): void {
+    // One dump at a time per netlink socket: another dump on the Dpif's
+    // connection (a caller's dump-flows) makes this pass wait for the next.
+    if (err instanceof NetlinkError && err.code === 'EBUSY') {
+      this.stats.busy++;
+      return;
+    }
     this.stats.errors++;
     this.opts.onError?.(err instanceof Error ? err : new Error(String(err)));
   }

@@ -33,6 +33,8 @@ export interface SwitchOptions {
   handlerDelayMs?: number;
   /** Upcall socket receive buffer; default the channel's 8 MiB. */
   receiveBufferBytes?: number;
+  /** Batches handled at once before the sockets are left unread; default the channel's 8. */
+  maxPendingBatches?: number;
   onError?: (err: Error) => void;
   onActionUpcall?: (u: Upcall) => void;
   /** After the port list changed. */
@@ -100,6 +102,7 @@ export class Switch {
         onBatch: handler.onBatch,
         onError,
         receiveBufferBytes: opts.receiveBufferBytes,
+        maxPendingBatches: opts.maxPendingBatches,
       });
       revalidator.start();
       return sw;
