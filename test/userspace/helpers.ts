@@ -1,6 +1,7 @@
 // Shared by the host tests of the userspace datapath: shell commands, and
 // namespaces with veth pairs that are removed even when a test fails.
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 export const sh = (cmd: string, ...args: string[]): string => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 
@@ -48,5 +49,15 @@ export function requireRoot(what: string): void {
     sh('ping', '-V');
   } catch {
     throw new Error(`${what} needs ping (Debian: iputils-ping)`);
+  }
+}
+
+/** The pid a daemon's pid file names, if any. */
+export function readDaemonPid(path: string): number | undefined {
+  try {
+    const n = Number(readFileSync(path, 'utf8').trim());
+    return Number.isInteger(n) && n > 0 ? n : undefined;
+  } catch {
+    return undefined;
   }
 }
