@@ -92,8 +92,9 @@ async function start(ctx: Ctx, paths: DpdPaths): Promise<void> {
   needRoot('start');
   const st = await daemonState(paths);
   if (st.running) throw new CliError(`dpd start: already running${st.pid ? ` (pid ${st.pid})` : ''} on ${paths.socket}`);
-  const pid = await startDaemonProcess(paths);
-  ctx.out.line(`ovsnl dpd: started${pid ? `, pid ${pid}` : ''}, socket ${paths.socket}`);
+  const d = await startDaemonProcess(paths);
+  if (!d.started) throw new CliError(`dpd start: another daemon${d.pid ? ` (pid ${d.pid})` : ''} started on ${paths.socket} at the same time`);
+  ctx.out.line(`ovsnl dpd: started${d.pid ? `, pid ${d.pid}` : ''}, socket ${paths.socket}`);
 }
 
 async function stop(ctx: Ctx, paths: DpdPaths): Promise<void> {

@@ -25,13 +25,14 @@ export async function connectDaemon(paths: DpdPaths, opts: ConnectDaemonOptions 
     if (process.getuid?.() !== 0) {
       throw new DaemonUnavailableError(`${why}the userspace datapath daemon is not running (${paths.socket}); only root can start it: 'sudo ovsnl dpd start'`);
     }
-    let pid: number | undefined;
+    let d;
     try {
-      pid = await startDaemonProcess(paths);
+      d = await startDaemonProcess(paths);
     } catch (err) {
       throw new DaemonUnavailableError(`${why}the userspace datapath daemon could not be started: ${(err as Error).message}`, { cause: err });
     }
-    opts.onStart?.(pid);
+    // Another command that started it at the same moment says so; this one need not.
+    if (d.started) opts.onStart?.(d.pid);
   }
   return UnixTransport.connect(paths.socket);
 }

@@ -83,12 +83,18 @@ function logTail(path: string, lines = 5): string {
   }
 }
 
+/** A daemon answering on the socket: the one this call spawned (`started`), or one that won the race to it. */
+export interface StartedDaemon {
+  pid?: number;
+  started: boolean;
+}
+
 /**
  * Starts `ovsnl dpd run` detached (its own session, output to the log file)
- * and resolves with its pid once its socket answers. If another daemon wins a
- * race to the socket, that one is as good: resolves all the same.
+ * and resolves once its socket answers. If another daemon wins a race to the
+ * socket, that one is as good: resolves all the same, with started false.
  */
-export async function startDaemonProcess(paths: DpdPaths, timeoutMs = 15_000): Promise<number | undefined> {
+export async function startDaemonProcess(paths: DpdPaths, timeoutMs = 15_000): Promise<StartedDaemon> {
   for (const f of [paths.logFile, paths.socket, paths.pidFile]) mkdirSync(dirname(f), { recursive: true, mode: 0o755 });
   const log = openSync(paths.logFile, 'a', 0o600);
   let exited: number | null | undefined;
@@ -107,10 +113,13 @@ export async function startDaemonProcess(paths: DpdPaths, timeoutMs = 15_000): P
   }
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (await isServing(paths.socket)) return readPidFile(paths.pidFile) ?? pid;
+    if (exited === undefined && (await isServing(paths.socket))) {
+      const serving = readPidFile(paths.pidFile) ?? pid;
+      return { pid: serving, started: serving === pid };
+    }
     if (exited !== undefined) {
       // It may have lost the race to a daemon that now serves.
-      if (await isServing(paths.socket)) return readPidFile(paths.pidFile);
+      if (await isServing(paths.socket)) return { pid: readPidFile(paths.pidFile), started: false };
       const tail = logTail(paths.logFile);
       throw new DaemonStartError(`the userspace datapath daemon exited (status ${exited}) before serving ${paths.socket}${tail ? `; its log ${paths.logFile} ends:\n${tail}` : ''}`);
     }
