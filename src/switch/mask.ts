@@ -109,6 +109,12 @@ function completeLevel(key: FlowKey, mask: FlowMask, depth: number): FlowMask {
     const m = out.icmpv6 ?? { type: 0, code: 0 };
     out.icmpv6 = { ...m, type: 0xff };
   }
+  if (out.arp) {
+    // The kernel keeps the ARP opcode in a byte (sw_flow_key's ip.proto) and
+    // keys no packet with a larger one: the high byte's bits say nothing.
+    out.arp = { ...out.arp, op: out.arp.op & 0xff };
+    if (!anyBits(out.arp)) delete out.arp;
+  }
   if (L3_ATTRS.some((a) => out[a] !== undefined)) out.ethertype = 0xffff;
   if (out.ethertype !== undefined) out.ethertype = 0xffff;
   return out;

@@ -59,6 +59,12 @@ describe('completeMask', () => {
     expect(m.arp?.tip).toBe('255.255.255.255');
   });
 
+  it('keeps only the low byte of the ARP opcode, as the kernel does', () => {
+    const arp = { sip: '0.0.0.0', tip: '0.0.0.0', op: 0xffff, sha: '00:00:00:00:00:00', tha: '00:00:00:00:00:00' };
+    expect(completeMask(arpKey(), { arp }).arp?.op).toBe(0xff);
+    expect(completeMask(arpKey(), { arp: { ...arp, op: 0xff00 } }).arp).toBeUndefined();
+  });
+
   it('spells out the tag of a VLAN key: TPID exact, TCI present bit, inner EtherType exact', () => {
     const key = tagged(ipv4Key({ proto: 17 }), 10, 3);
     expect(completeMask(key, {})).toEqual({
