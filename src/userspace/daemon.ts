@@ -6,6 +6,7 @@
 import { OVS_DATAPATH_FAMILY, OVS_VPORT_FAMILY } from '../ovs/families.js';
 import * as U from '../ovs/uapi.js';
 import { ControlServer, type ControlServerOptions } from './control-server.js';
+import { ifindexOf } from './datapath.js';
 import type { ServedFamily } from './genl-service.js';
 import { DatapathRegistry } from './served-families.js';
 import { readState, restore, snapshot, writeStateAtomic, type RestoreReport } from './state.js';
@@ -13,6 +14,8 @@ import { readState, restore, snapshot, writeStateAtomic, type RestoreReport } fr
 export interface DaemonOptions extends ControlServerOptions {
   /** Where datapaths and ports are kept across restarts; none: nothing is kept. */
   statePath?: string;
+  /** How often to look for ports whose device went away (default 1000 ms; 0: never). */
+  linkCheckMs?: number;
 }
 
 export interface Daemon {
@@ -42,6 +45,24 @@ function persisting(family: ServedFamily, save: () => void): ServedFamily {
       }
     },
   };
+}
+
+/**
+ * The kernel detaches a vport when its device unregisters (dp_device_event):
+ * ports whose device is gone, or is another device now, are removed the same
+ * way, a moment later. The local port is the datapath's own and stays.
+ */
+function detachVanished(reg: DatapathRegistry, log: (line: string) => void, save: () => void): void {
+  let changed = false;
+  for (const dp of reg.datapaths.values()) {
+    for (const port of [...dp.ports.values()]) {
+      if (port.portNo === U.OVSP_LOCAL || ifindexOf(port.name) === port.ifindex) continue;
+      log(`datapath ${dp.name}: port ${port.portNo} (${port.name}) detached: its device went away`);
+      dp.removePort(port);
+      changed = true;
+    }
+  }
+  if (changed) save();
 }
 
 export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
@@ -80,12 +101,16 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     for (const p of restored.problems) log(p);
     if (restored.problems.length) save();
   }
+  const linkCheckMs = opts.linkCheckMs ?? 1000;
+  const linkTimer = linkCheckMs > 0 ? setInterval(() => detachVanished(datapaths, log, save), linkCheckMs) : undefined;
+  linkTimer?.unref();
   return {
     server,
     datapaths,
     restored,
     save,
     async close() {
+      if (linkTimer) clearInterval(linkTimer);
       datapaths.destroy();
       await server.close();
     },

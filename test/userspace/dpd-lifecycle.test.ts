@@ -73,7 +73,10 @@ describe('the daemon process', () => {
     expect(runs.filter((r) => r.err !== '')).toHaveLength(1);
     const pid = readDaemonPid(join(dir, 'dpd.pid'))!;
     expect(runs.find((r) => r.err)!.err).toContain(`pid ${pid})`);
-    expect(readFileSync(join(dir, 'dpd.log'), 'utf8').match(/serving .*dpd\.sock/g)).toHaveLength(1);
+    // One daemon served; the others, if they got that far, refused the taken socket.
+    const log = readFileSync(join(dir, 'dpd.log'), 'utf8');
+    expect(log.match(/^\S+ serving .*dpd\.sock/gm)).toHaveLength(1);
+    expect(log.match(/^\S+ not starting: another ovsnl datapath daemon is serving/gm)?.length ?? 0).toBeLessThanOrEqual(3);
   });
 
   it('after a hard kill: status says not running, the next command starts it again with the datapath restored', () => {

@@ -132,6 +132,26 @@ describe('a daemon restores what the previous one saved', () => {
     daemon = undefined;
   });
 
+  it('detaches a port whose device goes away while it runs, as the kernel does, and saves that', async () => {
+    sh('ip', 'link', 'add', 'name', VETH[0], 'type', 'veth', 'peer', 'name', VETH[1]);
+    daemon = await startDaemon({ path: join(dir, 'dpd.sock'), statePath: join(dir, 'dpd.json'), log: () => {}, linkCheckMs: 50 });
+    const dpif = await open();
+    try {
+      await dpif.createVport(DP, { name: VETH[0], type: 'netdev' });
+      await new Promise((r) => setTimeout(r, 200));
+      // Ports whose devices are there (a veth, a TAP) stay.
+      expect((await dpif.listVports(DP)).map((p) => p.name)).toEqual([DP, VETH[0], INTERNAL]);
+      sh('ip', 'link', 'del', VETH[0]);
+      await new Promise((r) => setTimeout(r, 300));
+      expect((await dpif.listVports(DP)).map((p) => p.name)).toEqual([DP, INTERNAL]);
+      expect(readState(join(dir, 'dpd.json')).datapaths[0].ports.map((p) => p.name)).toEqual([INTERNAL]);
+    } finally {
+      dpif.close();
+    }
+    await daemon.close();
+    daemon = undefined;
+  });
+
   it('refuses to start on a state file it cannot read, rather than forget the configuration', async () => {
     writeFileSync(join(dir, 'dpd.json'), '{"version": 1, "datapaths": [{}]}');
     await expect(start()).rejects.toThrow(/state file .*datapaths\[0\]/);
