@@ -199,7 +199,8 @@ export function isServing(path: string): Promise<boolean> {
       c.destroy();
       resolve(true);
     });
-    c.once('error', () => resolve(false));
+    // A socket we may not open is still a daemon's: a non-root user must not be told none runs.
+    c.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'EACCES' || err.code === 'EPERM'));
   });
 }
 
