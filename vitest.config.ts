@@ -21,7 +21,9 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'kernel',
-          include: ['test/kernel/**/*.test.ts'],
+          // test/diff runs the same scenario on the kernel and the fallback
+          // datapath, so it needs the module too.
+          include: ['test/kernel/**/*.test.ts', 'test/diff/**/*.test.ts'],
           environment: 'node',
           // One process for the whole suite: every new process is slow under
           // emulation, and tests share one module state anyway.

@@ -111,8 +111,14 @@ export function parseIpv6(p: ParsedPacket): boolean {
     nh = b[off];
     off += hdrLen;
   }
-  // The walk does not check that the last header fits: the upper-layer header
-  // may start past the end of the frame, and then it is just absent.
+  // The kernel (6.1, measured in test/diff) keys the upper layer only once
+  // the whole chain is in the frame: cut inside the last extension header,
+  // the protocol stays NONE and no transport header is keyed.
+  if (off > len) {
+    p.ipFrag = sawFrag ? FRAG_FIRST : FRAG_NONE;
+    p.truncated = Layer.IPV6_EXT;
+    return false;
+  }
   if (walked) p.layers |= Layer.IPV6_EXT;
   p.ipFrag = sawFrag ? FRAG_FIRST : FRAG_NONE;
   p.ipProto = nh;

@@ -27,6 +27,7 @@ import {
   NDISC_NEIGHBOUR_SOLICITATION,
   VLAN_CFI_MASK,
 } from '../packet/constants.js';
+import { isVlanTpid } from '../packet/ethernet.js';
 import { Layer, type ParsedPacket } from '../packet/result.js';
 
 /** What the datapath knows about a packet besides its bytes (the kernel's skb metadata). */
@@ -59,6 +60,15 @@ export function extractKey(p: ParsedPacket, meta: PacketMeta): FlowKey {
   if (!(p.layers & Layer.ETH)) return key;
   key.ethernet = { src: macFromBytes(p.buf, 6), dst: macFromBytes(p.buf, 0) };
   let inner = key;
+  // A TPID the parser could not read a whole tag after (too short for the
+  // tag and a type): the kernel still opens that level, with a zero TPID and
+  // TCI and an empty ENCAP, and reports nothing inside it.
+  if (!(p.layers & Layer.VLAN) && isVlanTpid(p.ethType)) {
+    key.ethertype = 0;
+    key.vlan = vlanFromTci(0);
+    key.encap = {};
+    return key;
+  }
   if (p.layers & Layer.VLAN) {
     // ovs_nla_put_vlan(): the TPID as ETHERTYPE, then the TCI with the
     // "present" bit, then the rest inside ENCAP.
@@ -66,6 +76,12 @@ export function extractKey(p: ParsedPacket, meta: PacketMeta): FlowKey {
     key.vlan = vlanFromTci(p.vlanTci | VLAN_CFI_MASK);
     inner = {};
     key.encap = inner;
+    if (!(p.layers & Layer.CVLAN) && isVlanTpid(p.ethType)) {
+      inner.ethertype = 0;
+      inner.vlan = vlanFromTci(0);
+      inner.encap = {};
+      return key;
+    }
     if (p.layers & Layer.CVLAN) {
       inner.ethertype = p.cvlanTpid;
       inner.vlan = vlanFromTci(p.cvlanTci | VLAN_CFI_MASK);

@@ -293,14 +293,21 @@ describe('IPv6 (parse_ipv6hdr, ipv6_find_hdr)', () => {
       const p = parsePacket(f, n);
       expect([n, layers(p), p.truncated, p.ipProto, p.ipFrag, p.ipTtl]).toEqual([n, 'eth,ipv6', Layer.IPV6_EXT, 59, frag, 5]);
     }
-    const whole = parsePacket(f, 76);
+    // The fragment header read but cut before its end: still protocol 59.
+    const cut = parsePacket(f, 77);
+    expect([layers(cut), cut.ipProto, cut.ipFrag, cut.truncated]).toEqual(['eth,ipv6', 59, FRAG_FIRST, Layer.IPV6_EXT]);
+    const whole = parsePacket(f, 80);
     expect([layers(whole), whole.ipProto, whole.ipFrag, whole.truncated]).toEqual(['eth,ipv6,ipv6_ext', 17, FRAG_FIRST, Layer.UDP]);
   });
 
-  it('does not check that an extension header fits: the transport header is then just absent', () => {
+  // Measured on the 6.1 module (test/diff/miss-keys.test.ts): a chain whose
+  // last extension header does not fit is keyed as protocol 59.
+  it('keys the upper layer only when every extension header fits', () => {
     const f = buildFrame({ l3: { ...v6, ext: [{ kind: 'hop', options: new Uint8Array(100) }] }, l4: tcp });
     const p = parsePacket(f, 60);
-    expect([layers(p), p.ipProto, p.l4, p.truncated]).toEqual(['eth,ipv6,ipv6_ext', 6, 158, Layer.TCP]);
+    expect([layers(p), p.ipProto, p.truncated]).toEqual(['eth,ipv6', 59, Layer.IPV6_EXT]);
+    const q = parsePacket(f, 160);
+    expect([layers(q), q.ipProto, q.l4, q.truncated]).toEqual(['eth,ipv6,ipv6_ext', 6, 158, Layer.TCP]);
   });
 
   it('computes OVS_KEY_ATTR_IPV6_EXTHDRS as get_ipv6_ext_hdrs() does', () => {

@@ -9,6 +9,7 @@ import { AttrWriter } from '../../src/netlink/attr.js';
 import { parseMessages } from '../../src/netlink/message.js';
 import { decodeKey, encodeKey } from '../../src/ovs/key-codec.js';
 import { decodeUpcall } from '../../src/ovs/packet.js';
+import type { FlowKey } from '../../src/ovs/keys.js';
 import { buildFrame, parsePacket, type FrameSpec } from '../../src/packet/index.js';
 import { extractKey } from '../../src/userspace/extract.js';
 import { FlatKey, writeFlatFromKey, writeFlatFromPacket } from '../../src/userspace/flat-key.js';
@@ -105,9 +106,19 @@ describe('userspace key extraction', () => {
       for (let n = 0; n <= f.length; n++) {
         const cut = f.slice(0, n);
         expect(() => extractKey(parsePacket(cut), { inPort: 3 })).not.toThrow();
-        // Both ways into the table's key agree at every length.
-        expect(flatOfPacket(cut)).toEqual(flatOfKey(cut));
+        // Both ways into the table's key agree at every length, except where
+        // a tag was cut short: the kernel then reports a zero TPID, which
+        // loses the type its own table keys that packet by (and which it
+        // refuses as a flow key anyway).
+        if (!cutTag(extractKey(parsePacket(cut), { inPort: 3 }))) expect(flatOfPacket(cut)).toEqual(flatOfKey(cut));
       }
     }
   });
 });
+
+/** Whether some level of the key is the kernel's marker of a tag too short to read. */
+function cutTag(k: FlowKey | undefined): boolean {
+  if (!k) return false;
+  if (k.vlan && k.ethertype === 0) return true;
+  return cutTag(k.encap);
+}
