@@ -7,10 +7,12 @@
 // incremental update. Where the packet goes is the caller's (ActionSink).
 import type { Action, SetAction, SetMaskedAction, UserspaceAction } from '../ovs/actions.js';
 import { ipv4ToU32, macIntoBytes, ipv6IntoBytes } from '../ovs/addr.js';
+import { mplsLseValue } from '../ovs/key-codec.js';
 import type { FlowKey } from '../ovs/keys.js';
 import { be16, be32, putBe16, putBe32 } from '../packet/bytes.js';
 import { adjustChecksum16, adjustChecksum32, adjustChecksumBytes } from '../packet/checksum.js';
-import { ETH_P_IP, ETH_P_IPV6, IPPROTO_TCP, IPPROTO_UDP, VLAN_CFI_MASK } from '../packet/constants.js';
+import { readSctpChecksum, sctpChecksum, writeSctpChecksum } from '../packet/checksum.js';
+import { ETH_HLEN, ETH_P_IP, ETH_P_IPV6, ETH_P_MPLS_MC, ETH_P_MPLS_UC, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, MPLS_HLEN, VLAN_CFI_MASK, VLAN_HLEN } from '../packet/constants.js';
 import { isVlanTpid } from '../packet/ethernet.js';
 import { parsePacket } from '../packet/parse.js';
 import { Layer, ParsedPacket } from '../packet/result.js';
@@ -22,8 +24,12 @@ export const RECURSION_LIMIT = 5;
 /** Where executed packets go. */
 export interface ActionSink {
   output(port: number, frame: Uint8Array): void;
-  /** An ACTION upcall; `origLen` is set when a trunc cut the packet. */
-  userspace(frame: Uint8Array, meta: PacketMeta, action: UserspaceAction, origLen?: number): void;
+  /**
+   * An ACTION upcall. The key is the whole packet's; `sendLen` is set when a
+   * trunc cuts what is sent up (the upcall then carries the original length).
+   * `frame` is only valid during the call.
+   */
+  userspace(frame: Uint8Array, meta: PacketMeta, action: UserspaceAction, sendLen?: number): void;
   /** Runs the packet through the table again with the new metadata. */
   recirculate(frame: Uint8Array, meta: PacketMeta, depth: number): void;
 }
@@ -36,8 +42,10 @@ export interface ExecStats {
 interface Packet {
   frame: Uint8Array;
   meta: PacketMeta;
-  /** Length an output/userspace sends (trunc), 0: all. */
+  /** Length the next output/userspace sends (trunc), 0: all. */
   cut: number;
+  /** After pop_eth: the L3 packet's EtherType (the frame has no Ethernet header); 0 otherwise. */
+  l3Type: number;
 }
 
 const scratch = new ParsedPacket();
@@ -49,12 +57,12 @@ export function executeActions(sink: ActionSink, frame: Uint8Array, meta: Packet
     return;
   }
   const deferred: Packet[] = [];
-  run(sink, { frame, meta: { ...meta }, cut: 0 }, actions, depth, deferred, stats);
+  run(sink, { frame, meta: { ...meta }, cut: 0, l3Type: 0 }, actions, depth, deferred, stats);
   for (const p of deferred) sink.recirculate(p.frame, p.meta, depth + 1);
 }
 
 function copy(p: Packet): Packet {
-  return { frame: p.frame.slice(), meta: { ...p.meta }, cut: p.cut };
+  return { frame: p.frame.slice(), meta: { ...p.meta }, cut: p.cut, l3Type: p.l3Type };
 }
 
 function run(sink: ActionSink, p: Packet, actions: readonly Action[], depth: number, deferred: Packet[], stats?: ExecStats): void {
@@ -63,30 +71,63 @@ function run(sink: ActionSink, p: Packet, actions: readonly Action[], depth: num
     const last = i === actions.length - 1;
     switch (a.type) {
       case 'output': {
-        const f = p.cut && p.cut < p.frame.length ? p.frame.slice(0, p.cut) : last ? p.frame : p.frame.slice();
-        sink.output(a.port, f);
+        // An Ethernet port cannot carry a packet without an Ethernet header:
+        // the kernel drops it (ovs_vport_send).
+        if (!p.l3Type) {
+          const f = p.cut && p.cut < p.frame.length ? p.frame.slice(0, p.cut) : last ? p.frame : p.frame.slice();
+          sink.output(a.port, f);
+        }
+        // trunc applies to the next output or userspace action only.
+        p.cut = 0;
         break;
       }
       case 'userspace': {
-        const cut = p.cut && p.cut < p.frame.length;
-        sink.userspace(cut ? p.frame.slice(0, p.cut) : p.frame.slice(), { ...p.meta }, a, cut ? p.frame.length : undefined);
+        sink.userspace(p.frame, { ...p.meta }, a, p.cut && p.cut < p.frame.length ? p.cut : undefined);
+        p.cut = 0;
         break;
       }
       case 'trunc':
         p.cut = a.maxLen;
         break;
       case 'set':
-        setKey(p, a.key, undefined);
+        if (!p.l3Type) setKey(p, a.key, undefined);
         break;
       case 'setMasked':
-        setKey(p, a.key, a.mask);
+        if (!p.l3Type) setKey(p, a.key, a.mask);
         break;
       case 'pushVlan':
+        if (p.l3Type) return;
         p.frame = pushVlan(p.frame, a.tpid, ((a.pcp & 7) << 13) | (a.vid & 0xfff) | (a.cfi ? VLAN_CFI_MASK : 0));
         break;
       case 'popVlan':
+        if (p.l3Type) return;
         p.frame = popVlan(p.frame);
         break;
+      case 'pushMpls':
+        if (p.l3Type) return;
+        p.frame = pushMpls(p.frame, mplsLseValue(a.lse), a.ethertype);
+        break;
+      case 'popMpls':
+        if (p.l3Type) return;
+        p.frame = popMpls(p.frame, a.ethertype);
+        break;
+      case 'popEth':
+        // The kernel refuses to pop a tagged frame's header (skb_eth_pop): the packet is dropped.
+        if (p.l3Type || p.frame.length < ETH_HLEN || isVlanTpid(be16(p.frame, 12))) return;
+        p.l3Type = be16(p.frame, 12);
+        p.frame = p.frame.slice(ETH_HLEN);
+        break;
+      case 'pushEth': {
+        if (!p.l3Type) return;
+        const f = new Uint8Array(p.frame.length + ETH_HLEN);
+        macIntoBytes(a.dst, f, 0);
+        macIntoBytes(a.src, f, 6);
+        putBe16(f, 12, p.l3Type);
+        f.set(p.frame, ETH_HLEN);
+        p.frame = f;
+        p.l3Type = 0;
+        break;
+      }
       case 'recirc': {
         const q = last ? p : copy(p);
         q.meta.recircId = a.id;
@@ -108,7 +149,7 @@ function run(sink: ActionSink, p: Packet, actions: readonly Action[], depth: num
         nested(sink, last ? p : copy(p), p.frame.length > a.pktLen ? a.gt : a.le, depth, stats);
         break;
       case 'decTtl':
-        if (!decTtl(p.frame)) {
+        if (!p.l3Type && !decTtl(p.frame)) {
           nested(sink, p, a.actions, depth, stats);
           return;
         }
@@ -142,6 +183,10 @@ export const SUPPORTED_ACTIONS: ReadonlySet<Action['type']> = new Set([
   'setMasked',
   'pushVlan',
   'popVlan',
+  'pushMpls',
+  'popMpls',
+  'pushEth',
+  'popEth',
   'recirc',
   'hash',
   'sample',
@@ -152,7 +197,7 @@ export const SUPPORTED_ACTIONS: ReadonlySet<Action['type']> = new Set([
 ]);
 
 /** Set keys this file can write. */
-const SETTABLE: ReadonlySet<string> = new Set(['ethernet', 'ipv4', 'ipv6', 'tcp', 'udp', 'priority', 'skbMark']);
+const SETTABLE: ReadonlySet<string> = new Set(['ethernet', 'ipv4', 'ipv6', 'tcp', 'udp', 'sctp', 'mpls', 'priority', 'skbMark']);
 
 /** The first action (searched through nested lists) the fallback cannot run, or undefined. */
 export function unsupportedAction(actions: readonly Action[]): string | undefined {
@@ -183,10 +228,12 @@ function setKey(p: Packet, key: FlowKey, mask: FlowKey | undefined): void {
     setBytes(b, 0, mac(key.ethernet.dst), mask?.ethernet ? mac(mask.ethernet.dst) : undefined);
     setBytes(b, 6, mac(key.ethernet.src), mask?.ethernet ? mac(mask.ethernet.src) : undefined);
   }
-  if (!key.ipv4 && !key.ipv6 && !key.tcp && !key.udp) return;
+  if (key.mpls && key.mpls.length) setMpls(b, mplsLseValue(key.mpls[0]), mask?.mpls?.length ? mplsLseValue(mask.mpls[0]) : undefined);
+  if (!key.ipv4 && !key.ipv6 && !key.tcp && !key.udp && !key.sctp) return;
   const pp = parsePacket(b, b.length, scratch);
   if (key.ipv4 && pp.ethType === ETH_P_IP && pp.has(Layer.IPV4)) setIpv4(pp, key, mask);
   if (key.ipv6 && pp.ethType === ETH_P_IPV6 && pp.has(Layer.IPV6)) setIpv6(pp, key, mask);
+  if (key.sctp && pp.ipProto === IPPROTO_SCTP && pp.l4HdrLen > 0) setSctp(pp, key.sctp, mask?.sctp);
   const ports = key.tcp ?? key.udp;
   const pm = mask?.tcp ?? mask?.udp;
   if (ports && pp.l4HdrLen > 0 && ((key.tcp && pp.ipProto === IPPROTO_TCP) || (key.udp && pp.ipProto === IPPROTO_UDP))) {
@@ -203,6 +250,23 @@ function setKey(p: Packet, key: FlowKey, mask: FlowKey | undefined): void {
       putBe16(b, off, nv);
     }
   }
+}
+
+/**
+ * set(sctp): the ports, then the CRC32c recomputed; a checksum that was wrong
+ * before stays wrong by the same difference (the kernel's set_sctp).
+ */
+function setSctp(pp: ParsedPacket, k: { src: number; dst: number }, m: { src: number; dst: number } | undefined): void {
+  const b = pp.buf;
+  const l4 = pp.l4;
+  const len = b.length - l4;
+  const old = readSctpChecksum(b, l4);
+  const oldCorrect = sctpChecksum(b, l4, len);
+  const src = be16(b, l4);
+  const dst = be16(b, l4 + 2);
+  putBe16(b, l4, m ? (src & ~m.src) | (k.src & m.src) : k.src);
+  putBe16(b, l4 + 2, m ? (dst & ~m.dst) | (k.dst & m.dst) : k.dst);
+  writeSctpChecksum(b, l4, (old ^ oldCorrect ^ sctpChecksum(b, l4, len)) >>> 0);
 }
 
 function l4Csum(pp: ParsedPacket): { off: number; udp: boolean } | undefined {
@@ -291,6 +355,44 @@ function pushVlan(f: Uint8Array, tpid: number, tci: number): Uint8Array {
   putBe16(out, 14, tci & ~VLAN_CFI_MASK);
   out.set(f.subarray(12), 16);
   return out;
+}
+
+/** The length of the L2 header: Ethernet and the VLAN tags in the frame (the kernel's mac_len). */
+function macLen(f: Uint8Array): number {
+  let off = 12;
+  while (off + 6 <= f.length && isVlanTpid(be16(f, off))) off += VLAN_HLEN;
+  return off + 2;
+}
+
+/** Puts a label stack entry right after the L2 header and sets the type before it. */
+function pushMpls(f: Uint8Array, lse: number, ethertype: number): Uint8Array {
+  if (f.length < ETH_HLEN) return f;
+  const ml = macLen(f);
+  const out = new Uint8Array(f.length + MPLS_HLEN);
+  out.set(f.subarray(0, ml));
+  putBe32(out, ml, lse);
+  out.set(f.subarray(ml), ml + MPLS_HLEN);
+  putBe16(out, ml - 2, ethertype);
+  return out;
+}
+
+function popMpls(f: Uint8Array, ethertype: number): Uint8Array {
+  const ml = macLen(f);
+  const t = be16(f, ml - 2);
+  if ((t !== ETH_P_MPLS_UC && t !== ETH_P_MPLS_MC) || f.length < ml + MPLS_HLEN) return f;
+  const out = new Uint8Array(f.length - MPLS_HLEN);
+  out.set(f.subarray(0, ml));
+  out.set(f.subarray(ml + MPLS_HLEN), ml);
+  putBe16(out, ml - 2, ethertype);
+  return out;
+}
+
+/** Rewrites the top label stack entry (under a mask). */
+function setMpls(f: Uint8Array, lse: number, mask: number | undefined): void {
+  const ml = macLen(f);
+  const t = be16(f, ml - 2);
+  if ((t !== ETH_P_MPLS_UC && t !== ETH_P_MPLS_MC) || f.length < ml + MPLS_HLEN) return;
+  putBe32(f, ml, m32(be32(f, ml), lse, mask));
 }
 
 function popVlan(f: Uint8Array): Uint8Array {

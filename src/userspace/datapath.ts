@@ -176,8 +176,8 @@ export class Datapath implements ActionSink {
     if (port) port.send(frame);
   }
 
-  userspace(frame: Uint8Array, meta: PacketMeta, action: UserspaceAction, origLen?: number): void {
-    this.upcall(U.OVS_PACKET_CMD_ACTION, frame, meta, action.pid, action.userdata, origLen);
+  userspace(frame: Uint8Array, meta: PacketMeta, action: UserspaceAction, sendLen?: number): void {
+    this.upcall(U.OVS_PACKET_CMD_ACTION, frame, meta, action.pid, action.userdata, sendLen);
   }
 
   recirculate(frame: Uint8Array, meta: PacketMeta, depth: number): void {
@@ -190,7 +190,8 @@ export class Datapath implements ActionSink {
     return pids.length === 1 ? pids[0] : pids[frame.length % pids.length];
   }
 
-  private upcall(cmd: number, frame: Uint8Array, meta: PacketMeta, pid: number, userdata?: Uint8Array, origLen?: number): void {
+  /** `sendLen`: send only that much of the packet (trunc), with its whole length in OVS_PACKET_ATTR_LEN; the key is the whole packet's. */
+  private upcall(cmd: number, frame: Uint8Array, meta: PacketMeta, pid: number, userdata?: Uint8Array, sendLen?: number): void {
     const port = this.ports.get(meta.inPort);
     if (pid === 0) {
       this.lost++;
@@ -202,7 +203,7 @@ export class Datapath implements ActionSink {
     const msg = encodePacketMessage(this.env.packetFamilyId, {
       cmd,
       dpIfindex: this.ifindex,
-      attrs: { key: w.finish().slice(), userdata, len: origLen, packet: frame },
+      attrs: { key: w.finish().slice(), userdata, len: sendLen === undefined ? undefined : frame.length, packet: sendLen === undefined ? frame : frame.subarray(0, sendLen) },
     });
     if (this.env.send(pid, msg)) {
       if (port) port.upcallSuccess++;

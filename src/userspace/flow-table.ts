@@ -68,7 +68,8 @@ export class Subtable {
     const m = flow.masked;
     for (let j = 0; j < idx.length; j++) {
       const i = idx[j];
-      if ((key[i] & mask[i]) !== m[i]) return false;
+      // `&` gives a signed word and the stored one is unsigned: compare both unsigned.
+      if ((key[i] & mask[i]) >>> 0 !== m[i]) return false;
     }
     return true;
   }

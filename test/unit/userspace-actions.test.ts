@@ -13,8 +13,9 @@ class Sink implements ActionSink {
   output(port: number, frame: Uint8Array): void {
     this.out.push([port, frame]);
   }
-  userspace(frame: Uint8Array, _m: PacketMeta, a: UserspaceAction, origLen?: number): void {
-    this.up.push([frame, a, origLen]);
+  /** Records what the datapath sends up: the (cut) packet and, when cut, the whole length. */
+  userspace(frame: Uint8Array, _m: PacketMeta, a: UserspaceAction, sendLen?: number): void {
+    this.up.push([frame.slice(0, sendLen ?? frame.length), a, sendLen === undefined ? undefined : frame.length]);
   }
   recirculate(_f: Uint8Array, meta: PacketMeta, depth: number): void {
     this.recirc.push([meta, depth]);
@@ -38,14 +39,27 @@ const run = (frame: Uint8Array, actions: Action[]) => {
 };
 
 describe('userspace actions', () => {
+  // As the kernel does (test/diff/actions.test.ts): a trunc cuts the next
+  // output or userspace action only.
   it('outputs, upcalls and truncates', () => {
-    const s = run(udp(), [{ type: 'output', port: 2 }, { type: 'trunc', maxLen: 20 }, { type: 'output', port: 3 }, { type: 'userspace', pid: 9, userdata: new Uint8Array([1]) }]);
+    const s = run(udp(), [
+      { type: 'output', port: 2 },
+      { type: 'trunc', maxLen: 20 },
+      { type: 'output', port: 3 },
+      { type: 'output', port: 4 },
+      { type: 'trunc', maxLen: 24 },
+      { type: 'userspace', pid: 9, userdata: new Uint8Array([1]) },
+      { type: 'userspace', pid: 9, userdata: new Uint8Array([2]) },
+    ]);
     expect(s.out.map(([p, f]) => [p, f.length])).toEqual([
       [2, udp().length],
       [3, 20],
+      [4, udp().length],
     ]);
-    expect(s.up[0][0]).toHaveLength(20);
+    expect(s.up[0][0]).toHaveLength(24);
     expect(s.up[0][2]).toBe(udp().length);
+    expect(s.up[1][0]).toHaveLength(udp().length);
+    expect(s.up[1][2]).toBeUndefined();
   });
 
   it('rewrites addresses, ports and TTL with checksums right', () => {

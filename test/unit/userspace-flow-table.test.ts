@@ -5,6 +5,7 @@ import type { FlowKey } from '../../src/ovs/keys.js';
 import { buildFrame, parsePacket } from '../../src/packet/index.js';
 import { exactMaskOf, FlatKey, writeFlatFromKey, writeFlatFromPacket } from '../../src/userspace/flat-key.js';
 import { FlowTable, hitFlow } from '../../src/userspace/flow-table.js';
+import { extractKey } from '../../src/userspace/extract.js';
 
 const E = new Uint8Array(0);
 
@@ -42,6 +43,16 @@ describe('userspace flow table', () => {
     t.remove(byPort);
     expect(t.lookup(packetKey('10.0.0.2', 1))).toBeUndefined();
     expect(t.maskCount).toBe(1);
+  });
+
+  it('matches words whose top bit is set (MAC and address bytes of 0x80 and more)', () => {
+    const t = new FlowTable();
+    const frame = buildFrame({ src: '02:82:00:00:01:00', dst: '02:82:ff:00:02:00', l3: { kind: 'ipv4', src: '200.0.0.1', dst: '10.0.0.2' }, l4: { kind: 'udp', src: 1, dst: 2 } });
+    const key = extractKey(parsePacket(frame), { inPort: 4 });
+    const flow = put(t, key, exactMaskOf(key));
+    const k = new FlatKey();
+    writeFlatFromPacket(parsePacket(frame), { inPort: 4 }, k);
+    expect(t.lookup(k)).toBe(flow);
   });
 
   it('finds UFID flows by UFID and the others by exact key', () => {

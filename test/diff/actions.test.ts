@@ -1,0 +1,234 @@
+// The same flows, with every action type the 6.1 module has, on both
+// datapaths: each flow matches one crafted frame exactly; the frames that
+// leave the out port must be equal byte for byte, ACTION upcalls equal, and
+// the flows' stats (packets, bytes, tcp_flags) the same.
+//
+// Not compared, and why:
+// - dp_hash values: the kernel's is skb_get_hash(), a jhash seeded at random
+//   per boot, so no other datapath can reproduce it; flows after hash+recirc
+//   here match any dp_hash.
+// - the explicit drop action (OVS_ACTION_ATTR_DROP) and psample: 6.1 lacks
+//   them (6.4 and 6.11); drop is tested as the empty action list.
+// - ct: the fallback has no connection tracker (it refuses ct flows).
+// - meters: the fallback daemon does not serve ovs_meter yet.
+// - set_masked with key bits outside the mask: the kernel refuses such
+//   flows (validate_masked); the fallback does not check yet, so the cases
+//   here keep their keys inside their masks.
+// Known difference, normalised below: a flow dump gives the key as the
+// request wrote it on the fallback, while the kernel writes its own full key
+// (every metadata attribute, zeros included).
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { AttrWriter } from '../../src/netlink/attr.js';
+import { encodeActions } from '../../src/ovs/action-codec.js';
+import type { Action } from '../../src/ovs/actions.js';
+import { decodeKey, encodeKey } from '../../src/ovs/key-codec.js';
+import type { FlowKey } from '../../src/ovs/keys.js';
+import { buildFrame } from '../../src/packet/build.js';
+import { parsePacket } from '../../src/packet/parse.js';
+import type { FrameSpec } from '../../src/packet/spec.js';
+import { extractKey } from '../../src/userspace/extract.js';
+import { requireOvsModule } from '../kernel/setup.js';
+import { fallbackSide, hex, kernelSide, waitFor, type Side } from './harness.js';
+
+const v4 = { kind: 'ipv4', src: '10.82.0.1', dst: '10.82.0.2', tos: 0x10 } as const;
+const v6 = { kind: 'ipv6', src: 'fd00:82::1', dst: 'fd00:82::2', flowLabel: 0x12345, tclass: 0x20 } as const;
+const FRAMES = {
+  udp4: { l3: v4, l4: { kind: 'udp', src: 1000, dst: 2000 }, payload: 40 },
+  tcp4: { l3: v4, l4: { kind: 'tcp', src: 3000, dst: 80, flags: 0x018 }, payload: 100 },
+  tcp6: { l3: v6, l4: { kind: 'tcp', src: 3001, dst: 443, flags: 0x012 }, payload: 20 },
+  udp6: { l3: v6, l4: { kind: 'udp', src: 5353, dst: 53 }, payload: 30 },
+  sctp4: { l3: v4, l4: { kind: 'sctp', src: 2905, dst: 2906, vtag: 7 }, payload: 16 },
+  vlan4: { vlans: [{ vid: 55, pcp: 4 }], l3: v4, l4: { kind: 'udp', src: 1001, dst: 2001 }, payload: 20 },
+  ttl1: { l3: { ...v4, ttl: 1 }, l4: { kind: 'udp', src: 1002, dst: 2002 }, payload: 10 },
+  hop1v6: { l3: { ...v6, hopLimit: 1 }, l4: { kind: 'udp', src: 1003, dst: 2003 }, payload: 10 },
+  mpls: { mpls: [{ label: 1000, tc: 2, ttl: 33 }], l3: v4, l4: { kind: 'udp', src: 1, dst: 2 }, payload: 10 },
+  arp: { l3: { kind: 'arp', op: 1, sha: '02:82:00:00:00:01', spa: '10.82.0.1', tpa: '10.82.0.2' } },
+} satisfies Record<string, FrameSpec>;
+type FrameName = keyof typeof FRAMES;
+const frame = (n: FrameName, i = 0) => buildFrame({ src: `02:82:00:00:01:${i.toString(16).padStart(2, '0')}`, dst: '02:82:00:00:02:00', ...FRAMES[n] });
+
+interface Case {
+  name: string;
+  frames: FrameName[];
+  actions: (s: Side) => Action[];
+  /** Flows for recirculated packets: their key (without in_port) and mask. */
+  recirc?: { key: FlowKey; mask: FlowKey; actions: (s: Side) => Action[] };
+}
+
+const out = (s: Side): Action => ({ type: 'output', port: s.outPort });
+const MAC1 = '02:aa:bb:cc:dd:01';
+const MAC2 = '02:aa:bb:cc:dd:02';
+const ONES = 'ff:ff:ff:ff:ff:ff';
+
+const CASES: Case[] = [
+  { name: 'output', frames: ['udp4', 'tcp4', 'tcp6', 'arp', 'vlan4', 'mpls'], actions: (s) => [out(s)] },
+  { name: 'output twice', frames: ['udp4'], actions: (s) => [out(s), out(s)] },
+  { name: 'drop (empty list)', frames: ['udp4', 'tcp4'], actions: () => [] },
+  { name: 'userspace with userdata', frames: ['udp4', 'tcp6'], actions: (s) => [{ type: 'userspace', pid: s.upcallPid, userdata: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]) }, out(s)] },
+  { name: 'set eth', frames: ['udp4', 'arp'], actions: (s) => [{ type: 'set', key: { ethernet: { src: MAC1, dst: MAC2 } } }, out(s)] },
+  { name: 'set_masked eth', frames: ['tcp4'], actions: (s) => [{ type: 'setMasked', key: { ethernet: { src: '02:aa:bb:00:00:00', dst: MAC2 } }, mask: { ethernet: { src: 'ff:ff:ff:00:00:00', dst: ONES } } }, out(s)] },
+  {
+    name: 'set ipv4',
+    frames: ['udp4'],
+    actions: (s) => [{ type: 'set', key: { ipv4: { src: '192.0.2.1', dst: '198.51.100.7', proto: 17, tos: 0xb8, ttl: 9, frag: 0 } } }, out(s)],
+  },
+  {
+    name: 'set ipv4 (tcp checksum)',
+    frames: ['tcp4'],
+    actions: (s) => [{ type: 'set', key: { ipv4: { src: '192.0.2.1', dst: '10.82.0.2', proto: 6, tos: 0x10, ttl: 200, frag: 0 } } }, out(s)],
+  },
+  {
+    name: 'set_masked ipv4',
+    frames: ['udp4', 'tcp4'],
+    actions: (s) => [
+      {
+        type: 'setMasked',
+        key: { ipv4: { src: '172.16.0.0', dst: '0.0.0.0', proto: 0, tos: 0x03, ttl: 0x11, frag: 0 } },
+        mask: { ipv4: { src: '255.255.0.0', dst: '0.0.0.0', proto: 0, tos: 0x03, ttl: 0xff, frag: 0 } },
+      },
+      out(s),
+    ],
+  },
+  // Unmasked, proto and frag must be the flow's.
+  {
+    name: 'set ipv6 (tcp)',
+    frames: ['tcp6'],
+    actions: (s) => [{ type: 'set', key: { ipv6: { src: '2001:db8::1', dst: '2001:db8::2', label: 0xfedc, proto: 6, tclass: 0x88, hlimit: 7, frag: 0 } } }, out(s)],
+  },
+  {
+    name: 'set ipv6 (udp)',
+    frames: ['udp6'],
+    actions: (s) => [{ type: 'set', key: { ipv6: { src: '2001:db8::1', dst: '2001:db8::2', label: 0xfedc, proto: 17, tclass: 0x88, hlimit: 7, frag: 0 } } }, out(s)],
+  },
+  {
+    name: 'set_masked ipv6',
+    frames: ['udp6'],
+    actions: (s) => [
+      {
+        type: 'setMasked',
+        key: { ipv6: { src: '2001:db8::', dst: '::', label: 0xa000e, proto: 0, tclass: 0x04, hlimit: 0, frag: 0 } },
+        mask: { ipv6: { src: 'ffff:ffff::', dst: '::', label: 0xf000f, proto: 0, tclass: 0x0c, hlimit: 0, frag: 0 } },
+      },
+      out(s),
+    ],
+  },
+  { name: 'set tcp', frames: ['tcp4', 'tcp6'], actions: (s) => [{ type: 'set', key: { tcp: { src: 1111, dst: 2222 } } }, out(s)] },
+  { name: 'set_masked tcp', frames: ['tcp4'], actions: (s) => [{ type: 'setMasked', key: { tcp: { src: 0, dst: 0x1200 } }, mask: { tcp: { src: 0, dst: 0xff00 } } }, out(s)] },
+  { name: 'set udp', frames: ['udp4', 'udp6'], actions: (s) => [{ type: 'set', key: { udp: { src: 67, dst: 68 } } }, out(s)] },
+  { name: 'set sctp', frames: ['sctp4'], actions: (s) => [{ type: 'set', key: { sctp: { src: 100, dst: 200 } } }, out(s)] },
+  { name: 'set priority and skb_mark (not on the wire)', frames: ['udp4'], actions: (s) => [{ type: 'set', key: { priority: 5 } }, { type: 'set', key: { skbMark: 9 } }, out(s)] },
+  { name: 'set mpls', frames: ['mpls'], actions: (s) => [{ type: 'set', key: { mpls: [{ label: 2000, tc: 5, ttl: 44, bos: 1 }] } }, out(s)] },
+  { name: 'push vlan', frames: ['udp4', 'arp'], actions: (s) => [{ type: 'pushVlan', tpid: 0x8100, vid: 300, pcp: 6, cfi: 1 }, out(s)] },
+  { name: 'push 802.1ad over 802.1q', frames: ['vlan4'], actions: (s) => [{ type: 'pushVlan', tpid: 0x88a8, vid: 7, pcp: 1, cfi: 1 }, out(s)] },
+  { name: 'pop vlan', frames: ['vlan4'], actions: (s) => [{ type: 'popVlan' }, out(s)] },
+  { name: 'push mpls', frames: ['udp4', 'tcp6'], actions: (s) => [{ type: 'pushMpls', lse: { label: 77, tc: 1, ttl: 64, bos: 1 }, ethertype: 0x8847 }, out(s)] },
+  { name: 'push mpls twice', frames: ['udp4'], actions: (s) => [{ type: 'pushMpls', lse: { label: 1, tc: 0, ttl: 5, bos: 1 }, ethertype: 0x8847 }, { type: 'pushMpls', lse: { label: 2, tc: 0, ttl: 6, bos: 0 }, ethertype: 0x8848 }, out(s)] },
+  { name: 'pop mpls', frames: ['mpls'], actions: (s) => [{ type: 'popMpls', ethertype: 0x0800 }, out(s)] },
+  { name: 'pop eth, push eth', frames: ['udp4', 'tcp6'], actions: (s) => [{ type: 'popEth' }, { type: 'pushEth', src: MAC1, dst: MAC2 }, out(s)] },
+  { name: 'sample always', frames: ['udp4'], actions: (s) => [{ type: 'sample', probability: 0xffffffff, actions: [{ type: 'set', key: { ethernet: { src: MAC1, dst: MAC2 } } }, out(s)] }, out(s)] },
+  { name: 'sample never', frames: ['udp4'], actions: (s) => [{ type: 'sample', probability: 0, actions: [out(s)] }] },
+  { name: 'clone', frames: ['tcp4'], actions: (s) => [{ type: 'clone', actions: [{ type: 'pushVlan', tpid: 0x8100, vid: 9, pcp: 0, cfi: 1 }, out(s)] }, out(s)] },
+  { name: 'trunc', frames: ['udp4', 'tcp4'], actions: (s) => [{ type: 'trunc', maxLen: 40 }, out(s), out(s)] },
+  { name: 'trunc then userspace', frames: ['udp4'], actions: (s) => [{ type: 'trunc', maxLen: 30 }, { type: 'userspace', pid: s.upcallPid, userdata: new Uint8Array([9]) }] },
+  {
+    name: 'check_pkt_len',
+    frames: ['udp4', 'tcp4'],
+    actions: (s) => [{ type: 'checkPktLen', pktLen: 100, gt: [{ type: 'pushVlan', tpid: 0x8100, vid: 1, pcp: 0, cfi: 1 }, out(s)], le: [{ type: 'set', key: { ethernet: { src: MAC1, dst: MAC2 } } }, out(s)] }],
+  },
+  { name: 'dec_ttl', frames: ['udp4', 'tcp6', 'ttl1', 'hop1v6'], actions: (s) => [{ type: 'decTtl', actions: [] }, out(s)] },
+  {
+    name: 'hash + recirc',
+    frames: ['udp4', 'tcp4'],
+    actions: () => [{ type: 'hash', alg: 0, basis: 0 }, { type: 'recirc', id: 7 }],
+    recirc: {
+      key: { recircId: 7, ethernet: { src: '00:00:00:00:00:00', dst: '00:00:00:00:00:00' } },
+      mask: { recircId: 0xffffffff, ethernet: { src: '00:00:00:00:00:00', dst: '00:00:00:00:00:00' } },
+      actions: (s) => [{ type: 'set', key: { ethernet: { src: MAC2, dst: MAC1 } } }, out(s)],
+    },
+  },
+  { name: 'recirc without a flow: MISS upcall with recirc_id', frames: ['udp4'], actions: () => [{ type: 'recirc', id: 9 }] },
+];
+
+let sides: Side[] = [];
+
+beforeAll(async () => {
+  requireOvsModule();
+  sides = [await kernelSide('dak'), await fallbackSide('dak')];
+});
+afterEach(async () => {
+  for (const s of sides) await s.dpif.flushFlows(s.dp);
+});
+afterAll(async () => {
+  for (const s of sides) await s.close();
+});
+
+const keyBytes = (k: FlowKey): Uint8Array => {
+  const w = new AttrWriter(512);
+  encodeKey(w, k);
+  return w.finish().slice();
+};
+const actionBytes = (a: Action[]): Uint8Array => {
+  const w = new AttrWriter(512);
+  encodeActions(w, a);
+  return w.finish().slice();
+};
+
+interface Result {
+  out: string[];
+  upcalls: string[];
+  stats: string[];
+}
+
+async function runCase(c: Case, s: Side, frames: Uint8Array[]): Promise<Result> {
+  s.output.clear();
+  s.upcalls.length = 0;
+  for (const f of frames) {
+    const key = extractKey(parsePacket(f), { inPort: s.inPort });
+    await s.dpif.putFlow(s.dp, { key: keyBytes(key), actions: actionBytes(c.actions(s)) });
+  }
+  if (c.recirc) {
+    await s.dpif.putFlow(s.dp, { key: keyBytes({ ...c.recirc.key, inPort: s.inPort }), mask: keyBytes({ ...c.recirc.mask, inPort: 0xffffffff }), actions: actionBytes(c.recirc.actions(s)) });
+  }
+  // Each frame twice, so stats count more than one packet.
+  await s.input.send([...frames, ...frames]);
+  const mine = new Set(frames.map(hex));
+  await waitFor(() => false, 700);
+  const flows: string[] = [];
+  for await (const f of s.dpif.dumpFlows(s.dp)) {
+    const k = withMetadata(decodeKey(f.key!));
+    if (k.inPort === s.inPort) k.inPort = 1;
+    flows.push(`${JSON.stringify(k, big)} packets=${f.stats?.packets} bytes=${f.stats?.bytes} flags=${f.tcpFlags ?? 0}`);
+  }
+  return {
+    out: s.output.poll().map(hex).sort(),
+    upcalls: s.upcalls
+      .filter((u) => u.kind === 'action' || [...mine].some((m) => hex(u.packet).startsWith(m.slice(0, 60))))
+      .map((u) => {
+        const k = decodeKey(u.key);
+        if (k.inPort === s.inPort) k.inPort = 1;
+        // See the header: the kernel's dp_hash cannot be reproduced.
+        if (k.dpHash) k.dpHash = 1;
+        return `${u.kind} ${hex(u.packet)} ud=${u.userdata ? hex(u.userdata) : '-'} len=${u.len ?? '-'} key=${JSON.stringify(k, big)}`;
+      })
+      .sort(),
+    stats: flows.sort(),
+  };
+}
+
+describe('actions, kernel vs fallback', () => {
+  it.each(CASES.map((c) => [c.name, c] as const))('%s', async (_, c) => {
+    const frames = c.frames.map((n, i) => frame(n, i));
+    const [k, u] = [await runCase(c, sides[0], frames), await runCase(c, sides[1], frames)];
+    expect(u.out).toEqual(k.out);
+    expect(u.upcalls).toEqual(k.upcalls);
+    expect(u.stats).toEqual(k.stats);
+  }, 120_000);
+});
+
+/** The key with the metadata attributes the kernel always writes, in its order. */
+function withMetadata(k: FlowKey): FlowKey {
+  const { recircId = 0, dpHash = 0, priority = 0, inPort, skbMark = 0, ctState = 0, ctZone = 0, ctMark = 0, ctLabels = 0n, ...rest } = k;
+  return { recircId, dpHash, priority, inPort, skbMark, ctState, ctZone, ctMark, ctLabels, ...rest };
+}
+
+const big = (_: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? hex(v) : v);
