@@ -73,4 +73,8 @@ export const COMMANDS: readonly CommandSpec[] = [
     { name: 'top', usage: '[dp] [--sort packets|bytes] [--interval SECS] [--count N]', min: 0, max: 1, mode: 'ro', json: true, description: 'flows by packet or byte rate, refreshed live (ovsnl)' },
     async () => (await import('./top.js')).top,
   ),
+  lazy(
+    { name: 'run', usage: 'dp [--rules FILE] [--learning] [--idle-timeout S] [--flow-limit N] [--handlers N]', min: 1, max: 1, mode: 'rw', description: 'switch the datapath\'s upcalls in the foreground: megaflows from rules or a learning switch (ovsnl)' },
+    async () => (await import('./run.js')).run,
+  ),
 ];

@@ -27,6 +27,14 @@ export interface GlobalOptions {
   sort?: string;
   /** top: seconds between dumps. */
   interval?: string;
+  /** run: the rules file. */
+  rules?: string;
+  /** run: the built-in learning switch. */
+  learning?: boolean;
+  /** run: seconds. */
+  idleTimeout?: string;
+  flowLimit?: string;
+  handlers?: string;
 }
 
 export class Ctx {

@@ -114,6 +114,11 @@ export async function runCli(args: string[], io: CliIo = processIo()): Promise<n
     .option('--pcap <file>', 'upcall-monitor: also write the packets to FILE (pcap, Ethernet)')
     .option('--sort <field>', 'top: order flows by packets (default) or bytes per second')
     .option('--interval <secs>', 'top: seconds between two dumps (default 1)')
+    .option('--rules <file>', 'run: forward by the rules in FILE (SIGHUP reloads it)')
+    .option('--learning', 'run: forward as an L2 learning switch (with --rules: for normal rules and table misses)')
+    .option('--idle-timeout <secs>', 'run: delete flows idle this long (default 10)')
+    .option('--flow-limit <n>', 'run: keep at most N flows (default 200000)')
+    .option('--handlers <n>', 'run: upcall handler sockets (default min(4, CPUs))')
     .addHelpText(
       'after',
       '\nEach IFACE on add-dp, add-if, and set-if may be followed by comma-separated\n' +

@@ -6,7 +6,7 @@
 // level: `ipv4.dst`, `encap.tcp.dst`, `mpls.0.label`. Its attribute path
 // (`ipv4`, `encap.tcp`) names what must be present in a key for the field
 // to exist at all.
-import { ipv4ToU32, ipv6FromBytes, ipv6ToBytes, macFromBytes, macIntoBytes } from '../ovs/addr.js';
+import { IPV4_ZERO, IPV6_ZERO, ipv4ToU32, ipv6FromBytes, ipv6ToBytes, MAC_ZERO, macFromBytes, macIntoBytes } from '../ovs/addr.js';
 import type { FlowKey } from '../ovs/keys.js';
 
 export interface Field {
@@ -17,7 +17,10 @@ export interface Field {
   bits: bigint;
 }
 
-const MAC_RE = /^[0-9a-f]{1,2}(:[0-9a-f]{1,2}){5}$/i;
+// The models write MACs as six 2-digit groups; an IPv6 text with colons at
+// exactly those places would have six groups and no "::", which is not one.
+const isMac = (v: string): boolean =>
+  v.length === 17 && v[2] === ':' && v[5] === ':' && v[8] === ':' && v[11] === ':' && v[14] === ':' && !v.includes('::');
 
 /** A leaf value's bits. Addresses are text in the models; their bits are the wire bytes. */
 export function leafBits(v: unknown): bigint {
@@ -25,7 +28,7 @@ export function leafBits(v: unknown): bigint {
   if (typeof v === 'bigint') return v;
   if (typeof v === 'boolean') return v ? 1n : 0n;
   if (typeof v === 'string') {
-    if (MAC_RE.test(v)) {
+    if (isMac(v)) {
       const b = new Uint8Array(6);
       macIntoBytes(v, b);
       return bytesBits(b);
@@ -49,8 +52,9 @@ export function leafFromBits(like: unknown, bits: bigint): unknown {
   if (typeof like === 'bigint') return bits;
   if (typeof like === 'boolean') return bits !== 0n;
   if (typeof like === 'string') {
-    if (MAC_RE.test(like)) return macFromBytes(bitsBytes(bits, 6));
-    if (like.includes(':')) return ipv6FromBytes(bitsBytes(bits, 16));
+    if (isMac(like)) return bits === 0n ? MAC_ZERO : macFromBytes(bitsBytes(bits, 6));
+    if (like.includes(':')) return bits === 0n ? IPV6_ZERO : ipv6FromBytes(bitsBytes(bits, 16));
+    if (bits === 0n) return IPV4_ZERO;
     const n = Number(bits);
     return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
   }
@@ -94,6 +98,29 @@ export interface FlatKey {
   attrs: Set<string>;
 }
 
+/**
+ * A key whose fields are turned into bits when first asked for: a rule
+ * table reads a handful of a key's thirty-odd fields, and converting
+ * addresses from text is most of the cost of a decision.
+ */
+export class LazyKey {
+  private readonly cache = new Map<string, bigint | undefined>();
+  constructor(readonly key: FlowKey) {}
+
+  /** The field's bits, or undefined when the key does not have it. `segs`: the path split at dots. */
+  get(path: string, segs: readonly string[] = path.split('.')): bigint | undefined {
+    if (this.cache.has(path)) return this.cache.get(path);
+    let v: unknown = this.key;
+    for (const seg of segs) {
+      v = v === undefined || v === null ? undefined : (v as Record<string, unknown>)[seg];
+      if (v === undefined) break;
+    }
+    const bits = v === undefined ? undefined : leafBits(v);
+    this.cache.set(path, bits);
+    return bits;
+  }
+}
+
 export function flattenKey(key: FlowKey): FlatKey {
   const fields = new Map<string, bigint>();
   const attrs = new Set<string>();
@@ -118,15 +145,17 @@ export function maskFields(mask: FlowKey): Field[] {
  * A mask of the key's shape holding `bits` (by path, zero elsewhere);
  * attributes with no bit set are left out.
  */
-export function maskFromBits(key: FlowKey, bits: ReadonlyMap<string, bigint>, prefix = ''): FlowKey {
+export function maskFromBits(key: FlowKey, bits: ReadonlyMap<string, bigint>, attrs?: ReadonlySet<string>, prefix = ''): FlowKey {
   const out: Record<string, unknown> = {};
   for (const [name, v] of Object.entries(key)) {
     if (v === undefined) continue;
     if (name === 'encap') {
-      const inner = maskFromBits(v as FlowKey, bits, `${prefix}encap.`);
+      const inner = maskFromBits(v as FlowKey, bits, attrs, `${prefix}encap.`);
       if (Object.keys(inner).length) out.encap = inner;
       continue;
     }
+    // Attributes without a bit need no walk (building zero addresses costs).
+    if (attrs && !attrs.has(`${prefix}${name}`)) continue;
     const [m, any] = build(`${prefix}${name}`, v, bits);
     if (any) out[name] = m;
   }

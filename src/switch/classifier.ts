@@ -18,11 +18,13 @@
 // whole prefix up to the differing bit (what OVS's prefix tries give)
 // would make megaflows narrower for no gain in correctness.
 import type { FlowKey, FlowMask } from '../ovs/keys.js';
-import { flattenKey, forEachField, leafBits, maskFields, maskFromBits, type FlatKey } from './classifier-fields.js';
+import { flattenKey, forEachField, LazyKey, leafBits, maskFields, maskFromBits } from './classifier-fields.js';
 import { completeMask, FRAG_LATER, isTagged, MaskError } from './mask.js';
 
 export interface Term {
   path: string;
+  /** `path` split at dots. */
+  segs: string[];
   attr: string;
   mask: bigint;
   /** The rule's value under the mask. */
@@ -32,12 +34,12 @@ export interface Term {
 /** A rule's match as the terms it reads. */
 export function compileMatch(match: FlowKey, mask: FlowMask): Term[] {
   const values = flattenKey(match).fields;
-  return maskFields(mask).map((f) => ({ path: f.path, attr: f.attr, mask: f.bits, value: (values.get(f.path) ?? 0n) & f.bits }));
+  return maskFields(mask).map((f) => ({ path: f.path, segs: f.path.split('.'), attr: f.attr, mask: f.bits, value: (values.get(f.path) ?? 0n) & f.bits }));
 }
 
-export function termsMatch(terms: readonly Term[], key: FlatKey): boolean {
+export function termsMatch(terms: readonly Term[], key: LazyKey): boolean {
   for (const t of terms) {
-    const v = key.fields.get(t.path);
+    const v = key.get(t.path, t.segs);
     if (v === undefined || (v & t.mask) !== t.value) return false;
   }
   return true;
@@ -47,7 +49,7 @@ export function termsMatch(terms: readonly Term[], key: FlatKey): boolean {
 export class MaskBits {
   readonly bits = new Map<string, bigint>();
   /** Attribute paths with any bit. */
-  private readonly attrs = new Set<string>();
+  readonly attrs = new Set<string>();
 
   add(path: string, bits: bigint, attr = attrOf(path)): void {
     if (bits === 0n) return;
@@ -84,7 +86,7 @@ export class MaskBits {
 
   /** The megaflow mask for `key`: these bits, plus what completeMask adds. */
   toMask(key: FlowKey): FlowMask {
-    const m = maskFromBits(key, this.bits);
+    const m = maskFromBits(key, this.bits, this.attrs);
     this.ethertypeOf8022(key, m, '');
     return completeMask(key, m);
   }
@@ -98,18 +100,19 @@ export function attrOf(path: string): string {
   return parts.slice(0, i + 1).join('.');
 }
 
-type Proof = Array<[string, bigint]>;
+/** Field paths, bits, and the attribute of each. */
+type Proof = Array<[string, bigint, string]>;
 
 /**
  * Adds to `acc` the cheapest proof that the rule with these terms does not
  * match any key agreeing with `key` under the mask. The rule must not
  * match `key`.
  */
-export function proveNoMatch(terms: readonly Term[], key: FlowKey, flat: FlatKey, acc: MaskBits): void {
+export function proveNoMatch(terms: readonly Term[], key: FlowKey, flat: LazyKey, acc: MaskBits): void {
   let best: Proof | undefined;
   let bestCost = Infinity;
   for (const t of terms) {
-    const v = flat.fields.get(t.path);
+    const v = flat.get(t.path, t.segs);
     let proof: Proof;
     if (v === undefined) {
       proof = absenceProof(key, t.attr);
@@ -118,7 +121,7 @@ export function proveNoMatch(terms: readonly Term[], key: FlowKey, flat: FlatKey
       if (diff === 0n) continue;
       const known = diff & (acc.bits.get(t.path) ?? 0n);
       if (known !== 0n) return; // already proven
-      proof = [[t.path, topBit(diff)]];
+      proof = [[t.path, topBit(diff), t.attr]];
     }
     const c = cost(proof, acc);
     if (c === 0) return;
@@ -128,17 +131,17 @@ export function proveNoMatch(terms: readonly Term[], key: FlowKey, flat: FlatKey
     }
   }
   if (!best) throw new Error('proveNoMatch: the rule matches the key');
-  for (const [path, bits] of best) acc.add(path, bits);
+  for (const [path, bits, attr] of best) acc.add(path, bits, attr);
 }
 
 function cost(proof: Proof, acc: MaskBits): number {
   let c = 0;
-  for (const [path, bits] of proof) {
+  for (const [path, bits, attr] of proof) {
     if (acc.has(path, bits)) continue;
     c += popcount(bits & ~(acc.bits.get(path) ?? 0n));
     // A field of an attribute not read yet brings that attribute's
     // prerequisites (EtherType, IP protocol...) into the mask too.
-    if (!acc.hasAttr(attrOf(path))) c += 64;
+    if (!acc.hasAttr(attr)) c += 64;
   }
   return c;
 }
@@ -180,16 +183,16 @@ function absenceProof(key: FlowKey, attr: string): Proof {
     k = k.encap!;
     prefix += 'encap.';
   }
-  const ethertype: [string, bigint] = [`${prefix}ethertype`, 0xffffn];
+  const ethertype: [string, bigint, string] = [`${prefix}ethertype`, 0xffffn, `${prefix}ethertype`];
   if (L3.has(name) || L4.has(name) || name === 'nd') {
     // Tagged here: the headers are inside encap(); the tag's present bit says so.
-    if (isTagged(k)) return [[`${prefix}vlan.cfi`, 1n]];
+    if (isTagged(k)) return [[`${prefix}vlan.cfi`, 1n, `${prefix}vlan`]];
     if (L3.has(name)) return [ethertype];
     const ip = k.ipv4 ? 'ipv4' : k.ipv6 ? 'ipv6' : undefined;
     if (!ip) return [ethertype];
-    if (k[ip]!.frag === FRAG_LATER) return [ethertype, [`${prefix}${ip}.frag`, 0xffn]];
-    if (name === 'nd' && k.icmpv6) return [[`${prefix}icmpv6.type`, 0xffn]];
-    return [ethertype, [`${prefix}${ip}.proto`, 0xffn]];
+    if (k[ip]!.frag === FRAG_LATER) return [ethertype, [`${prefix}${ip}.frag`, 0xffn, `${prefix}${ip}`]];
+    if (name === 'nd' && k.icmpv6) return [[`${prefix}icmpv6.type`, 0xffn, `${prefix}icmpv6`]];
+    return [ethertype, [`${prefix}${ip}.proto`, 0xffn, `${prefix}${ip}`]];
   }
   // No tag at this level (see above); no Ethernet header: the kernel keeps
   // the packet type (mac_proto) of every megaflow exact.

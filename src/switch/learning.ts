@@ -44,23 +44,64 @@ export class LearningSwitch implements Policy {
   private readonly agingMs: number;
   private readonly maxEntries: number;
   private gen = 0;
-  private lastPorts = '';
+  /** The port set as last read, sorted; flood lists by input port for it. */
+  private lastPorts: number[] = [];
+  private floods = new Map<number, Action[]>();
+  // The mask depends only on the key's shape; shared, frozen.
+  private readonly masks = new Map<number, FlowMask>();
   readonly stats: LearningStats = { learned: 0, moves: 0, expired: 0, evicted: 0 };
 
   constructor(opts: LearningSwitchOptions) {
     this.ports = opts.ports;
     this.agingMs = (opts.agingSeconds ?? 300) * 1000;
     this.maxEntries = opts.maxEntries ?? Infinity;
-    this.lastPorts = portsText(this.ports());
+    this.portsChanged();
+  }
+
+  /** Reads the port set; true (and flood lists forgotten) when it differs from the last one read. */
+  private portsChanged(): boolean {
+    const now = this.ports();
+    const last = this.lastPorts;
+    if (now.length === last.length) {
+      let same = true;
+      const sorted = isSorted(now) ? now : [...now].sort((a, b) => a - b);
+      for (let i = 0; i < last.length && same; i++) same = sorted[i] === last[i];
+      if (same) return false;
+    }
+    this.lastPorts = [...now].sort((a, b) => a - b);
+    this.floods.clear();
+    return true;
+  }
+
+  private floodFrom(inPort: number): Action[] {
+    let a = this.floods.get(inPort);
+    if (!a) {
+      a = this.lastPorts.filter((p) => p !== inPort).map((port): Action => ({ type: 'output', port }));
+      Object.freeze(a);
+      this.floods.set(inPort, a);
+    }
+    return a;
+  }
+
+  private maskFor(key: FlowKey): FlowMask {
+    const tagged = isTagged(key);
+    const shape = (tagged ? 1 : 0) | (key.recircId !== undefined ? 2 : 0) | (tagged && isTagged(key.encap!) ? 4 : 0);
+    let m = this.masks.get(shape);
+    if (!m) {
+      // OVS's NORMAL reads in_port, both MACs and the VLAN. The source MAC is
+      // in the mask though forwarding does not depend on it: a new source must
+      // miss and come up to be learned.
+      const read: FlowMask = { ethernet: { src: MAC_ONES, dst: MAC_ONES } };
+      if (tagged) read.vlan = { vid: 0xfff, pcp: 0, cfi: 1 };
+      m = deepFreeze(completeMask(key, read));
+      this.masks.set(shape, m);
+    }
+    return m;
   }
 
   /** Bumped on a new MAC, a move, an expiry or eviction, and a change of the port set (noticed when read). */
   get generation(): number {
-    const now = portsText(this.ports());
-    if (now !== this.lastPorts) {
-      this.lastPorts = now;
-      this.gen++;
-    }
+    if (this.portsChanged()) this.gen++;
     return this.gen;
   }
 
@@ -77,18 +118,12 @@ export class LearningSwitch implements Policy {
     const eth = key.ethernet;
     const inPort = key.inPort;
     if (!eth || inPort === undefined) return { actions: [], mask: completeMask(key, {}), reason: 'drop' };
-    // OVS's NORMAL reads in_port, both MACs and the VLAN. The source MAC is
-    // in the mask though forwarding does not depend on it: a new source must
-    // miss and come up to be learned.
-    const m: FlowMask = { ethernet: { src: MAC_ONES, dst: MAC_ONES } };
-    if (isTagged(key)) m.vlan = { vid: 0xfff, pcp: 0, cfi: 1 };
-    const mask = completeMask(key, m);
+    const mask = this.maskFor(key);
     const vlan = vlanOf(key);
     const port = isGroupMac(eth.dst) ? undefined : this.table.get(entryKey(vlan, eth.dst))?.port;
     if (port === undefined) {
-      const actions: Action[] = [];
-      for (const p of [...this.ports()].sort((a, b) => a - b)) if (p !== inPort) actions.push({ type: 'output', port: p });
-      return { actions, mask, reason: 'flood' };
+      if (this.portsChanged()) this.gen++;
+      return { actions: this.floodFrom(inPort), mask, reason: 'flood' };
     }
     if (port === inPort) return { actions: [], mask, reason: 'drop' };
     return { actions: [{ type: 'output', port }], mask, reason: 'learned' };
@@ -160,4 +195,15 @@ export class LearningSwitch implements Policy {
 
 const entryKey = (vlan: number, mac: string): string => `${vlan}/${mac}`;
 
-const portsText = (ports: readonly number[]): string => [...ports].sort((a, b) => a - b).join(',');
+function isSorted(a: readonly number[]): boolean {
+  for (let i = 1; i < a.length; i++) if (a[i - 1] > a[i]) return false;
+  return true;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}

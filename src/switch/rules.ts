@@ -4,7 +4,7 @@
 // bits, a proof of non-match for every rule above it, and completeMask.
 import type { Action } from '../ovs/actions.js';
 import type { FlowKey, FlowMask } from '../ovs/keys.js';
-import { flattenKey } from './classifier-fields.js';
+import { LazyKey } from './classifier-fields.js';
 import { compileMatch, MaskBits, proveNoMatch, termsMatch, type Term } from './classifier.js';
 import type { Decision, Policy } from './policy.js';
 
@@ -63,13 +63,13 @@ export class RuleTable implements Policy {
 
   /** The rule that decides for `key`, without the megaflow mask. */
   classify(key: FlowKey): Rule | undefined {
-    const flat = flattenKey(key);
+    const flat = new LazyKey(key);
     for (const c of this.compiled) if (termsMatch(c.terms, flat)) return c.rule;
     return undefined;
   }
 
   decide(key: FlowKey): Decision {
-    const flat = flattenKey(key);
+    const flat = new LazyKey(key);
     const acc = new MaskBits();
     for (const c of this.compiled) {
       if (!termsMatch(c.terms, flat)) {
