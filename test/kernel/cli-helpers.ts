@@ -70,3 +70,62 @@ let n = 0;
 export function dpName(prefix: string): string {
   return `${prefix}${process.pid % 1000}${(n++).toString(36)}`.slice(0, 15);
 }
+
+export interface TwoHosts {
+  dp: string;
+  /** Namespaces whose eth0 is the other end of the datapath's ports 1 and 2. */
+  ns: [string, string];
+  ports: [string, string];
+  macs: [string, string];
+  ips: [string, string];
+  /** Removes the datapath, links and namespaces (also safe before setup). */
+  cleanup(): void;
+}
+
+/**
+ * A datapath with two veth ports (1 and 2) whose other ends are eth0 in two
+ * network namespaces, addressed 10.N.0.1 and .2 with static neighbours (no
+ * ARP) and IPv6 off (no router solicitations): the only packets are the test's.
+ */
+export async function twoHosts(prefix: string, net: number): Promise<TwoHosts> {
+  const id = process.pid % 1000;
+  const h: TwoHosts = {
+    dp: dpName(prefix),
+    ns: [`${prefix}-a-${id}`, `${prefix}-b-${id}`],
+    ports: [`${prefix}a${id}`.slice(0, 15), `${prefix}b${id}`.slice(0, 15)],
+    macs: [`02:${net.toString(16).padStart(2, '0')}:00:00:00:01`, `02:${net.toString(16).padStart(2, '0')}:00:00:00:02`],
+    ips: [`10.${net}.0.1`, `10.${net}.0.2`],
+    cleanup() {
+      spawnSync(process.execPath, [new URL('../../bin/ovsnl.js', import.meta.url).pathname, 'del-dp', this.dp]);
+      for (const l of this.ports) spawnSync('ip', ['link', 'del', l]);
+      for (const n of this.ns) spawnSync('ip', ['netns', 'del', n]);
+    },
+  };
+  for (const l of h.ports) spawnSync('ip', ['link', 'del', l]);
+  for (const n of h.ns) spawnSync('ip', ['netns', 'del', n]);
+  const sh = (cmd: string): void => {
+    const r = spawnSync('bash', ['-c', cmd], { encoding: 'utf8', timeout: 60_000 });
+    if (r.status !== 0) throw new Error(`${cmd}: status ${r.status}: ${r.stderr}`);
+  };
+  const add = await ovsnl(['add-dp', h.dp]);
+  if (add.status !== 0) throw new Error(`add-dp: ${add.err}`);
+  for (let i = 0; i < 2; i++) {
+    const [ns, port, other] = [h.ns[i], h.ports[i], 1 - i];
+    sh(
+      [
+        `ip netns add ${ns}`,
+        `ip link add name ${port} type veth peer name eth0 netns ${ns}`,
+        `sysctl -qw net.ipv6.conf.${port}.disable_ipv6=1`,
+        `ip netns exec ${ns} sysctl -qw net.ipv6.conf.all.disable_ipv6=1`,
+        `ip netns exec ${ns} ip link set eth0 address ${h.macs[i]}`,
+        `ip netns exec ${ns} ip addr add ${h.ips[i]}/24 dev eth0`,
+        `ip netns exec ${ns} ip link set eth0 up`,
+        `ip netns exec ${ns} ip link set lo up`,
+        `ip netns exec ${ns} ip neigh replace ${h.ips[other]} lladdr ${h.macs[other]} dev eth0 nud permanent`,
+      ].join(' && '),
+    );
+    const r = await ovsnl(['add-if', h.dp, port]);
+    if (r.status !== 0) throw new Error(`add-if: ${r.err}`);
+  }
+  return h;
+}
