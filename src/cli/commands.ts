@@ -18,7 +18,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   lazy({ name: 'show', usage: '[-s] [dp...]', min: 0, max: Infinity, mode: 'ro', json: true, description: 'show basic info on all datapaths, or on each DP' }, async () => (await dp()).show),
   lazy(
     { name: 'dump-flows', usage: '[-m] [--names] [dp] [filter=..] [type=..] [pmd=..]', min: 0, max: 6, mode: 'ro', json: true, description: 'display flows in DP' },
-    async () => (await flows()).dumpFlows,
+    // Its own module: no flow parser to load.
+    async () => (await import('./dump-flows.js')).dumpFlows,
   ),
   lazy({ name: 'add-flow', usage: '[dp] flow actions', min: 2, max: 3, mode: 'rw', description: 'add FLOW with ACTIONS to DP' }, async () => (await flows()).addFlow),
   lazy({ name: 'mod-flow', usage: '[dp] flow actions', min: 2, max: 3, mode: 'rw', description: 'change FLOW actions to ACTIONS in DP' }, async () => (await flows()).modFlow),

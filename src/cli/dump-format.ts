@@ -12,8 +12,10 @@ import type { Flow } from '../dpif/dpif.js';
 import { decodeActions } from '../ovs/action-codec.js';
 import { decodeKey, decodeKeyField } from '../ovs/key-codec.js';
 import { formatUfid } from '../ovs/ufid.js';
-import { formatOdpActions, formatOdpFlow, formatTcpFlagLetters } from '../odp/index.js';
-import { formatAttr } from '../odp/format-key.js';
+// The formatting modules alone, not odp/index.js: dump-flows loads no parser.
+import { formatOdpActions } from '../odp/format-actions.js';
+import { formatAttr, formatOdpFlow } from '../odp/format-key.js';
+import { formatTcpFlagLetters } from '../odp/flags.js';
 import { maskIsConstant, wildcardMaskOf } from '../odp/mask-util.js';
 
 const ETHERNET = 4;
@@ -43,34 +45,33 @@ const FRAG_NAMES = ['no', 'first', 'later'];
  * as src/odp's Fields prints them. undefined: the general path decides
  * (unusual lengths, a partial frag mask).
  */
-function fastText(type: number, k: Uint8Array, m: Uint8Array, verbose: boolean): string | undefined {
+function fastText(type: number, k: Uint8Array, ko: number, kl: number, m: Uint8Array, mo: number, ml: number, verbose: boolean): string | undefined {
   if (type === 7) {
-    if (k.length !== 12 || m.length !== 12) return undefined;
-    const fm = m[11];
+    if (kl !== 12 || ml !== 12) return undefined;
+    const fm = m[mo + 11];
     if (fm !== 0 && fm !== 0xff) return undefined;
     let wild = true;
-    for (let i = 0; i < 12; i++) if (m[i]) wild = false;
+    for (let i = 0; i < 12; i++) if (m[mo + i]) wild = false;
     if (wild && !verbose) return '';
     let out = '';
-    for (const [name, o] of [['src', 0], ['dst', 4]] as const) {
-      const mv = be32(m, o);
-      if (!verbose && mv === 0) continue;
-      out += `${name}=${dotted(k, o)}${mv === 0xffffffff ? '' : '/' + dotted(m, o)},`;
-    }
-    if (verbose || m[8]) out += `proto=${k[8]}${m[8] === 0xff ? '' : '/' + hx(m[8])},`;
-    if (verbose || m[9]) out += `tos=${hx(k[9])}${m[9] === 0xff ? '' : '/' + hx(m[9])},`;
-    if (verbose || m[10]) out += `ttl=${k[10]}${m[10] === 0xff ? '' : '/' + hx(m[10])},`;
-    if (fm) out += `frag=${FRAG_NAMES[k[11]] ?? '<error>'},`;
+    const ms = be32(m, mo);
+    if (verbose || ms) out += `src=${dotted(k, ko)}${ms === 0xffffffff ? '' : '/' + dotted(m, mo)},`;
+    const md = be32(m, mo + 4);
+    if (verbose || md) out += `dst=${dotted(k, ko + 4)}${md === 0xffffffff ? '' : '/' + dotted(m, mo + 4)},`;
+    if (verbose || m[mo + 8]) out += `proto=${k[ko + 8]}${m[mo + 8] === 0xff ? '' : '/' + hx(m[mo + 8])},`;
+    if (verbose || m[mo + 9]) out += `tos=${hx(k[ko + 9])}${m[mo + 9] === 0xff ? '' : '/' + hx(m[mo + 9])},`;
+    if (verbose || m[mo + 10]) out += `ttl=${k[ko + 10]}${m[mo + 10] === 0xff ? '' : '/' + hx(m[mo + 10])},`;
+    if (fm) out += `frag=${FRAG_NAMES[k[ko + 11]] ?? '<error>'},`;
     return `ipv4(${out.endsWith(',') ? out.slice(0, -1) : out})`;
   }
   if (type === 9 || type === 10 || type === 17) {
-    if (k.length !== 4 || m.length !== 4) return undefined;
-    const ms = (m[0] << 8) | m[1];
-    const md = (m[2] << 8) | m[3];
+    if (kl !== 4 || ml !== 4) return undefined;
+    const ms = (m[mo + 0] << 8) | m[mo + 1];
+    const md = (m[mo + 2] << 8) | m[mo + 3];
     if (!verbose && !ms && !md) return '';
     let out = '';
-    if (verbose || ms) out += `src=${(k[0] << 8) | k[1]}${ms === 0xffff ? '' : '/' + hx(ms)},`;
-    if (verbose || md) out += `dst=${(k[2] << 8) | k[3]}${md === 0xffff ? '' : '/' + hx(md)},`;
+    if (verbose || ms) out += `src=${(k[ko + 0] << 8) | k[ko + 1]}${ms === 0xffff ? '' : '/' + hx(ms)},`;
+    if (verbose || md) out += `dst=${(k[ko + 2] << 8) | k[ko + 3]}${md === 0xffff ? '' : '/' + hx(md)},`;
     return `${type === 9 ? 'tcp' : type === 10 ? 'udp' : 'sctp'}(${out.endsWith(',') ? out.slice(0, -1) : out})`;
   }
   return undefined;
@@ -116,11 +117,7 @@ export class DumpFormatter {
 
   /** One attribute's text ('' when the terse form leaves it out). */
   private attr(a: Attr, m: Attr | undefined, hasMask: boolean): string {
-    let text: string | undefined = m ? fastText(a.type, a.data, m.data, this.verbose) : undefined;
-    if (text !== undefined) {
-      this.memo[a.type] = { key: a.data.slice(), mask: m!.data.slice(), hasMask, text };
-      return text;
-    }
+    let text: string | undefined;
     const [name, k] = decodeKeyField(a);
     let mv = m ? decodeKeyField(m)[1] : undefined;
     const nested = a.type === ENCAP || a.type === TUNNEL || a.type === NSH;
@@ -209,6 +206,11 @@ export class DumpFormatter {
 
   /** One attribute's text from bytes in place: the memo when they match, else made (and remembered). */
   private attrAt(type: number, key: Uint8Array, kOff: number, kLen: number, mask: Uint8Array | undefined, mOff: number, mLen: number, hasMask: boolean): string {
+    // ipv4 and ports differ from flow to flow: made from the bytes in place, not remembered.
+    if (mOff >= 0 && (type === 7 || type === 9 || type === 10 || type === 17)) {
+      const t = fastText(type, key, kOff, kLen, mask!, mOff, mLen, this.verbose);
+      if (t !== undefined) return t;
+    }
     const prev = this.memo[type];
     if (prev && prev.hasMask === hasMask && equalAt(prev.key, key, kOff, kLen) && (mOff < 0 ? prev.mask === undefined : prev.mask !== undefined && equalAt(prev.mask, mask!, mOff, mLen))) {
       return prev.text;

@@ -2,15 +2,13 @@
 // (odp_ufid_from_string), the key with its masks and the actions through
 // src/odp, into the attribute bytes the Dpif sends; and dump lines back out.
 import { AttrWriter } from '../netlink/attr.js';
-import type { Flow } from '../dpif/dpif.js';
 import { encodeActions } from '../ovs/action-codec.js';
 import { encodeKey } from '../ovs/key-codec.js';
 import type { Action } from '../ovs/actions.js';
 import type { FlowKey } from '../ovs/keys.js';
 import { withoutPacketType } from '../ovs/userspace-only.js';
-import { parseUfid, formatUfid, type Ufid } from '../ovs/ufid.js';
-import { OdpParseError, parseOdpActions, parseOdpFlow, formatTcpFlagLetters } from '../odp/index.js';
-import type { DumpFormatter } from './dump-format.js';
+import { parseUfid, type Ufid } from '../ovs/ufid.js';
+import { OdpParseError, parseOdpActions, parseOdpFlow } from '../odp/index.js';
 import { dpctlMessage } from './errors.js';
 import { fastKeyBytes } from './fast-key.js';
 
@@ -116,31 +114,4 @@ export function parseDel(keyText: string, portNames: ReadonlyMap<string, number>
   }
 }
 
-/** The kernel's monotonic clock in ms, which flows' `used` times are on. */
-export function monotonicMs(): bigint {
-  return process.hrtime.bigint() / 1_000_000n;
-}
-
-/** dpif_flow_stats_format: `packets:N, bytes:N, used:(never|S.SSSs)[, flags:F]`. */
-export function formatStats(f: Pick<Flow, 'stats' | 'used' | 'tcpFlags'>, now = monotonicMs()): string {
-  const used = f.used ? `${(Number(now - f.used) / 1000).toFixed(3)}s` : 'never';
-  let s = `packets:${f.stats?.packets ?? 0n}, bytes:${f.stats?.bytes ?? 0n}, used:${used}`;
-  if (f.tcpFlags) s += `, flags:${formatTcpFlagLetters(f.tcpFlags)}`;
-  return s;
-}
-
-/** A flow in --json output (docs/cli-json.md). */
-export function flowJson(f: Flow, fmt: { terse: DumpFormatter; verbose: DumpFormatter }, now: bigint): unknown {
-  return {
-    ufid: f.ufid ? formatUfid(f.ufid).slice(5) : null,
-    key: fmt.terse.key(f.key, f.mask),
-    key_verbose: fmt.verbose.key(f.key, f.mask),
-    packets: Number(f.stats?.packets ?? 0n),
-    bytes: Number(f.stats?.bytes ?? 0n),
-    used_ms_ago: f.used ? Number(now - f.used) : null,
-    tcp_flags: f.tcpFlags ?? 0,
-    tcp_flags_text: f.tcpFlags ? formatTcpFlagLetters(f.tcpFlags) : null,
-    actions: fmt.terse.actions(f.actions),
-    dp: 'ovs',
-  };
-}
+export { flowJson, formatStats, monotonicMs } from './flow-out.js';

@@ -3,79 +3,17 @@
 // numbers, as in ovs-dpctl. Without `ufid:` a flow is added without a UFID,
 // as ovs-dpctl does (lib/dpctl.c computes one only under ovs-appctl): the
 // kernel then knows it by its key, and `del-flow KEY` finds it.
-import type { Datapath, Flow, FlowPutMode } from '../dpif/dpif.js';
+import type { Flow, FlowPutMode } from '../dpif/dpif.js';
 import { parseOdpActions, formatOdpActions } from '../odp/index.js';
 import type { Ctx } from './context.js';
 import { CliError, dpctlMessage, errnoOf, dpctlError } from './errors.js';
-import { dpArgExists, fullName, optDatapath } from './dpname.js';
-import { compileFilter, type FlowFilter } from './filter.js';
+import { dpArgExists, optDatapath } from './dpname.js';
 import { flowJson, formatStats, monotonicMs, parseDel, parsePut, splitUfid } from './flow-text.js';
 import { DumpFormatter } from './dump-format.js';
-import { decodeKey } from '../ovs/key-codec.js';
 import { processFlowFile } from './flow-file.js';
+import { portMaps } from './dump-flows.js';
 
-export interface PortMaps {
-  byName: Map<string, number>;
-  byNumber: Map<number, string>;
-}
-
-export async function portMaps(ctx: Ctx, dp: Datapath): Promise<PortMaps> {
-  const vports = await (await ctx.dpif()).listVports(dp.dpIfindex);
-  return { byName: new Map(vports.map((v) => [v.name, v.portNo])), byNumber: new Map(vports.map((v) => [v.portNo, v.name])) };
-}
-
-export async function dumpFlows(ctx: Ctx, argsIn: string[]): Promise<void> {
-  const args = [...argsIn];
-  let filterText: string | undefined;
-  let pmdFilter = false;
-  // Trailing filter=, type=, pmd= in any order (dpctl_dump_flows).
-  for (let last = -1; args.length && last !== args.length; ) {
-    last = args.length;
-    const a = args[args.length - 1];
-    if (a.startsWith('filter=') && filterText === undefined) {
-      filterText = a.slice(7);
-      args.pop();
-    } else if (a.startsWith('type=')) {
-      throw new CliError("Invalid argument 'type'. Use 'ovs-appctl dpctl/dump-flows' instead.");
-    } else if (a.startsWith('pmd=')) {
-      // Only the userspace datapath has PMD threads: no kernel flow is on one.
-      if (!/^pmd=\s*[+-]?\d+/.test(a)) throw new CliError('', 1);
-      pmdFilter = true;
-      args.pop();
-    }
-  }
-  const { dp } = await optDatapath(ctx, args, 2);
-  const ports = await portMaps(ctx, dp);
-  const names = ctx.names ? ports.byNumber : undefined;
-  let filter: FlowFilter | undefined;
-  if (filterText !== undefined) {
-    try {
-      filter = compileFilter(filterText, ports.byName);
-    } catch (err) {
-      throw new CliError(`Failed to parse filter (${(err as Error).message})`);
-    }
-  }
-  if (pmdFilter) return;
-  const dpif = await ctx.dpif();
-  const json: unknown[] = [];
-  const fmt = new DumpFormatter(ctx.verbosity > 0, names);
-  const jsonFmt = ctx.json ? { terse: new DumpFormatter(false, names), verbose: new DumpFormatter(true, names) } : undefined;
-  let now = 0n;
-  let n = 0;
-  try {
-    for await (const f of dpif.dumpFlows(dp.dpIfindex)) {
-      if (filter && !filter(f.key ? decodeKey(f.key) : {}, f.mask ? decodeKey(f.mask) : {})) continue;
-      // The clock, for "used:" (seconds ago), read every 64 flows: well within its millisecond.
-      if ((n++ & 63) === 0) now = monotonicMs();
-      if (jsonFmt) json.push(flowJson(f, jsonFmt, now));
-      else ctx.out.line(fmt.line(f, now));
-    }
-  } catch (err) {
-    if (err instanceof CliError) throw err;
-    throw dpctlError('Failed to dump flows from datapath', err);
-  }
-  if (ctx.json) ctx.out.line(JSON.stringify({ datapath: fullName(dp), flows: json }));
-}
+export { dumpFlows, portMaps, type PortMaps } from './dump-flows.js';
 
 /** Prints the flow's stats line (-s). */
 function printStats(ctx: Ctx, f: Pick<Flow, 'stats' | 'used' | 'tcpFlags'> | undefined): void {

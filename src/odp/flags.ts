@@ -142,3 +142,22 @@ function matchName(c: Cursor, names: FlagNames, endsName: (ch: string) => boolea
   }
   return 0;
 }
+
+/** packet_format_tcp_flags: tcpdump's letters. */
+export function formatTcpFlagLetters(f: number): string {
+  if (!f) return 'none';
+  let s = '';
+  if (f & 0x002) s += 'S';
+  if (f & 0x001) s += 'F';
+  if (f & 0x008) s += 'P';
+  if (f & 0x004) s += 'R';
+  if (f & 0x020) s += 'U';
+  if (f & 0x010) s += '.';
+  if (f & 0x040) s += 'E';
+  if (f & 0x080) s += 'C';
+  if (f & 0x100) s += 'N';
+  if (f & 0x200) s += '[200]';
+  if (f & 0x400) s += '[400]';
+  if (f & 0x800) s += '[800]';
+  return s;
+}

@@ -8,6 +8,9 @@ import { formatOdpActions, type FormatActionsOptions } from './format-actions.js
 import { formatOdpFlow } from './format-key.js';
 import { parseOdpActions } from './parse-actions.js';
 import { parseOdpFlow } from './parse-key.js';
+import { formatTcpFlagLetters } from './flags.js';
+
+export { formatTcpFlagLetters };
 
 export interface FlowDumpEntry {
   ufid?: Ufid;
@@ -32,25 +35,6 @@ export interface FormatDumpOptions extends FormatActionsOptions {
   verbose?: boolean;
   /** The monotonic clock now, in ms (to print "used:" as seconds ago). */
   now?: bigint;
-}
-
-/** packet_format_tcp_flags: tcpdump's letters. */
-export function formatTcpFlagLetters(f: number): string {
-  if (!f) return 'none';
-  let s = '';
-  if (f & 0x002) s += 'S';
-  if (f & 0x001) s += 'F';
-  if (f & 0x008) s += 'P';
-  if (f & 0x004) s += 'R';
-  if (f & 0x020) s += 'U';
-  if (f & 0x010) s += '.';
-  if (f & 0x040) s += 'E';
-  if (f & 0x080) s += 'C';
-  if (f & 0x100) s += 'N';
-  if (f & 0x200) s += '[200]';
-  if (f & 0x400) s += '[400]';
-  if (f & 0x800) s += '[800]';
-  return s;
 }
 
 function usedText(used: bigint | undefined, now: bigint | undefined): string {
