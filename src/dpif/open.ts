@@ -4,6 +4,7 @@
 // transport differs (a netlink socket, or the daemon's unix socket).
 import { ModuleMissingError } from '../ovs/families.js';
 import { dpdPaths, type DpdPaths } from '../userspace/dpd-paths.js';
+import { markUserspaceDpif } from './daemon-link.js';
 import { KernelDpif, type KernelDpifOptions } from './kernel.js';
 
 /** auto: the kernel module if loaded, else the userspace daemon. */
@@ -50,7 +51,9 @@ export async function openUserspaceDpif(opts: OpenDpifOptions = {}, reason: 'no-
     noModule: reason === 'no-module',
   });
   // The daemon has no kernel log to read reasons from: its replies carry them.
-  return KernelDpif.open({ ...opts, socket, kernelLog: false });
+  const dpif = await KernelDpif.open({ ...opts, socket, kernelLog: false });
+  markUserspaceDpif(dpif, paths.socket);
+  return dpif;
 }
 
 /**

@@ -11,7 +11,7 @@ import { restoreDispatch, type DispatchMode, type DispatchState } from './upcall
 import type { DispatchGuard } from './upcall-guard.js';
 import type { KernelUpcallStats, ResolvedUpcallOptions, UpcallStats } from './upcall-options.js';
 import { UpcallQueue } from './upcall-queue.js';
-import type { HandlerSocket, HandlerTally } from './upcall-socket.js';
+import type { HandlerTally, UpcallHandler } from './upcall-socket.js';
 import type { DispatchWatch } from './upcall-watch.js';
 
 export class Upcalls implements AsyncIterable<Upcall> {
@@ -41,7 +41,7 @@ export class Upcalls implements AsyncIterable<Upcall> {
   /** @internal Use openUpcalls(). */
   constructor(
     private readonly dpif: Dpif,
-    private readonly handlers: HandlerSocket[],
+    private readonly handlers: UpcallHandler[],
     /** The counters the handler sockets write into. */
     private readonly tally: HandlerTally,
     private readonly opts: ResolvedUpcallOptions,
@@ -202,7 +202,7 @@ export class Upcalls implements AsyncIterable<Upcall> {
     if (this.backpressured) this.releaseBackpressure();
   }
 
-  private onReadable(h: HandlerSocket, err?: Error): void {
+  private onReadable(h: UpcallHandler, err?: Error): void {
     if (err) {
       this.reportError(err);
       return;

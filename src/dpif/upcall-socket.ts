@@ -27,6 +27,9 @@ export interface HandlerSocketOptions {
   familyId?: number;
 }
 
+/** What the upcall channel needs of a handler socket: a kernel netlink one, or a stream to the userspace daemon. */
+export type UpcallHandler = Pick<HandlerSocket, 'index' | 'portId' | 'receiveBufferBytes' | 'batch' | 'readBatch' | 'watch' | 'unwatch' | 'setKeepAlive' | 'close'>;
+
 export class HandlerSocket {
   readonly socket: NetlinkSocket;
   /** The receive buffer the kernel granted (it doubles the request for its bookkeeping). */

@@ -22,7 +22,9 @@ import { PerCpuRefusedError, applyPerCpu, applyPerVport, restoreDispatch, type D
 import { DispatchGuard } from './upcall-guard.js';
 import { Upcalls } from './upcall-channel.js';
 import { UPCALL_DEFAULTS, type UpcallOptions } from './upcall-options.js';
-import { HandlerSocket, type HandlerTally } from './upcall-socket.js';
+import { HandlerSocket, type HandlerTally, type UpcallHandler } from './upcall-socket.js';
+import { StreamHandlerSocket } from './upcall-stream.js';
+import { userspaceSocketOf } from './daemon-link.js';
 import { DispatchWatch } from './upcall-watch.js';
 
 export { Upcalls } from './upcall-channel.js';
@@ -58,7 +60,9 @@ export async function openUpcalls(dpif: Dpif, datapath: DpRef, options: UpcallOp
   }
   const dp = await dpif.getDatapath(datapath);
   const families = hasFamilies(dpif) ? dpif.families : undefined;
-  const handlers: HandlerSocket[] = [];
+  // On the userspace daemon, handler sockets are connections to it, and it has no multicast groups to watch.
+  const daemonSocket = userspaceSocketOf(dpif);
+  const handlers: UpcallHandler[] = [];
   const tally: HandlerTally = { received: 0, lost: 0, truncated: 0, foreign: 0, malformed: 0 };
   let watch: DispatchWatch | undefined;
   let state: DispatchState | undefined;
@@ -68,11 +72,12 @@ export async function openUpcalls(dpif: Dpif, datapath: DpRef, options: UpcallOp
   let guard: DispatchGuard | undefined;
   try {
     for (let i = 0; i < count; i++) {
-      handlers.push(new HandlerSocket(i, { receiveBufferBytes: opts.receiveBufferBytes, batch: opts.batch, slotBytes: opts.slotBytes, familyId: families?.packet.id }, tally));
+      const hopts = { receiveBufferBytes: opts.receiveBufferBytes, batch: opts.batch, slotBytes: opts.slotBytes, familyId: families?.packet.id };
+      handlers.push(daemonSocket ? await StreamHandlerSocket.connect(daemonSocket, i, hopts, tally) : new HandlerSocket(i, hopts, tally));
     }
     const pids = handlers.map((h) => h.portId);
     // Listening before any vport is listed, so that none added meanwhile is missed.
-    if (families && opts.guard !== false) {
+    if (families && opts.guard !== false && !daemonSocket) {
       watch = new DispatchWatch(families, dp.dpIfindex, {
         onDatapath: (a) => (guard ? guard.onDatapath(a) : (early = true)),
         onVport: (a) => (guard ? guard.onVport(a) : (early = true)),
