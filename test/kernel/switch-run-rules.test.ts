@@ -12,9 +12,8 @@ import { decodeActions } from '../../src/ovs/action-codec.js';
 import { decodeKey } from '../../src/ovs/key-codec.js';
 import { formatUfid } from '../../src/ovs/ufid.js';
 import { requireOvsModule } from './setup.js';
-import { twoHosts, type TwoHosts } from './cli-helpers.js';
 import { openDpif, waitFor } from './ovs-helpers.js';
-import { dump, significant, startRun, waitReady, type Runner } from './switch-run-helpers.js';
+import { dump, significant, startRun, twoHosts, waitReady, type Runner, type TwoHosts } from './switch-run-helpers.js';
 
 function ping(h: TwoHosts, from: 0 | 1, count = 2): string {
   const r = spawnSync('ip', ['netns', 'exec', h.ns[from], 'ping', '-n', '-c', String(count), '-i', '0.3', '-W', '2', h.ips[1 - from]], { encoding: 'utf8', timeout: 60_000 });
@@ -42,15 +41,15 @@ describe('ovsnl run --rules', () => {
   beforeAll(async () => {
     requireOvsModule();
     // Static neighbours (twoHosts): only IPv4 between the hosts crosses.
-    h = await twoHosts('swh', 84);
     dpif = await openDpif();
+    h = await twoHosts(dpif, 'swh', 84, true);
     dir = mkdtempSync(join(tmpdir(), 'ovsnl-run-rules-'));
     file = join(dir, 'rules');
   }, 120_000);
-  afterAll(() => {
+  afterAll(async () => {
     if (run && run.child.exitCode === null) run.child.kill('SIGKILL');
+    await h?.cleanup();
     dpif?.close();
-    h?.cleanup();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 

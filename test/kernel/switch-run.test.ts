@@ -8,9 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KernelDpif } from '../../src/dpif/kernel.js';
 import { requireOvsModule } from './setup.js';
-import { twoHosts, type TwoHosts } from './cli-helpers.js';
 import { openDpif, waitFor } from './ovs-helpers.js';
-import { dump, significant, startRun, waitReady, type Runner } from './switch-run-helpers.js';
+import { dump, significant, startRun, twoHosts, waitReady, type Runner, type TwoHosts } from './switch-run-helpers.js';
 
 const TCP = fileURLToPath(new URL('./switch-tcp.mjs', import.meta.url));
 
@@ -45,15 +44,14 @@ describe('ovsnl run --learning', () => {
   let run: Runner | undefined;
   beforeAll(async () => {
     requireOvsModule();
-    h = await twoHosts('swr', 83);
-    // Neighbours learned by ARP, so that broadcast flooding is part of it.
-    for (let i = 0; i < 2; i++) sh(h.ns[i], ['ip', 'neigh', 'del', h.ips[1 - i], 'dev', 'eth0']);
     dpif = await openDpif();
+    // Neighbours learned by ARP, so that broadcast flooding is part of it.
+    h = await twoHosts(dpif, 'swr', 83, false);
   }, 120_000);
   afterAll(async () => {
     if (run && run.child.exitCode === null) run.child.kill('SIGKILL');
+    await h?.cleanup();
     dpif?.close();
-    h?.cleanup();
   });
 
   it('forwards ARP, ping and TCP both ways through megaflows masked on in_port and the MACs only', async () => {
