@@ -57,6 +57,24 @@ export class MaskBits {
     this.attrs.add(attr);
   }
 
+  /**
+   * Starts from the bits completeMask gives every megaflow of this key
+   * (in_port, recirc_id, a tag's TPID and present bit): proofs on them
+   * cost nothing.
+   */
+  static forKey(key: FlowKey): MaskBits {
+    const m = new MaskBits();
+    if (key.inPort !== undefined) m.add('inPort', 0xffffffffn);
+    if (key.recircId !== undefined) m.add('recircId', 0xffffffffn);
+    let prefix = '';
+    for (let k: FlowKey | undefined = key; k && isTagged(k) && prefix.length < 12; k = k.encap, prefix += 'encap.') {
+      m.add(`${prefix}ethertype`, 0xffffn);
+      m.add(`${prefix}vlan.cfi`, 1n);
+      m.add(`${prefix}encap.ethertype`, 0xffffn);
+    }
+    return m;
+  }
+
   has(path: string, bits: bigint): boolean {
     return ((this.bits.get(path) ?? 0n) & bits) === bits;
   }

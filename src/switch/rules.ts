@@ -70,7 +70,7 @@ export class RuleTable implements Policy {
 
   decide(key: FlowKey): Decision {
     const flat = new LazyKey(key);
-    const acc = new MaskBits();
+    const acc = MaskBits.forKey(key);
     for (const c of this.compiled) {
       if (!termsMatch(c.terms, flat)) {
         proveNoMatch(c.terms, key, flat, acc);
