@@ -5,7 +5,11 @@
 import type { Action } from '../ovs/actions.js';
 import type { FlowKey, FlowMask } from '../ovs/keys.js';
 
-/** What a policy decided for the packets that share a flow key. */
+/**
+ * What a policy decided for the packets that share a flow key. Policies may
+ * share `actions` and `mask` between decisions (frozen): read them, encode
+ * them, never change them.
+ */
 export interface Decision {
   /** Datapath actions in order; empty drops. */
   actions: Action[];
@@ -15,6 +19,7 @@ export interface Decision {
    * kernel's prerequisites (eth_type under L3 fields, ip proto under L4
    * ports...). Any key that agrees with this one under the mask must get
    * the same decision; bits outside it are wildcarded in the megaflow.
+   * Ready to send: src/switch/mask.ts completeMask has been applied.
    */
   mask: FlowMask;
   /** Why, for statistics and logs: a rule's name, 'flood', 'learned', 'drop'. */
@@ -30,10 +35,12 @@ export interface Policy {
   /**
    * A packet was seen (a MISS upcall): learn from it (source MAC, port).
    * Returns true when the policy's state changed in a way that can make
-   * installed flows stale.
+   * installed flows stale. `now` is in ms of the caller's monotonic clock.
+   * Seeing a known source again only refreshes its age: call it for
+   * installed flows that carried packets too, or their MACs age out.
    */
   observe?(key: FlowKey, now: number): boolean;
-  /** Ages state (MAC entries); true when something expired. */
+  /** Ages state (MAC entries) as of `now` (ms, same clock); true when something expired. */
   expire?(now: number): boolean;
   /** Bumped on every state change that can alter decisions; flows translated under an older one get re-translated. */
   readonly generation: number;
