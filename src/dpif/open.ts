@@ -51,7 +51,8 @@ export async function openUserspaceDpif(opts: OpenDpifOptions = {}, reason: 'no-
     noModule: reason === 'no-module',
   });
   // The daemon has no kernel log to read reasons from: its replies carry them.
-  const dpif = await KernelDpif.open({ ...opts, socket, kernelLog: false });
+  // An ovs-vswitchd on the host manages kernel datapaths, not the daemon's: no warning about it.
+  const dpif = await KernelDpif.open({ ...opts, socket, kernelLog: false, hostWarnings: { ...opts.hostWarnings, disabled: true } });
   markUserspaceDpif(dpif, paths.socket);
   return dpif;
 }

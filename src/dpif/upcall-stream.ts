@@ -16,6 +16,8 @@ export class StreamHandlerSocket {
     this.out.push(u);
   };
   private watching = false;
+  /** Like a kernel handler socket's poll handle: a watched socket keeps the process alive unless told not to. */
+  private keepAlive = true;
 
   private constructor(
     readonly index: number,
@@ -51,16 +53,19 @@ export class StreamHandlerSocket {
     if (this.watching) return;
     this.watching = true;
     this.transport.watch(onReadable);
+    this.transport.setKeepAlive(this.keepAlive);
   }
 
   unwatch(): void {
     if (!this.watching) return;
     this.watching = false;
     this.transport.unwatch();
+    this.transport.setKeepAlive(false);
   }
 
   setKeepAlive(keep: boolean): void {
-    this.transport.setKeepAlive(keep);
+    this.keepAlive = keep;
+    if (this.watching) this.transport.setKeepAlive(keep);
   }
 
   close(): void {

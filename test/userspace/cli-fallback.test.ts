@@ -7,7 +7,7 @@
 // ovs-dpctl-samples/ in /work/shared/reference); what ovsnl adds after
 // ovs-dpctl's error line (the reason) is checked separately.
 // Needs `npm run build:ts` first (bin/ovsnl.js runs dist/).
-import { spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,13 +32,11 @@ interface Run {
   status: number;
 }
 
+// On a host with the module, ask for the daemon explicitly; here, 'auto' finds no module.
+const env = () => ({ ...process.env, OVSNL_DPD_DIR: dir, OVSNL_DATAPATH: moduleLoaded ? 'userspace' : 'auto' });
+
 function ovsnl(...args: string[]): Run {
-  const r = spawnSync(process.execPath, [BIN, ...args], {
-    encoding: 'utf8',
-    timeout: 60_000,
-    // On a host with the module, ask for the daemon explicitly; here, 'auto' finds no module.
-    env: { ...process.env, OVSNL_DPD_DIR: dir, OVSNL_DATAPATH: moduleLoaded ? 'userspace' : 'auto' },
-  });
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 60_000, env: env() });
   return { out: r.stdout, err: r.stderr, status: r.status ?? -1 };
 }
 
@@ -114,6 +112,21 @@ describe('ovsnl without the kernel module: the userspace daemon, started on dema
         `  port 2: ${P2}\n`,
     );
     expect(ovsnl('dump-flows', DP)).toEqual({ out: '', err: '', status: 0 });
+  });
+
+  it('upcall-monitor takes the MISS upcalls of a ping while no flow matches', async () => {
+    const mon = spawn(process.execPath, [BIN, 'upcall-monitor', DP, '--count', '1'], { env: env() });
+    let out = '';
+    mon.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const done = new Promise<number>((resolve) => mon.on('close', (code) => resolve(code ?? -1)));
+    // Pings until the monitor has its upcall (it needs a moment to take over the dispatch).
+    let exited = false;
+    void done.then(() => (exited = true));
+    for (let i = 0; i < 20 && !exited; i++) {
+      await new Promise((r) => execFile('ip', ['netns', 'exec', PAIRS[0].ns, 'ping', '-c', '1', '-W', '1', PAIRS[1].addr], r));
+    }
+    expect(await done).toBe(0);
+    expect(out).toMatch(/^miss: .*in_port\(1\).*eth_type\(0x0806\),arp\(sip=10\.78\.0\.1,tip=10\.78\.0\.2,op=1,/);
   });
 
   it('gives the kernel errors for datapaths and ports', () => {
