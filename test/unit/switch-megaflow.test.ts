@@ -19,7 +19,9 @@ const PORTS = [53, 80, 443, 1000, 8080];
 
 const keyArb: fc.Arbitrary<FlowKey> = fc
   .record({
-    kind: fc.constantFrom('tcp', 'udp', 'udp', 'icmp', 'arp', 'ipv6', 'frag-first', 'frag-later', 'frag-later'),
+    kind: fc.constantFrom('tcp', 'udp', 'udp', 'icmp', 'arp', 'ipv6', 'ns', 'na', 'echo6', 'frag-first', 'frag-later', 'frag-later'),
+    dst6: fc.constantFrom('fe80::1', 'fe80::2', 'ff02::1:ff00:2', '2001:db8::1'),
+    op: fc.constantFrom(1, 2),
     inPort: fc.integer({ min: 1, max: 3 }),
     src: fc.constantFrom(...MACS.slice(0, 3)),
     dst: fc.constantFrom(...MACS),
@@ -34,10 +36,17 @@ const keyArb: fc.Arbitrary<FlowKey> = fc
     const l2 = { inPort: o.inPort, src: o.src, dst: o.dst };
     switch (o.kind) {
       case 'arp':
-        k = arpKey({ ...l2, sip: o.src4, tip: o.dst4 });
+        k = arpKey({ ...l2, sip: o.src4, tip: o.dst4, op: o.op });
         break;
       case 'ipv6':
-        k = ipv6Key({ ...l2, proto: 17, sport: o.sport, dport: o.dport });
+        k = ipv6Key({ ...l2, dst6: o.dst6, proto: 17, sport: o.sport, dport: o.dport });
+        break;
+      case 'ns':
+      case 'na':
+        k = ipv6Key({ ...l2, dst6: o.dst6, icmpType: o.kind === 'ns' ? 135 : 136, target: o.dst6 });
+        break;
+      case 'echo6':
+        k = ipv6Key({ ...l2, dst6: o.dst6, icmpType: 128 });
         break;
       case 'frag-first':
       case 'frag-later':
@@ -60,6 +69,8 @@ interface Part {
 }
 
 const ipv4Zero = { src: '0.0.0.0', dst: '0.0.0.0', proto: 0, tos: 0, ttl: 0, frag: 0 };
+const ipv6Zero = { src: '::', dst: '::', label: 0, proto: 0, tclass: 0, hlimit: 0, frag: 0 };
+const arpZero = { sip: '0.0.0.0', tip: '0.0.0.0', op: 0, sha: '00:00:00:00:00:00', tha: '00:00:00:00:00:00' };
 
 // Terms over overlapping fields; each is a (match, mask) fragment merged into a rule.
 const termArb: fc.Arbitrary<Part> = fc.oneof(
@@ -80,6 +91,22 @@ const termArb: fc.Arbitrary<Part> = fc.oneof(
     })),
   },
   fc.constantFrom(10, 20).map((vid) => ({ match: { vlan: { vid, pcp: 0, cfi: 1 } }, mask: { vlan: { vid: 0xfff, pcp: 0, cfi: 1 } } })),
+  fc.record({ ip: fc.constantFrom('fe80::', 'ff02::', '2001:db8::'), m: fc.constantFrom('ffff::', 'ffff:ffff::', 'fe00::') }).map(({ ip, m }) => ({
+    match: { ipv6: { ...ipv6Zero, dst: ip } },
+    mask: { ipv6: { ...ipv6Zero, dst: m } },
+  })),
+  fc.record({ tip: fc.constantFrom(...IPS), op: fc.constantFrom(0, 1, 2) }).map(({ tip, op }) => ({
+    match: { arp: { ...arpZero, tip, op } },
+    mask: { arp: { ...arpZero, tip: '255.255.255.255', op: op ? 0xff : 0 } },
+  })),
+  fc.constantFrom(0, 8).map((type) => ({ match: { icmp: { type, code: 0 } }, mask: { icmp: { type: 0xff, code: 0 } } })),
+  fc.constantFrom(128, 135, 136).map((type) => ({ match: { icmpv6: { type, code: 0 } }, mask: { icmpv6: { type: 0xff, code: 0 } } })),
+  fc.constantFrom('fe80::1', 'fe80::2', '2001:db8::1').map((target) => ({
+    match: { nd: { target, sll: '00:00:00:00:00:00', tll: '00:00:00:00:00:00' } },
+    mask: { nd: { target: 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', sll: '00:00:00:00:00:00', tll: '00:00:00:00:00:00' } },
+  })),
+  fc.constantFrom(0x002, 0x010).map((f) => ({ match: { tcpFlags: f }, mask: { tcpFlags: f } })),
+  fc.constantFrom(...PORTS).map((port) => ({ match: { encap: { udp: { src: 0, dst: port } } }, mask: { encap: { udp: { src: 0, dst: 0xffff } } } })),
   fc.constantFrom(...IPS).map((ip) => ({
     match: { encap: { ipv4: { ...ipv4Zero, dst: ip } } },
     mask: { encap: { ipv4: { ...ipv4Zero, dst: '255.255.255.0' } } },
