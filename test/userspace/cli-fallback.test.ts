@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeNsPairs, quiet, readDaemonPid, removeNsPairs, requireRoot, sh, type NsPair } from './helpers.js';
+import { makeNsPairs, quiet, readDaemonPid, removeNsPairs, requireBuiltDist, requireRoot, sh, type NsPair } from './helpers.js';
 
 const BIN = fileURLToPath(new URL('../../bin/ovsnl.js', import.meta.url));
 const DP = 'ovsnlfb0';
@@ -56,6 +56,7 @@ function cleanup(): void {
 
 beforeAll(() => {
   requireRoot('the CLI on the userspace datapath');
+  requireBuiltDist();
   dir = mkdtempSync(join(tmpdir(), 'ovsnl-fb-'));
   cleanup();
   makeNsPairs(PAIRS);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { quiet, readDaemonPid, requireRoot, sh } from './helpers.js';
+import { quiet, readDaemonPid, requireBuiltDist, requireRoot, sh } from './helpers.js';
 
 const DEMO = fileURLToPath(new URL('../../scripts/demo.mjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'ovsnl-demo-test-'));
@@ -25,6 +25,7 @@ afterAll(() => {
 describe('scripts/demo.mjs (the quick start)', () => {
   it('pings across a fresh datapath, shows flows with stats, and cleans up', () => {
     requireRoot('the demo');
+    requireBuiltDist();
     const r = spawnSync(process.execPath, [DEMO], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, OVSNL_DPD_DIR: dir } });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);

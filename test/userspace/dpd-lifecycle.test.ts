@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatUptime } from '../../src/cli/dpd.js';
 import { datapathSideFromEnv } from '../../src/dpif/open.js';
 import { dpdPaths } from '../../src/userspace/dpd-paths.js';
-import { quiet, readDaemonPid, requireRoot } from './helpers.js';
+import { quiet, readDaemonPid, requireBuiltDist, requireRoot } from './helpers.js';
 
 const BIN = fileURLToPath(new URL('../../bin/ovsnl.js', import.meta.url));
 const moduleLoaded = existsSync('/sys/module/openvswitch');
@@ -57,6 +57,7 @@ describe('the daemon process', () => {
 
   beforeAll(() => {
     requireRoot('the daemon process tests');
+    requireBuiltDist();
     dir = mkdtempSync(join(tmpdir(), 'ovsnl-life-'));
   });
   afterAll(() => {

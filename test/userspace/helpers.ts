@@ -1,7 +1,9 @@
 // Shared by the host tests of the userspace datapath: shell commands, and
 // namespaces with veth pairs that are removed even when a test fails.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export const sh = (cmd: string, ...args: string[]): string => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 
@@ -60,4 +62,26 @@ export function readDaemonPid(path: string): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * Tests that run bin/ovsnl.js run dist/: refuse to test stale code. Every
+ * src/ file must have a dist/ counterpart at least as new.
+ */
+export function requireBuiltDist(): void {
+  const stale: string[] = [];
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(join(ROOT, 'src', dir), { withFileTypes: true })) {
+      const rel = join(dir, e.name);
+      if (e.isDirectory()) walk(rel);
+      else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) {
+        const out = join(ROOT, 'dist', rel.replace(/\.ts$/, '.js'));
+        if (!existsSync(out) || statSync(out).mtimeMs < statSync(join(ROOT, 'src', rel)).mtimeMs) stale.push(rel);
+      }
+    }
+  };
+  walk('');
+  if (stale.length) throw new Error(`dist/ is older than src/ (${stale.slice(0, 3).join(', ')}${stale.length > 3 ? ', ...' : ''}): run 'npm run build:ts' first`);
 }
