@@ -184,6 +184,9 @@ describe('switch megaflow masks for real MISS upcalls', () => {
     ['vlan arp', { dst: 'ff:ff:ff:ff:ff:ff', vlans: [{ vid: 20 }], l3: { kind: 'arp', op: 1, spa: '10.77.0.1', tpa: '10.77.0.2' } }],
     ['qinq udp', { dst: B, vlans: [{ tpid: 0x88a8, vid: 100 }, { vid: 10 }], l3: v4, l4: { kind: 'udp', src: 40000, dst: 53 }, payload: 8 }],
     ['802.2 llc', { dst: B, l3: { kind: 'llc', dsap: 0x42, ssap: 0x42, ctrl: 3, data: new Uint8Array(40) } }],
+    ['mpls', { dst: B, mpls: [{ label: 100, ttl: 64 }], l3: v4, l4: { kind: 'udp', src: 40000, dst: 53 }, payload: 8 }],
+    ['sctp', { dst: B, l3: v4, l4: { kind: 'sctp', src: 40000, dst: 9 }, payload: 8 }],
+    ['ipv6 later fragment', { dst: B, l3: { ...v6, ext: [{ kind: 'fragment', offset: 8, more: false, id: 5, nextHeader: 17 }] }, payload: 40 }],
   ];
 
   beforeAll(async () => {
@@ -224,6 +227,9 @@ describe('switch megaflow masks for real MISS upcalls', () => {
     expect(has((k) => k.encap?.arp !== undefined)).toBe(true);
     expect(has((k) => k.encap?.encap?.udp !== undefined)).toBe(true);
     expect(has((k) => k.ethertype === undefined && k.ethernet !== undefined)).toBe(true);
+    expect(has((k) => k.mpls !== undefined)).toBe(true);
+    expect(has((k) => k.sctp !== undefined)).toBe(true);
+    expect(has((k) => k.ipv6?.frag === 2 && k.udp === undefined)).toBe(true);
   });
 
   for (const [pname, decide] of policies()) {
