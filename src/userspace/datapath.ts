@@ -14,7 +14,7 @@ import { ParsedPacket } from '../packet/result.js';
 import { executeActions, type ActionSink, type ExecStats } from './actions.js';
 import { extractKey, type PacketMeta } from './extract.js';
 import { FlatKey, writeFlatFromPacket } from './flat-key.js';
-import { FlowTable, hitFlow, monotonicMs } from './flow-table.js';
+import { flowOutputs, FlowTable, hitFlow, monotonicMs } from './flow-table.js';
 import { DaemonError } from './genl-service.js';
 import { Port } from './port.js';
 
@@ -61,6 +61,11 @@ export class Datapath implements ActionSink {
   readonly exec: ExecStats = { recursionDrops: 0 };
   private readonly pp = new ParsedPacket();
   private readonly key = new FlatKey();
+  /** Metadata of received frames, reused: only in_port is set. */
+  private readonly rxMeta: PacketMeta = { inPort: 0 };
+  /** The clock is read once per received batch, not per packet. */
+  private now = 0;
+  private nowStale = true;
   private readonly rankTimer: NodeJS.Timeout;
 
   private constructor(
@@ -127,7 +132,15 @@ export class Datapath implements ActionSink {
     } else {
       throw new DaemonError(EAFNOSUPPORT, `the ovsnl userspace datapath has no vport type ${req.type} yet (netdev and internal only)`);
     }
-    const port = new Port(portNo, req.type, req.name, io, req.upcallPids, (p, f) => this.receive(p, f));
+    const port = new Port(
+      portNo,
+      req.type,
+      req.name,
+      io,
+      req.upcallPids,
+      (p, f) => this.receive(p, f),
+      () => this.batchEnd(),
+    );
     this.ports.set(portNo, port);
     port.start();
     return port;
@@ -147,8 +160,16 @@ export class Datapath implements ActionSink {
 
   // ---- the packet path ----------------------------------------------------
 
+  /** A frame from a port: a view of its receive buffer, valid until batchEnd(). */
   receive(port: Port, frame: Uint8Array): void {
-    this.process(frame, { inPort: port.portNo }, 0);
+    this.rxMeta.inPort = port.portNo;
+    this.process(frame, this.rxMeta, 0);
+  }
+
+  /** After each received batch: what was queued from the batch leaves before the buffer is reused. */
+  private batchEnd(): void {
+    for (const p of this.ports.values()) p.flushNow();
+    this.nowStale = true;
   }
 
   private process(frame: Uint8Array, meta: PacketMeta, depth: number): void {
@@ -161,9 +182,18 @@ export class Datapath implements ActionSink {
       return;
     }
     this.hit++;
-    hitFlow(flow, frame.length, pp.tcpFlags, monotonicMs());
-    // Receive buffers are reused: actions work on a copy.
-    executeActions(this, frame.slice(), meta, flow.actions, depth, this.exec);
+    if (this.nowStale) {
+      this.now = monotonicMs();
+      this.nowStale = false;
+    }
+    hitFlow(flow, frame.length, pp.tcpFlags, this.now);
+    const outs = flowOutputs(flow);
+    if (outs !== undefined) {
+      // Outputs only: the frame goes as it is, one copy per extra port.
+      for (let i = 0; i < outs.length; i++) this.output(outs[i], i === outs.length - 1 ? frame : frame.slice());
+      return;
+    }
+    executeActions(this, frame, meta, flow.actions, depth, this.exec);
   }
 
   /** Runs actions on a packet given by OVS_PACKET_CMD_EXECUTE. */

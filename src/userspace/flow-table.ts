@@ -27,6 +27,22 @@ export interface FlowEntry {
   used: number;
   tcpFlags: number;
   dead: boolean;
+  /** The ports of an action list made of outputs only, for `outputsFor` (see flowOutputs). */
+  outputs: Int32Array | undefined;
+  outputsFor: Action[] | undefined;
+}
+
+/**
+ * The output ports when the flow's actions are outputs only (empty: drop),
+ * the common case the datapath runs without the action interpreter;
+ * undefined otherwise. Recomputed when a flow's actions are replaced.
+ */
+export function flowOutputs(f: FlowEntry): Int32Array | undefined {
+  if (f.outputsFor !== f.actions) {
+    f.outputsFor = f.actions;
+    f.outputs = f.actions.every((a) => a.type === 'output') ? Int32Array.from(f.actions, (a) => (a as { port: number }).port) : undefined;
+  }
+  return f.outputs;
 }
 
 /** The monotonic clock in milliseconds, the clock the kernel reports `used` in. */
@@ -89,6 +105,11 @@ function sameWords(a: Uint32Array, b: Uint32Array): boolean {
   return true;
 }
 
+function sameWordsAt(store: Uint32Array, base: number, w: Uint32Array): boolean {
+  for (let i = 0; i < FLAT_WORDS; i++) if (store[base + i] !== w[i]) return false;
+  return true;
+}
+
 function fullHash(key: Uint32Array): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < FLAT_WORDS; i++) h = mix(h, key[i]);
@@ -109,9 +130,10 @@ export class FlowTable {
   private subtables: Subtable[] = [];
   private readonly byUfid = new Map<string, FlowEntry>();
   private readonly all = new Set<FlowEntry>();
-  // Exact-match cache: slot by full-key hash, verified against the stored key.
-  private readonly emcKeys: (Uint32Array | undefined)[] = new Array(EMC_SIZE);
-  private readonly emcFlows: (FlowEntry | undefined)[] = new Array(EMC_SIZE);
+  // Exact-match cache: slot by full-key hash, verified against the stored
+  // key. Keys live in one preallocated array: a cache fill allocates nothing.
+  private readonly emcKeys = new Uint32Array(EMC_SIZE * FLAT_WORDS);
+  private readonly emcFlows: (FlowEntry | undefined)[] = new Array(EMC_SIZE).fill(undefined);
   /** Subtables visited by lookups (the kernel's n_mask_hit). */
   maskHits = 0;
   cacheHits = 0;
@@ -129,16 +151,19 @@ export class FlowTable {
     const h = fullHash(w);
     const slot = h & (EMC_SIZE - 1);
     const cached = this.emcFlows[slot];
-    if (cached && !cached.dead && sameWords(this.emcKeys[slot]!, w)) {
+    const base = slot * FLAT_WORDS;
+    if (cached !== undefined && !cached.dead && sameWordsAt(this.emcKeys, base, w)) {
       this.cacheHits++;
       return cached;
     }
-    for (const st of this.subtables) {
+    const subtables = this.subtables;
+    for (let i = 0; i < subtables.length; i++) {
+      const st = subtables[i];
       this.maskHits++;
       const f = st.find(w);
       if (f) {
         st.hits++;
-        this.emcKeys[slot] = w.slice();
+        this.emcKeys.set(w, base);
         this.emcFlows[slot] = f;
         return f;
       }
@@ -187,6 +212,8 @@ export class FlowTable {
       used: 0,
       tcpFlags: 0,
       dead: false,
+      outputs: undefined,
+      outputsFor: undefined,
     };
     const bucket = st.flows.get(f.hash);
     if (bucket) bucket.push(f);

@@ -48,8 +48,13 @@ export class Port {
     readonly name: string,
     readonly io: NativeFrameIO,
     public upcallPids: number[],
-    /** Called with each received frame; the frame is only valid during the call. */
+    /**
+     * Called with each received frame. The frame is a view of the receive
+     * buffer, valid until `onBatchEnd` returns: frames queued for sending
+     * from it must be flushed (flushNow) by then.
+     */
     private readonly onFrame: (port: Port, frame: Uint8Array) => void,
+    private readonly onBatchEnd: () => void = () => {},
   ) {}
 
   get ifindex(): number {
@@ -138,6 +143,7 @@ export class Port {
         this.counters.rxBytes += frame.length;
         this.onFrame(this, frame);
       }
+      this.onBatchEnd();
       if (n < BATCH) return;
     }
   }
@@ -158,6 +164,11 @@ export class Port {
     return f;
   }
 
+  /** Sends what is queued now (frames that are views of a receive buffer must leave before it is reused). */
+  flushNow(): void {
+    if (this.queue.length && !this.waitingWritable) this.flush();
+  }
+
   private flush(): void {
     this.flushScheduled = false;
     if (this.closed || !this.queue.length) return;
@@ -176,6 +187,9 @@ export class Port {
       this.counters.txBytes += this.queue[i].length;
     }
     this.queue.splice(0, sent);
+    // What waits for writability may be views of a receive buffer that is
+    // about to be reused: keep copies.
+    for (let i = 0; i < this.queue.length; i++) this.queue[i] = this.queue[i].slice();
     if (this.queue.length && !this.waitingWritable) {
       this.waitingWritable = true;
       this.io.pollStart(POLL_READ | POLL_WRITE, (e, ev) => this.onPoll(e, ev));
