@@ -45,7 +45,14 @@ export interface HandlerOptions {
   onError?: (err: Error) => void;
 }
 
-/** Key bytes → attribute stream, encoded once per decision. */
+// Policies hand out the same mask and action objects for decisions of the
+// same shape (the learning switch's frozen masks, its flood lists per port):
+// their bytes are encoded once per object. Weak keys, so that a policy's
+// replaced objects go with it.
+const maskBytes = new WeakMap<FlowKey, Uint8Array>();
+const actionBytes = new WeakMap<readonly Action[], Uint8Array>();
+
+/** A key or mask as its OVS_KEY_ATTR_* stream (a fresh copy). */
 export function encodeKeyBytes(key: FlowKey): Uint8Array {
   const w = new AttrWriter(256);
   encodeKey(w, key);
@@ -56,6 +63,34 @@ export function encodeActionBytes(actions: readonly Action[]): Uint8Array {
   const w = new AttrWriter(64);
   encodeActions(w, actions);
   return w.finish().slice();
+}
+
+/** encodeKeyBytes, remembered per mask object. The bytes are shared: never written to. */
+export function maskBytesOf(mask: FlowKey): Uint8Array {
+  let b = maskBytes.get(mask);
+  if (!b) maskBytes.set(mask, (b = encodeKeyBytes(mask)));
+  return b;
+}
+
+/** encodeActionBytes, remembered per action list object. The bytes are shared: never written to. */
+export function actionBytesOf(actions: readonly Action[]): Uint8Array {
+  let b = actionBytes.get(actions);
+  if (!b) actionBytes.set(actions, (b = encodeActionBytes(actions)));
+  return b;
+}
+
+/**
+ * UFIDs of this process: a random 16-byte base, then a counter in the last
+ * word. Unique among this run's flows without a random draw per flow, and
+ * apart from other processes' by the base.
+ */
+export class UfidSource {
+  private readonly base = randomUfid();
+  private readonly view = new DataView(this.base.buffer, this.base.byteOffset, 16);
+  next(): Uint8Array {
+    this.view.setUint32(12, (this.view.getUint32(12) + 1) >>> 0);
+    return this.base.slice();
+  }
 }
 
 /** The packets of one key within a batch. */
@@ -74,6 +109,7 @@ export class UpcallHandler {
   readonly stats: HandlerStats;
   private readonly now: () => number;
   private readonly pending = new Set<Promise<void>>();
+  private readonly ufids = new UfidSource();
 
   constructor(private readonly opts: HandlerOptions) {
     this.stats = opts.stats ?? newHandlerStats();
@@ -147,8 +183,8 @@ export class UpcallHandler {
       let mask: Uint8Array;
       try {
         d = policy.decide(m.typedKey);
-        actions = encodeActionBytes(d.actions);
-        mask = encodeKeyBytes(d.mask);
+        actions = actionBytesOf(d.actions);
+        mask = maskBytesOf(d.mask);
       } catch (err) {
         s.policyErrors++;
         this.opts.onError?.(err instanceof Error ? err : new Error(String(err)));
@@ -160,7 +196,7 @@ export class UpcallHandler {
     const room = (this.opts.flowLimit ?? Infinity) - flows.size;
     if (room < decided.length) s.overLimit += decided.length - Math.max(0, room);
     const installing = room >= decided.length ? decided : decided.slice(0, Math.max(0, room));
-    for (const d of installing) puts.push({ key: d.m.key, mask: d.mask, actions: d.actions, ufid: randomUfid(), mode: 'create' });
+    for (const d of installing) puts.push({ key: d.m.key, mask: d.mask, actions: d.actions, ufid: this.ufids.next(), mode: 'create' });
     s.flowPuts += puts.length;
     // Puts first, executes after, all pipelined on the one connection: the
     // kernel handles them in order, so later packets of the flow find it.

@@ -12,7 +12,7 @@
 import { NetlinkError } from '../netlink/errors.js';
 import * as U from '../ovs/uapi.js';
 import type { Dpif, FlowPut } from '../dpif/dpif.js';
-import { encodeActionBytes, encodeKeyBytes } from './handler.js';
+import { actionBytesOf, maskBytesOf } from './handler.js';
 import type { Policy } from './policy.js';
 import { bytesEqual, monotonicNowMs, ufidKey, type InstalledFlow, type InstalledFlows } from './switch-flows.js';
 import { newRevalidatorStats, type RevalidatorStats } from './switch-stats.js';
@@ -32,6 +32,9 @@ export interface RevalidatorOptions {
   stats?: RevalidatorStats;
   onError?: (err: Error) => void;
 }
+
+/** Flows re-decided between two turns of the event loop. */
+const YIELD_EVERY = 32;
 
 const TERSE = U.OVS_UFID_F_OMIT_KEY | U.OVS_UFID_F_OMIT_MASK | U.OVS_UFID_F_OMIT_ACTIONS;
 
@@ -91,7 +94,9 @@ export class Revalidator {
       this.revalidate()
         .catch((err: unknown) => this.report(err))
         .finally(() => this.schedule());
-    }, this.intervalMs);
+      // A pass that took long (many flows to re-decide under a busy CPU) is
+      // followed by as long a pause: the handlers keep at least half of it.
+    }, Math.max(this.intervalMs, this.stats.lastDurationMs));
   }
 
   private report(err: unknown): void {
@@ -153,16 +158,22 @@ export class Revalidator {
     const generation = policy.generation;
     const modifies: FlowPut[] = [];
     const modified: { flow: InstalledFlow; actions: Uint8Array }[] = [];
+    let sinceYield = 0;
     for (const { flow } of keep) {
       if (flow.generation === generation) continue;
+      // Handlers get the event loop between slices: a policy change must not stall the misses.
+      if (++sinceYield === YIELD_EVERY) {
+        sinceYield = 0;
+        await new Promise((r) => setImmediate(r));
+      }
       s.revalidated++;
       let mask: Uint8Array;
       let actions: Uint8Array;
       let reason: string;
       try {
         const d = policy.decide(flow.typedKey);
-        mask = encodeKeyBytes(d.mask);
-        actions = encodeActionBytes(d.actions);
+        mask = maskBytesOf(d.mask);
+        actions = actionBytesOf(d.actions);
         reason = d.reason;
       } catch (err) {
         // A policy that cannot decide any more: the flow must not outlive that.

@@ -1,0 +1,300 @@
+#!/usr/bin/env node
+// New flows set up per second: `ovsnl run --learning` beside ovs-vswitchd 3.1
+// (Debian's, a bridge with the default NORMAL flow, one handler thread), on
+// the same topology in the same run, with the ratio.
+//
+//   node scripts/bench.mjs bench/switch-setup.mjs   (needs dist/: npm run build:ts)
+//   OVSNL_BENCH_N=flows per run (default 3000), OVSNL_BENCH_ROUNDS (default 1),
+//   OVSNL_BENCH_WINDOW=frames sent ahead of the flows set up (default 256),
+//   OVSNL_BENCH_WARM=flows set up before the measured ones (default 500; both
+//   switches get them: V8 compiles its hot code in the first ones)
+//
+// Topology: a sender namespace whose eth0 is the peer of datapath port p1, a
+// sink namespace on p2. Every frame is a distinct UDP flow with its own source
+// MAC, so each is a miss for both switches (their megaflows match in_port and
+// the MACs) and installs one flow; the destination MAC is never learned, so
+// each is flooded. The sender keeps WINDOW frames ahead of the flows the
+// datapath holds (closed loop: neither switch is pushed into dropping
+// upcalls); the rate is flows installed / time from the first frame to the
+// last new flow. Lost upcalls (the datapath's n_lost) are printed as well.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { KernelDpif } from '../dist/dpif/kernel.js';
+
+const N = Number(process.env.OVSNL_BENCH_N ?? 3000);
+const ROUNDS = Number(process.env.OVSNL_BENCH_ROUNDS ?? 1);
+const WINDOW = Number(process.env.OVSNL_BENCH_WINDOW ?? 256);
+const WARM = Number(process.env.OVSNL_BENCH_WARM ?? 500);
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const addon = ['Release', 'Debug'].map((b) => join(root, 'build', b, 'ovsnl.node')).find(existsSync);
+if (!addon) throw new Error('the addon is not built (npm run build)');
+const vswitchd = process.env.OVSNL_VSWITCHD;
+if (!vswitchd || !existsSync(vswitchd)) throw new Error('OVSNL_VSWITCHD must name Debian\'s ovs-vswitchd (scripts/bench.mjs sets it from scripts/ovs-peer.sh)');
+// OVSNL_VSWITCHD is ROOT/usr/lib/openvswitch-switch/ovs-vswitchd in the unpacked package.
+const peerRoot = join(dirname(vswitchd), '..', '..', '..');
+const vsctl = join(peerRoot, 'usr', 'bin', 'ovs-vsctl');
+const schema = join(peerRoot, 'usr', 'share', 'openvswitch', 'vswitch.ovsschema');
+const sh = (cmd) => execFileSync('bash', ['-c', cmd], { stdio: ['ignore', 'ignore', 'pipe'] });
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const NS_TX = 'swbtx';
+const NS_RX = 'swbrx';
+const P1 = 'swbp1';
+const P2 = 'swbp2';
+const SINK_MAC = '02:00:00:00:0b:0b';
+
+function topologyUp() {
+  topologyDown();
+  for (const [ns, port] of [[NS_TX, P1], [NS_RX, P2]]) {
+    sh(
+      [
+        `ip netns add ${ns}`,
+        `ip link add name ${port} type veth peer name eth0 netns ${ns}`,
+        `sysctl -qw net.ipv6.conf.${port}.disable_ipv6=1`,
+        `ip link set ${port} up`,
+        `ip netns exec ${ns} sysctl -qw net.ipv6.conf.all.disable_ipv6=1`,
+        `ip netns exec ${ns} ip link set eth0 up`,
+      ].join(' && '),
+    );
+  }
+  sh(`ip netns exec ${NS_RX} ip link set eth0 address ${SINK_MAC}`);
+}
+
+function topologyDown() {
+  for (const l of [P1, P2]) spawnSync('ip', ['link', 'del', l]);
+  for (const n of [NS_TX, NS_RX]) spawnSync('ip', ['netns', 'del', n]);
+}
+
+// The sender, in the sender namespace: on "send A B" it sends frames A..B-1
+// (flow i: source MAC 02:a0:i, UDP source port from i) and answers "sent B".
+const senderCode = `
+const addon = require(${JSON.stringify(addon)});
+const fs = require('node:fs');
+const ifindex = Number(fs.readFileSync('/sys/class/net/eth0/ifindex', 'utf8'));
+const ps = new addon.PacketSocket(ifindex, { qdiscBypass: true });
+const dst = ${JSON.stringify(SINK_MAC)}.split(':').map((x) => parseInt(x, 16));
+function frame(i) {
+  const f = new Uint8Array(60);
+  f.set(dst, 0);
+  f.set([0x02, 0xa0, (i >>> 24) & 0xff, (i >>> 16) & 0xff, (i >>> 8) & 0xff, i & 0xff], 6);
+  f.set([0x08, 0x00], 12);
+  f.set([0x45, 0, 0, 46, 0, 0, 0, 0, 64, 17, 0, 0, 10, 92, 0, 1, 10, 92, 0, 2], 14);
+  let sum = 0;
+  for (let k = 14; k < 34; k += 2) sum += (f[k] << 8) | f[k + 1];
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  sum = ~sum & 0xffff;
+  f[24] = sum >> 8; f[25] = sum & 0xff;
+  const sport = 1024 + (i % 60000);
+  f.set([sport >> 8, sport & 0xff, 0x1b, 0x59, 0, 26, 0, 0], 34);
+  return f;
+}
+require('node:readline').createInterface({ input: process.stdin }).on('line', async (line) => {
+  const [, a, b] = line.split(' ').map(Number);
+  const frames = [];
+  for (let i = a; i < b; i++) frames.push(frame(i));
+  let at = 0;
+  while (at < frames.length) {
+    const n = ps.send(frames.slice(at, at + 64));
+    at += n;
+    if (n === 0) await new Promise((r) => setTimeout(r, 1));
+  }
+  process.stdout.write('sent ' + b + '\\n');
+});
+`;
+
+function startSender() {
+  const child = spawn('ip', ['netns', 'exec', NS_TX, process.execPath, '-e', senderCode], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout });
+  const waiters = [];
+  lines.on('line', () => waiters.shift()?.());
+  return {
+    send: (a, b) =>
+      new Promise((resolve) => {
+        waiters.push(resolve);
+        child.stdin.write(`send ${a} ${b}\n`);
+      }),
+    close: () => child.kill(),
+  };
+}
+
+/** A warm-up of WARM flows (unmeasured: JIT compilation under emulation), then N new flows measured. */
+async function measure(dpif, dp, base) {
+  const sender = startSender();
+  // Let the sender's node start before the clock does.
+  await sender.send(0, 0);
+  try {
+    if (WARM) await offer(dpif, dp, sender, base, WARM);
+    return await offer(dpif, dp, sender, base + WARM, N);
+  } finally {
+    sender.close();
+  }
+}
+
+/** Offers `count` new flows, WINDOW ahead of the datapath's flow count; resolves with the measurement. */
+async function offer(dpif, dp, sender, base, N) {
+  const stats0 = (await dpif.getDatapath(dp)).stats;
+  const flowsOf = async () => Number((await dpif.getDatapath(dp)).stats?.flows ?? 0n);
+  const t0 = performance.now();
+  let sent = 0;
+  let flows = await flowsOf();
+  const startFlows = flows;
+  let lastGrowth = t0;
+  let lastFlows = flows;
+  let lastForced = t0;
+  while (flows - startFlows < N) {
+    const installed = flows - startFlows;
+    const now = performance.now();
+    // Frames the veth backlog dropped under load never become flows: after a
+    // quiet 300 ms the window moves on without them.
+    const stalled = now - Math.max(lastGrowth, lastForced) > 300;
+    if (sent < N && (sent - installed < WINDOW || stalled)) {
+      if (sent - installed >= WINDOW) lastForced = now;
+      const to = Math.min(N, Math.max(installed + WINDOW, sent + 64), sent + 64);
+      await sender.send(base + sent, base + to);
+      sent = to;
+    } else if (sent >= N && now - lastGrowth > 3000) {
+      break;
+    } else {
+      // Polling costs the switch under test CPU time (the VM emulates one CPU): not too often.
+      await sleep(20);
+    }
+    flows = await flowsOf();
+    if (flows > lastFlows) {
+      lastFlows = flows;
+      lastGrowth = performance.now();
+    }
+  }
+  const stats1 = (await dpif.getDatapath(dp)).stats;
+  const installed = lastFlows - startFlows;
+  return {
+    offered: sent,
+    installed,
+    seconds: (lastGrowth - t0) / 1000,
+    rate: installed / ((lastGrowth - t0) / 1000),
+    lost: Number((stats1?.lost ?? 0n) - (stats0?.lost ?? 0n)),
+    missed: Number((stats1?.missed ?? 0n) - (stats0?.missed ?? 0n)),
+  };
+}
+
+async function runOvsnl(dpif, base) {
+  const dp = 'swbench';
+  await dpif.deleteDatapath(dp).catch(() => undefined);
+  await dpif.createDatapath({ name: dp });
+  for (const p of [P1, P2]) await dpif.createVport(dp, { name: p, type: 'netdev' });
+  const prof = process.env.OVSNL_BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/ovsnl-bench-prof'] : [];
+  const child = spawn(process.execPath, [...prof, join(root, 'bin', 'ovsnl.js'), 'run', dp, '--learning', '--handlers', '1', '--idle-timeout', '60'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  const t = Date.now();
+  while (!/switching/.test(err)) {
+    if (child.exitCode !== null || Date.now() - t > 60_000) throw new Error(`ovsnl run did not start: ${err}`);
+    await sleep(50);
+  }
+  try {
+    return await measure(dpif, dp, base);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    await dpif.deleteDatapath(dp).catch(() => undefined);
+    if (prof.length) printProfile('/tmp/ovsnl-bench-prof');
+    // Its own counters (printed when it stops), for where the time went.
+    if (process.env.OVSNL_BENCH_VERBOSE) console.log(err.split('\n').filter((l) => !/^ovsnl run: action/.test(l)).slice(0, 40).join('\n'));
+  }
+}
+
+/** OVSNL_BENCH_PROFILE=1: the ovsnl process's functions by self time (the guest's /tmp goes with the VM). */
+function printProfile(dir) {
+  for (const f of readdirSync(dir)) {
+    const p = JSON.parse(readFileSync(join(dir, f), 'utf8'));
+    const byId = new Map(p.nodes.map((n) => [n.id, n]));
+    const self = new Map();
+    let total = 0;
+    for (let i = 0; i < p.samples.length; i++) {
+      const n = byId.get(p.samples[i]);
+      const cf = n.callFrame;
+      const k = `${cf.functionName || '(anon)'} ${cf.url.split('/').slice(-2).join('/')}:${cf.lineNumber + 1}`;
+      const dt = p.timeDeltas[i] ?? 0;
+      self.set(k, (self.get(k) ?? 0) + dt);
+      total += dt;
+    }
+    console.log(`profile ${f}: ${(total / 1e6).toFixed(2)} s sampled`);
+    for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`  ${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`);
+  }
+}
+
+async function runVswitchd(dpif, base) {
+  const dir = '/tmp/ovsnl-bench-ovs';
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const env = { ...process.env, OVS_RUNDIR: dir, OVS_LOGDIR: dir, OVS_DBDIR: dir, OVS_SYSCONFDIR: dir, OVS_PKGDATADIR: join(peerRoot, 'usr', 'share', 'openvswitch') };
+  const db = `unix:${dir}/db.sock`;
+  const run = (cmd, args) => execFileSync(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const vs = (...args) => run(vsctl, [`--db=${db}`, '--timeout=120', ...args]);
+  run('ovsdb-tool', ['create', `${dir}/conf.db`, schema]);
+  run('ovsdb-server', [`${dir}/conf.db`, `--remote=punix:${dir}/db.sock`, `--pidfile=${dir}/ovsdb-server.pid`, `--unixctl=${dir}/ovsdb-server.ctl`, `--log-file=${dir}/ovsdb-server.log`, '--detach']);
+  vs('--no-wait', 'init');
+  vs('--no-wait', 'set', 'Open_vSwitch', '.', 'other_config:n-handler-threads=1', 'other_config:n-revalidator-threads=1');
+  run(vswitchd, [db, `--pidfile=${dir}/ovs-vswitchd.pid`, `--unixctl=${dir}/ovs-vswitchd.ctl`, `--log-file=${dir}/ovs-vswitchd.log`, '--detach']);
+  try {
+    // A bridge's default flow is NORMAL.
+    vs('add-br', 'br0', '--', 'add-port', 'br0', P1, '--', 'add-port', 'br0', P2);
+    const dp = 'ovs-system';
+    const t = Date.now();
+    while ((await dpif.listVports(dp).catch(() => [])).filter((v) => v.name === P1 || v.name === P2).length < 2) {
+      if (Date.now() - t > 60_000) throw new Error('ovs-vswitchd did not add the ports');
+      await sleep(100);
+    }
+    await sleep(2000);
+    return await measure(dpif, dp, base);
+  } finally {
+    for (const [name, ctl] of [['ovs-vswitchd', 'ovs-vswitchd.pid'], ['ovsdb-server', 'ovsdb-server.pid']]) {
+      try {
+        const pid = Number(execFileSync('cat', [`${dir}/${ctl}`]).toString());
+        process.kill(pid, 'SIGTERM');
+        for (let i = 0; i < 100 && existsPid(pid); i++) await sleep(100);
+      } catch {
+        console.error(`could not stop ${name}`);
+      }
+    }
+    await dpif.deleteDatapath('ovs-system').catch(() => undefined);
+  }
+}
+
+function existsPid(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const fmt = (x) => Math.round(x).toLocaleString('en-US');
+
+topologyUp();
+const dpif = await KernelDpif.open();
+const kernel = execFileSync('uname', ['-r']).toString().trim();
+console.log(`new flows set up per second, kernel ${kernel}, ${N} distinct UDP flows (each its own source MAC) per run after ${WARM} unmeasured, window ${WINDOW}`);
+console.log('round  switch                        offered   flows     seconds    flows/s    lost   missed');
+const rates = { ovsnl: [], ovs: [] };
+try {
+  for (let r = 0; r < ROUNDS; r++) {
+    // Each run offers new MACs: nothing learned or installed before helps.
+    const a = await runOvsnl(dpif, 2 * r * (N + WARM));
+    rates.ovsnl.push(a.rate);
+    console.log(`${String(r + 1).padEnd(6)} ${'ovsnl run --learning'.padEnd(30)} ${String(a.offered).padStart(6)} ${String(a.installed).padStart(6)} ${a.seconds.toFixed(2).padStart(10)} ${fmt(a.rate).padStart(10)} ${String(a.lost).padStart(7)} ${String(a.missed).padStart(8)}`);
+    const b = await runVswitchd(dpif, (2 * r + 1) * (N + WARM));
+    rates.ovs.push(b.rate);
+    console.log(`${String(r + 1).padEnd(6)} ${'ovs-vswitchd 3.1 (NORMAL)'.padEnd(30)} ${String(b.offered).padStart(6)} ${String(b.installed).padStart(6)} ${b.seconds.toFixed(2).padStart(10)} ${fmt(b.rate).padStart(10)} ${String(b.lost).padStart(7)} ${String(b.missed).padStart(8)}`);
+  }
+} finally {
+  dpif.close();
+  topologyDown();
+}
+const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+const ours = median(rates.ovsnl);
+const theirs = median(rates.ovs);
+console.log(`median: ovsnl ${fmt(ours)} flows/s, ovs-vswitchd ${fmt(theirs)} flows/s, ratio ${(ours / theirs).toFixed(2)}x`);
