@@ -19,6 +19,7 @@ import { unsupportedAction } from './actions.js';
 import { Datapath, MAX_PORTS, type UpcallSend } from './datapath.js';
 import { exactMaskOf, FlatKey, UnsupportedKeyError, writeFlatFromKey } from './flat-key.js';
 import { clearStats, type FlowEntry } from './flow-table.js';
+import { deviceStats } from './device-stats.js';
 import { DaemonError, type GenlCall, type GenlReply, type ServedFamily } from './genl-service.js';
 import { validateMatch } from './match-validate.js';
 import type { Port } from './port.js';
@@ -170,7 +171,8 @@ function vportReply(cmd: number, dp: Datapath, p: Port): GenlReply {
     type: p.type,
     name: p.name,
     ifindex: p.ifindex,
-    stats: p.stats(),
+    // The device's counters, as the kernel reports them; the port's own if the device just went.
+    stats: deviceStats(p.name) ?? p.stats(),
     upcallStats: { success: BigInt(p.upcallSuccess), fail: BigInt(p.upcallFail) },
     upcallPids: p.upcallPids,
   };
