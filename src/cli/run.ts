@@ -16,6 +16,8 @@ import { openDatapath } from './dpname.js';
 
 /** Tests only: hold each upcall batch this long (ms), to make the kernel drop upcalls. */
 const DELAY_ENV = 'OVSNL_RUN_HANDLER_DELAY_MS';
+/** Benchmarks and tests: ms between revalidator passes (default from the idle timeout). */
+const INTERVAL_ENV = 'OVSNL_RUN_REVALIDATE_MS';
 
 function number(value: string | undefined, what: string, min: number, integer: boolean): number | undefined {
   if (value === undefined) return undefined;
@@ -35,6 +37,7 @@ export async function run(ctx: Ctx, args: string[]): Promise<void> {
   const flowLimit = number(o.flowLimit, '--flow-limit', 1, true);
   const handlers = number(o.handlers, '--handlers', 1, true);
   const delayMs = number(process.env[DELAY_ENV], DELAY_ENV, 0, false);
+  const revalidateIntervalMs = number(process.env[INTERVAL_ENV], INTERVAL_ENV, 10, false);
   const rulesFile = o.rules;
   const initialRules = rulesFile === undefined ? undefined : await readRules(rulesFile);
   const dpif = await ctx.dpif();
@@ -56,6 +59,7 @@ export async function run(ctx: Ctx, args: string[]): Promise<void> {
     idleTimeoutMs: idleS * 1000,
     flowLimit,
     handlerDelayMs: delayMs,
+    revalidateIntervalMs,
     onError: (err) => say(`error: ${err.message}`),
     onActionUpcall: (u: Upcall) => {
       // Counted always; the first ones are shown, a userspace action can fire at line rate.
