@@ -3,11 +3,13 @@
 // AF_PACKET sees the frame), checksums completed for frames the sender left
 // to offload, and a send queue flushed once per tick and retried on
 // writability instead of dropping on EAGAIN.
+import { readFileSync } from 'node:fs';
 import { FRAME_META_WORDS, TP_STATUS_CSUMNOTREADY, TP_STATUS_VLAN_TPID_VALID, TP_STATUS_VLAN_VALID, type NativeFrameIO } from '../native.js';
 import type { VportStats } from '../ovs/structs.js';
 import { putBe16 } from '../packet/bytes.js';
 import { setL4Checksum } from '../packet/checksum.js';
-import { ETH_P_8021Q, IPPROTO_TCP, IPPROTO_UDP } from '../packet/constants.js';
+import { ETH_HLEN, ETH_P_8021Q, IPPROTO_TCP, IPPROTO_UDP, VLAN_HLEN } from '../packet/constants.js';
+import { segmentTcp } from '../packet/segment.js';
 import { parsePacket } from '../packet/parse.js';
 import { Layer, ParsedPacket } from '../packet/result.js';
 
@@ -41,6 +43,8 @@ export class Port {
   private waitingWritable = false;
   private closed = false;
   private readonly pp = new ParsedPacket();
+  /** The device's MTU (read once): frames beyond it are TCP super-segments to cut. */
+  private readonly mtu: number;
 
   constructor(
     readonly portNo: number,
@@ -55,7 +59,9 @@ export class Port {
      */
     private readonly onFrame: (port: Port, frame: Uint8Array) => void,
     private readonly onBatchEnd: () => void = () => {},
-  ) {}
+  ) {
+    this.mtu = mtuOf(name);
+  }
 
   get ifindex(): number {
     return this.io.ifindex;
@@ -141,14 +147,20 @@ export class Port {
         const frame = this.restore(this.buf.subarray(i * SLOT, i * SLOT + len), this.meta[m], this.meta[m + 1]);
         this.counters.rxPackets++;
         this.counters.rxBytes += frame.length;
-        this.onFrame(this, frame);
+        // A TSO sender's super-segment: no Ethernet port could send it on.
+        const segs = frame.length > this.mtu + ETH_HLEN + VLAN_HLEN ? segmentTcp(frame, this.mtu) : undefined;
+        if (segs) for (const seg of segs) this.onFrame(this, seg);
+        else {
+          if (this.meta[m] & TP_STATUS_CSUMNOTREADY) completeChecksum(frame, this.pp);
+          this.onFrame(this, frame);
+        }
       }
       this.onBatchEnd();
       if (n < BATCH) return;
     }
   }
 
-  /** The frame as it was on the wire: tag back in, checksum complete. */
+  /** The frame as it was on the wire: tag back in (checksums are completed by the caller). */
   private restore(frame: Uint8Array, status: number, vlan: number): Uint8Array {
     let f = frame;
     if (status & TP_STATUS_VLAN_VALID && f.length >= 12) {
@@ -160,7 +172,6 @@ export class Port {
       out.set(f.subarray(12), 16);
       f = out;
     }
-    if (status & TP_STATUS_CSUMNOTREADY) completeChecksum(f, this.pp);
     return f;
   }
 
@@ -194,6 +205,14 @@ export class Port {
       this.waitingWritable = true;
       this.io.pollStart(POLL_READ | POLL_WRITE, (e, ev) => this.onPoll(e, ev));
     }
+  }
+}
+
+function mtuOf(name: string): number {
+  try {
+    return Number(readFileSync(`/sys/class/net/${name}/mtu`, 'utf8').trim()) || 1500;
+  } catch {
+    return 1500;
   }
 }
 
