@@ -2,7 +2,7 @@
 // defaults follow the FHS (runtime data in /run, state in /var/lib, logs in
 // /var/log); each can be moved by its own variable, or all at once with
 // OVSNL_DPD_DIR (tests and unprivileged experiments use that).
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 export interface DpdPaths {
   socket: string;
@@ -36,7 +36,9 @@ export function dpdPaths(env: NodeJS.ProcessEnv = process.env, overrides: Partia
     const v = env[DPD_PATH_VARIABLES[k]];
     if (v) base[k] = v;
   }
-  return { ...base, ...overrides };
+  const p = { ...base, ...overrides };
+  // Absolute, since the daemon runs in / and clients anywhere.
+  return { socket: resolve(p.socket), pidFile: resolve(p.pidFile), stateFile: resolve(p.stateFile), logFile: resolve(p.logFile) };
 }
 
 /** The environment that gives a child process these same paths. */

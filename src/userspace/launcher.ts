@@ -102,6 +102,8 @@ export async function startDaemonProcess(paths: DpdPaths, timeoutMs = 15_000): P
   try {
     const child = spawn(process.execPath, [OVSNL_BIN, 'dpd', 'run'], {
       detached: true,
+      // A daemon keeps no directory busy (the caller's may be a mount point or a temporary one).
+      cwd: '/',
       stdio: ['ignore', log, log],
       env: { ...process.env, ...dpdPathEnv(paths) },
     });

@@ -21,6 +21,8 @@ describe('the daemon files and the side, from the environment', () => {
     expect(dpdPaths({ OVSNL_DPD_DIR: '/x' })).toEqual({ socket: '/x/dpd.sock', pidFile: '/x/dpd.pid', stateFile: '/x/dpd.json', logFile: '/x/dpd.log' });
     expect(dpdPaths({ OVSNL_DPD_DIR: '/x', OVSNL_DPD_STATE: '/etc/s.json' }).stateFile).toBe('/etc/s.json');
     expect(dpdPaths({ OVSNL_DPD_SOCKET: '/s' }, { socket: '/o' }).socket).toBe('/o');
+    // Relative ones are made absolute: the daemon runs in /.
+    expect(dpdPaths({ OVSNL_DPD_DIR: 'rel' }).socket).toBe(join(process.cwd(), 'rel', 'dpd.sock'));
   });
 
   it('OVSNL_DATAPATH: auto by default, kernel or userspace, nothing else', () => {
