@@ -4,7 +4,8 @@
 // greeting, that plays the part of its netlink address.
 import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { dirname } from 'node:path';
+import { createHash } from 'node:crypto';
+import { dirname, resolve } from 'node:path';
 import { native } from '../native.js';
 import { AttrWriter } from '../netlink/attr.js';
 import { GENL_HDRLEN, GENL_ID_CTRL, NLMSG_MIN_TYPE, NLMSG_NOOP, NLM_F_ACK, NLM_F_DUMP, NLM_F_MULTI } from '../netlink/constants.js';
@@ -44,6 +45,7 @@ export class ControlServer {
   private nextGroupId = 1;
   private nextPortId = 0x4000_0000;
   private server?: Server;
+  private lock?: Server;
   private readonly log: (line: string) => void;
 
   constructor(private readonly opts: ControlServerOptions) {
@@ -62,20 +64,28 @@ export class ControlServer {
   async listen(): Promise<void> {
     const { path } = this.opts;
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    if (existsSync(path)) {
-      if (await isServing(path)) throw new Error(`another ovsnl datapath daemon is serving ${path}`);
-      unlinkSync(path);
-    }
-    const server = createServer((sock) => this.accept(sock));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(path, () => {
-        server.off('error', reject);
-        resolve();
+    // One daemon per socket path, even when two start at once over a stale socket file
+    // (both would see it dead, and the second would unlink the first's new socket).
+    this.lock = await takeLock(path);
+    try {
+      if (existsSync(path)) {
+        if (await isServing(path)) throw new Error(`another ovsnl datapath daemon is serving ${path}`);
+        unlinkSync(path);
+      }
+      const server = createServer((sock) => this.accept(sock));
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(path, () => {
+          server.off('error', reject);
+          resolve();
+        });
       });
-    });
-    chmodSync(path, this.opts.socketMode ?? 0o600);
-    this.server = server;
+      chmodSync(path, this.opts.socketMode ?? 0o600);
+      this.server = server;
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
   }
 
   async close(): Promise<void> {
@@ -84,6 +94,9 @@ export class ControlServer {
     const s = this.server;
     this.server = undefined;
     if (s) await new Promise<void>((r) => s.close(() => r()));
+    const l = this.lock;
+    this.lock = undefined;
+    if (l) await new Promise<void>((r) => l.close(() => r()));
   }
 
   /** Port ids of connected clients. */
@@ -189,6 +202,25 @@ function greeting(portId: number): Uint8Array {
   const s = beginMessage(w, NLMSG_NOOP, 0, 0, portId);
   endMessage(w, s);
   return w.finish().slice();
+}
+
+/**
+ * A lock on a socket path that dies with its process: a listening socket in
+ * Linux's abstract namespace, whose name is taken atomically and freed by the
+ * kernel when the process ends, however it ends.
+ */
+function takeLock(path: string): Promise<Server> {
+  const name = `\0ovsnl-dpd:${createHash('sha256').update(resolve(path)).digest('hex')}`;
+  return new Promise((resolveLock, reject) => {
+    const lock = createServer((c) => c.destroy());
+    lock.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'EADDRINUSE' ? new Error(`another ovsnl datapath daemon is serving or starting on ${path}`) : err),
+    );
+    lock.listen(name, () => {
+      lock.unref();
+      resolveLock(lock);
+    });
+  });
 }
 
 /** Whether a daemon answers on this socket path (a stale file left by a dead one does not). */

@@ -2,13 +2,15 @@
 // want it started, a daemon killed hard, and the choice of side.
 // The process tests need root and `npm run build:ts` (bin/ovsnl.js runs dist/).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatUptime } from '../../src/cli/dpd.js';
 import { datapathSideFromEnv } from '../../src/dpif/open.js';
+import { UnixTransport } from '../../src/netlink/unix-transport.js';
+import { startDaemon, type Daemon } from '../../src/userspace/daemon.js';
 import { dpdPaths } from '../../src/userspace/dpd-paths.js';
 import { quiet, readDaemonPid, requireBuiltDist, requireRoot } from './helpers.js';
 
@@ -36,6 +38,30 @@ describe('the daemon files and the side, from the environment', () => {
     expect(formatUptime(0)).toBe('00:00:00');
     expect(formatUptime(3 * 3600 + 62.9)).toBe('03:01:02');
     expect(formatUptime(2 * 86400 + 5)).toBe('2d 00:00:05');
+  });
+});
+
+describe('one daemon per socket', () => {
+  it('two daemons starting at once over a stale socket file: one serves, the other is refused', async () => {
+    requireRoot('the daemon tests');
+    const d = mkdtempSync(join(tmpdir(), 'ovsnl-lock-'));
+    const path = join(d, 'dpd.sock');
+    try {
+      writeFileSync(path, '');
+      const starts = await Promise.allSettled([0, 1].map(() => startDaemon({ path, log: () => {} })));
+      const ok = starts.filter((s): s is PromiseFulfilledResult<Daemon> => s.status === 'fulfilled');
+      expect(ok).toHaveLength(1);
+      expect((starts.find((s) => s.status === 'rejected') as PromiseRejectedResult).reason.message).toMatch(/another ovsnl datapath daemon is serving/);
+      // The one that serves is the one whose socket is on disk.
+      const t = await UnixTransport.connect(path);
+      t.close();
+      await ok[0].value.close();
+      // The lock goes with the daemon: the next one starts.
+      const again = await startDaemon({ path, log: () => {} });
+      await again.close();
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
   });
 });
 
