@@ -30,6 +30,8 @@ export interface ActionSink {
    * `frame` is only valid during the call.
    */
   userspace(frame: Uint8Array, meta: PacketMeta, action: UserspaceAction, sendLen?: number): void;
+  /** Meters a packet of `len` bytes; true: the meter drops it (the rest of the list does not run). */
+  meter(id: number, len: number): boolean;
   /** Runs the packet through the table again with the new metadata. */
   recirculate(frame: Uint8Array, meta: PacketMeta, depth: number): void;
 }
@@ -154,10 +156,13 @@ function run(sink: ActionSink, p: Packet, actions: readonly Action[], depth: num
           return;
         }
         break;
+      case 'meter':
+        if (sink.meter(a.id, p.frame.length)) return;
+        break;
       case 'drop':
         return;
       default:
-        // meter, ct, MPLS, NSH, tunnels: refused when the flow is installed
+        // ct, NSH, tunnels: refused when the flow is installed
         // (served-families.ts); reaching here means execute got one: skip it.
         break;
     }
@@ -193,6 +198,7 @@ export const SUPPORTED_ACTIONS: ReadonlySet<Action['type']> = new Set([
   'clone',
   'checkPktLen',
   'decTtl',
+  'meter',
   'drop',
 ]);
 

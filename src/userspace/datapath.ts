@@ -16,7 +16,9 @@ import { extractKey, type PacketMeta } from './extract.js';
 import { FlatKey, writeFlatFromPacket } from './flat-key.js';
 import { flowOutputs, FlowTable, hitFlow, monotonicMs } from './flow-table.js';
 import { DaemonError } from './genl-service.js';
+import { Meter } from './meter.js';
 import { Port } from './port.js';
+import type { MeterConfig } from '../dpif/dpif.js';
 
 const EINVAL = 22;
 const ENODEV = 19;
@@ -59,6 +61,8 @@ export class Datapath implements ActionSink {
   missed = 0;
   lost = 0;
   readonly exec: ExecStats = { recursionDrops: 0 };
+  /** Meters by id (the kernel's per-datapath meter table). */
+  readonly meters = new Map<number, Meter>();
   private readonly pp = new ParsedPacket();
   private readonly key = new FlatKey();
   /** Metadata of received frames, reused: only in_port is set. */
@@ -208,6 +212,19 @@ export class Datapath implements ActionSink {
 
   userspace(frame: Uint8Array, meta: PacketMeta, action: UserspaceAction, sendLen?: number): void {
     this.upcall(U.OVS_PACKET_CMD_ACTION, frame, meta, action.pid, action.userdata, sendLen);
+  }
+
+  meter(id: number, len: number): boolean {
+    const m = this.meters.get(id);
+    // A meter that does not exist passes everything, as in the kernel.
+    return m !== undefined && m.execute(len, monotonicMs());
+  }
+
+  /** Creates or replaces a meter; the replaced one is returned (its stats are the caller's to carry over). */
+  setMeter(cfg: MeterConfig): Meter | undefined {
+    const old = this.meters.get(cfg.id);
+    this.meters.set(cfg.id, new Meter(cfg, monotonicMs()));
+    return old;
   }
 
   recirculate(frame: Uint8Array, meta: PacketMeta, depth: number): void {

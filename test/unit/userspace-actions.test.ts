@@ -17,6 +17,10 @@ class Sink implements ActionSink {
   userspace(frame: Uint8Array, _m: PacketMeta, a: UserspaceAction, sendLen?: number): void {
     this.up.push([frame.slice(0, sendLen ?? frame.length), a, sendLen === undefined ? undefined : frame.length]);
   }
+  /** Meter 1 drops everything, others pass. */
+  meter(id: number): boolean {
+    return id === 1;
+  }
   recirculate(_f: Uint8Array, meta: PacketMeta, depth: number): void {
     this.recirc.push([meta, depth]);
   }
@@ -60,6 +64,11 @@ describe('userspace actions', () => {
     expect(s.up[0][2]).toBe(udp().length);
     expect(s.up[1][0]).toHaveLength(udp().length);
     expect(s.up[1][2]).toBeUndefined();
+  });
+
+  it('stops the list where a meter drops the packet', () => {
+    const s = run(udp(), [{ type: 'meter', id: 2 }, { type: 'output', port: 2 }, { type: 'meter', id: 1 }, { type: 'output', port: 3 }]);
+    expect(s.out.map(([p]) => p)).toEqual([2]);
   });
 
   it('rewrites addresses, ports and TTL with checksums right', () => {
@@ -117,7 +126,7 @@ describe('userspace actions', () => {
     let a: Action[] = [{ type: 'output', port: 1 }];
     for (let i = 0; i < 8; i++) a = [{ type: 'clone', actions: a }];
     expect(run(udp(), a).out).toHaveLength(0);
-    expect(unsupportedAction([{ type: 'clone', actions: [{ type: 'meter', id: 1 }] }])).toBe('meter');
+    expect(unsupportedAction([{ type: 'clone', actions: [{ type: 'ct', zone: 1 }] }])).toBe('ct');
     expect(unsupportedAction([{ type: 'output', port: 1 }])).toBeUndefined();
   });
 });
