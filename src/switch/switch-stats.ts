@@ -40,6 +40,8 @@ export interface RevalidatorStats {
   flows: number;
   /** Flows dumped, over all passes. */
   dumped: number;
+  /** Passes that needed no dump: every flow younger than the idle timeout, within the limit. */
+  dumpsSkipped: number;
   deletedIdle: number;
   deletedLimit: number;
   /** Flows whose actions changed after a policy change (flow set). */
@@ -66,7 +68,7 @@ export function newHandlerStats(): HandlerStats {
 }
 
 export function newRevalidatorStats(): RevalidatorStats {
-  return { passes: 0, flows: 0, dumped: 0, deletedIdle: 0, deletedLimit: 0, modified: 0, deletedMask: 0, revalidated: 0, busy: 0, errors: 0, lastDurationMs: 0, maxDurationMs: 0 };
+  return { passes: 0, flows: 0, dumped: 0, dumpsSkipped: 0, deletedIdle: 0, deletedLimit: 0, modified: 0, deletedMask: 0, revalidated: 0, busy: 0, errors: 0, lastDurationMs: 0, maxDurationMs: 0 };
 }
 
 /** What SIGUSR1 prints: one `section: name=value ...` line per part. */

@@ -119,13 +119,39 @@ describe('Revalidator', () => {
     expect(r.stats.revalidated).toBe(4);
   });
 
+  it('skips the dump while every flow is younger than the idle timeout, and still re-decides', async () => {
+    const d = new DumpDpif();
+    const p = new TablePolicy({ 1: 2 });
+    const flows = new InstalledFlows();
+    const f = install(flows, d, p, 1, 9_000);
+    let dumps = 0;
+    const dump = d.dumpFlows.bind(d);
+    d.dumpFlows = () => {
+      dumps++;
+      return dump();
+    };
+    let now = 10_000;
+    const r = new Revalidator({ dpif: d.dpif, dpIfindex: 7, policy: p, flows, idleTimeoutMs: 5_000, now: () => now });
+    p.out = { 1: 3 };
+    p.generation++;
+    await r.revalidate();
+    expect(dumps).toBe(0);
+    expect(r.stats.dumpsSkipped).toBe(1);
+    expect(decodeActions(d.sets[0].actions!)).toEqual([{ type: 'output', port: 3 }]);
+    // Old enough to be idle: now the dump is needed, and says it is (never used).
+    now = 14_000;
+    await r.revalidate();
+    expect(dumps).toBe(1);
+    expect(d.deleted.map((u) => Buffer.from(u).toString('hex'))).toEqual([Buffer.from(f.ufid).toString('hex')]);
+  });
+
   it('forgets flows that someone else deleted, after they are missing from two dumps', async () => {
     const d = new DumpDpif();
     const p = new TablePolicy({ 1: 2 });
     const flows = new InstalledFlows();
     install(flows, d, p, 1, 0, 1_000n);
     d.kernel = [];
-    const r = new Revalidator({ dpif: d.dpif, dpIfindex: 7, policy: p, flows, now: () => 2_000 });
+    const r = new Revalidator({ dpif: d.dpif, dpIfindex: 7, policy: p, flows, idleTimeoutMs: 1_500, now: () => 2_000 });
     await r.revalidate();
     expect(flows.size).toBe(1);
     await r.revalidate();
