@@ -373,3 +373,28 @@ export function exactMaskOf(key: FlowKey): FlowKey {
   }
   return m;
 }
+
+/**
+ * What the kernel's ovs_nla_get_match adds to a megaflow mask on its own:
+ * the VLAN TCIs are matched exactly unless the mask states the tag (a VLAN
+ * mask with its encap), so an untagged megaflow never takes tagged frames;
+ * and an EtherType the mask reads at all is read in full.
+ */
+export function widenMaskAsKernel(mask: FlowKey, m: FlatKey): void {
+  const outer = mask.vlan !== undefined && mask.encap !== undefined && hasBits(mask.encap);
+  if (!outer) m.u16(F.VLAN_TCI, 0xffff);
+  const inner = outer && mask.encap!.vlan !== undefined && mask.encap!.encap !== undefined && hasBits(mask.encap!.encap);
+  if (!inner) m.u16(F.CVLAN_TCI, 0xffff);
+  if (m.getU16(F.ETH_TYPE)) m.u16(F.ETH_TYPE, 0xffff);
+}
+
+function hasBits(v: unknown): boolean {
+  if (v === undefined || v === null) return false;
+  if (typeof v === 'number') return v !== 0;
+  if (typeof v === 'bigint') return v !== 0n;
+  if (typeof v === 'string') return !/^[0:.]*$/.test(v);
+  if (v instanceof Uint8Array) return v.some((b) => b !== 0);
+  if (Array.isArray(v)) return v.some(hasBits);
+  if (typeof v === 'object') return Object.values(v as object).some(hasBits);
+  return false;
+}

@@ -17,7 +17,7 @@ import * as U from '../ovs/uapi.js';
 import { decodeVportMessage, encodeVportMessage, type VportAttrs } from '../ovs/vport.js';
 import { unsupportedAction } from './actions.js';
 import { Datapath, MAX_PORTS, type UpcallSend } from './datapath.js';
-import { exactMaskOf, FlatKey, UnsupportedKeyError, writeFlatFromKey } from './flat-key.js';
+import { exactMaskOf, FlatKey, UnsupportedKeyError, widenMaskAsKernel, writeFlatFromKey } from './flat-key.js';
 import { clearStats, type FlowEntry } from './flow-table.js';
 import { deviceStats } from './device-stats.js';
 import { DaemonError, type GenlCall, type GenlReply, type ServedFamily } from './genl-service.js';
@@ -270,6 +270,7 @@ function parseMatch(keyBytes: Uint8Array, maskBytes: Uint8Array | undefined, for
   try {
     writeFlatFromKey(key, k);
     writeFlatFromKey(mask, mk, true);
+    widenMaskAsKernel(mask, mk);
   } catch (err) {
     if (err instanceof UnsupportedKeyError) throw new DaemonError(EINVAL, err.message);
     throw new DaemonError(EINVAL, `flow key: ${(err as Error).message}`);

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { FlowKey } from '../../src/ovs/keys.js';
 import { buildFrame, parsePacket } from '../../src/packet/index.js';
-import { exactMaskOf, FlatKey, writeFlatFromKey, writeFlatFromPacket } from '../../src/userspace/flat-key.js';
+import { exactMaskOf, FlatKey, widenMaskAsKernel, writeFlatFromKey, writeFlatFromPacket } from '../../src/userspace/flat-key.js';
 import { FlowTable, hitFlow } from '../../src/userspace/flow-table.js';
 import { extractKey } from '../../src/userspace/extract.js';
 
@@ -43,6 +43,27 @@ describe('userspace flow table', () => {
     t.remove(byPort);
     expect(t.lookup(packetKey('10.0.0.2', 1))).toBeUndefined();
     expect(t.maskCount).toBe(1);
+  });
+
+  it('keeps tagged frames out of a megaflow whose mask does not state a tag, as the kernel does', () => {
+    const t = new FlowTable();
+    const ipv4 = (vlan?: { vid: number; pcp: number }) => {
+      const k = new FlatKey();
+      const frame = buildFrame({ src: '00:00:00:00:00:01', dst: '00:00:00:00:00:02', ...(vlan ? { vlans: [vlan] } : {}), l3: { kind: 'ipv4', src: '10.0.0.1', dst: '10.0.0.2' }, l4: { kind: 'udp', src: 1, dst: 2 } });
+      writeFlatFromPacket(parsePacket(frame), { inPort: 1 }, k);
+      return k;
+    };
+    // A mask reading only in_port and (part of) the EtherType.
+    const maskKey: FlowKey = { inPort: 0xffffffff, ethertype: 0x00ff };
+    const widened = flat(maskKey, true);
+    widenMaskAsKernel(maskKey, widened);
+    const f = t.insert({ key: flat({ inPort: 1, ethertype: 0x0800 }), mask: widened, keyAttrs: E, maskAttrs: E, actionsAttrs: E, actions: [] });
+    expect(t.lookup(ipv4())).toBe(f);
+    expect(t.lookup(ipv4({ vid: 10, pcp: 0 }))).toBeUndefined();
+    // Unwidened, the same megaflow would take the tagged frame: the rule matters.
+    const loose = new FlowTable();
+    loose.insert({ key: flat({ inPort: 1, ethertype: 0x0800 }), mask: flat(maskKey, true), keyAttrs: E, maskAttrs: E, actionsAttrs: E, actions: [] });
+    expect(loose.lookup(ipv4({ vid: 10, pcp: 0 }))).toBeDefined();
   });
 
   it('matches words whose top bit is set (MAC and address bytes of 0x80 and more)', () => {
