@@ -111,10 +111,11 @@ export function parseIpv6(p: ParsedPacket): boolean {
     nh = b[off];
     off += hdrLen;
   }
-  // The kernel (6.1, measured in test/diff) keys the upper layer only once
+  // The 6.1 module (measured in test/diff) keys the upper layer only once
   // the whole chain is in the frame: cut inside the last extension header,
-  // the protocol stays NONE and no transport header is keyed.
-  if (off > len) {
+  // the protocol stays NONE and no transport header is keyed. 6.12 does
+  // not check: the upper-layer header then starts past the end, absent.
+  if (off > len && p.ipv6ChainMustFit) {
     p.ipFrag = sawFrag ? FRAG_FIRST : FRAG_NONE;
     p.truncated = Layer.IPV6_EXT;
     return false;
@@ -238,4 +239,17 @@ export function writeIpv6Fragment(b: Uint8Array, off: number, nextHeader: number
   putBe16(b, off + 2, ((offset & 0x1fff) << 3) | (more ? 1 : 0));
   putBe32(b, off + 4, id);
   return off + 8;
+}
+
+/**
+ * Whether the kernel of this release cuts a short IPv6 extension chain to
+ * protocol 59 (ParsedPacket.ipv6ChainMustFit). Measured: 6.1 does, 6.12 does
+ * not; releases in between are taken to behave like 6.1 (not measured).
+ */
+export function kernelCutsShortIpv6Chain(release: string): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  if (!m) return false;
+  const major = Number(m[1]);
+  const minor = Number(m[2]);
+  return major < 6 || (major === 6 && minor < 12);
 }

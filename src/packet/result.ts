@@ -97,6 +97,13 @@ export class ParsedPacket {
   ipv6Label = 0;
   /** OVS_KEY_ATTR_IPV6_EXTHDRS bits (IPV6_EXT_*). */
   ipv6Exthdrs = 0;
+  /**
+   * A setting, not a result (reset() keeps it): whether an IPv6 extension
+   * chain whose last header does not fit in the frame keys protocol 59
+   * (measured on the 6.1 module) or the upper layer past the end, absent
+   * (6.12, and ipv6_find_hdr() as it reads today). See kernelCutsShortIpv6Chain().
+   */
+  ipv6ChainMustFit = true;
   /** Offset of the (last) IPv6 fragment header, or -1. */
   ipv6FragHdr = -1;
 

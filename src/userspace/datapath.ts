@@ -2,6 +2,7 @@
 // through them. receive() is the straight line: parse → flat key → table →
 // actions, or a MISS upcall with the kernel's key to the port's upcall pid.
 import { readFileSync } from 'node:fs';
+import { release } from 'node:os';
 import { native } from '../native.js';
 import { AttrWriter } from '../netlink/attr.js';
 import type { UserspaceAction } from '../ovs/actions.js';
@@ -9,6 +10,7 @@ import { encodeKey } from '../ovs/key-codec.js';
 import { encodePacketMessage } from '../ovs/packet.js';
 import type { DpMegaflowStats, DpStats } from '../ovs/structs.js';
 import * as U from '../ovs/uapi.js';
+import { kernelCutsShortIpv6Chain } from '../packet/ipv6.js';
 import { parsePacket } from '../packet/parse.js';
 import { ParsedPacket } from '../packet/result.js';
 import { executeActions, type ActionSink, type ExecStats } from './actions.js';
@@ -76,6 +78,8 @@ export class Datapath implements ActionSink {
     readonly name: string,
     private readonly env: DatapathEnv,
   ) {
+    // Keys as this host's kernel would give them, where kernels differ.
+    this.pp.ipv6ChainMustFit = kernelCutsShortIpv6Chain(release());
     // The kernel re-sorts its masks by use every 4 s.
     this.rankTimer = setInterval(() => this.table.rank(), 4000);
     this.rankTimer.unref();

@@ -26,6 +26,7 @@ import {
   type FrameSpec,
   type Ipv6ExtSpec,
 } from '../../src/packet/index.js';
+import { kernelCutsShortIpv6Chain } from '../../src/packet/ipv6.js';
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -300,9 +301,22 @@ describe('IPv6 (parse_ipv6hdr, ipv6_find_hdr)', () => {
     expect([layers(whole), whole.ipProto, whole.ipFrag, whole.truncated]).toEqual(['eth,ipv6,ipv6_ext', 17, FRAG_FIRST, Layer.UDP]);
   });
 
+  // Measured (test/diff/miss-keys.test.ts): 6.12 does not check that the
+  // last extension header fits; the transport header is then just absent.
+  it('as 6.12: does not check that an extension header fits', () => {
+    const f = buildFrame({ l3: { ...v6, ext: [{ kind: 'hop', options: new Uint8Array(100) }] }, l4: tcp });
+    const out = new ParsedPacket();
+    out.ipv6ChainMustFit = false;
+    const p = parsePacket(f, 60, out);
+    expect([layers(p), p.ipProto, p.l4, p.truncated]).toEqual(['eth,ipv6,ipv6_ext', 6, 158, Layer.TCP]);
+    // A setting: reusing the result keeps it.
+    expect(parsePacket(f, 61, out).ipv6ChainMustFit).toBe(false);
+    expect([kernelCutsShortIpv6Chain('6.1.0-56-amd64'), kernelCutsShortIpv6Chain('6.12.107+deb13-amd64'), kernelCutsShortIpv6Chain('5.10.0'), kernelCutsShortIpv6Chain('7.0')]).toEqual([true, false, true, false]);
+  });
+
   // Measured on the 6.1 module (test/diff/miss-keys.test.ts): a chain whose
   // last extension header does not fit is keyed as protocol 59.
-  it('keys the upper layer only when every extension header fits', () => {
+  it('as 6.1 (the default): keys the upper layer only when every extension header fits', () => {
     const f = buildFrame({ l3: { ...v6, ext: [{ kind: 'hop', options: new Uint8Array(100) }] }, l4: tcp });
     const p = parsePacket(f, 60);
     expect([layers(p), p.ipProto, p.truncated]).toEqual(['eth,ipv6', 59, Layer.IPV6_EXT]);
