@@ -82,6 +82,13 @@ function typecheck() {
   results.push({ suite: 'typecheck', passed: r.status === 0 ? 1 : 0, failed: r.status === 0 ? 0 : 1, skipped: 0, status: r.status ?? 1 });
 }
 
+/** Tests that run the CLI as a process (bin/ovsnl.js) run dist/: build it from the tree under test. */
+function buildDist() {
+  const tsc = join(process.cwd(), 'node_modules', '.bin', 'tsc');
+  spawnSync(tsc, ['-p', 'tsconfig.build.json'], { stdio: 'ignore' });
+}
+
+buildDist();
 if (!flag('--kernel-only')) {
   typecheck();
   runUnit();

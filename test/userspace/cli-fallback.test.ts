@@ -16,7 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeNsPairs, quiet, readDaemonPid, removeNsPairs, requireBuiltDist, requireRoot, sh, type NsPair } from './helpers.js';
 
 const BIN = fileURLToPath(new URL('../../bin/ovsnl.js', import.meta.url));
-const DP = 'ovsnlfb0';
+// Names no other test uses (frameio.test.ts has ovsnlfb0): tests run in parallel.
+const DP = 'ovsnlcfb0';
 const PAIRS: NsPair[] = [
   { ns: 'ovsnl-fb1', host: 'ovsfb1a', peer: 'eth0', addr: '10.78.0.1' },
   { ns: 'ovsnl-fb2', host: 'ovsfb2a', peer: 'eth0', addr: '10.78.0.2' },
