@@ -22,6 +22,8 @@ export class Meter {
   readonly id: number;
   readonly kbps: boolean;
   readonly bands: MeterBandState[];
+  /** Whether a SET that replaces this meter reports its stats (created without CLEAR). */
+  readonly keepStats: boolean;
   /** Longest gap the buckets are filled for: the time the slowest band needs to fill. */
   private readonly maxDeltaMs: number;
   used: number;
@@ -31,6 +33,7 @@ export class Meter {
   constructor(cfg: MeterConfig, nowMs: number) {
     this.id = cfg.id;
     this.kbps = cfg.kbps ?? false;
+    this.keepStats = !cfg.clear;
     this.bands = cfg.bands.map((b: MeterBandConfig) => ({
       type: b.type ?? OVS_METER_BAND_TYPE_DROP,
       rate: b.rate,

@@ -22,6 +22,7 @@ import { clearStats, type FlowEntry } from './flow-table.js';
 import { deviceStats } from './device-stats.js';
 import { DaemonError, type GenlCall, type GenlReply, type ServedFamily } from './genl-service.js';
 import { validateMatch } from './match-validate.js';
+import { meterFamily } from './meter-family.js';
 import type { Port } from './port.js';
 
 const ENOENT = 2;
@@ -77,7 +78,7 @@ export class DatapathRegistry {
   }
 
   families(): ServedFamily[] {
-    return [datapathFamily(this), vportFamily(this), flowFamily(this), packetFamily(this)];
+    return [datapathFamily(this), vportFamily(this), flowFamily(this), packetFamily(this), meterFamily({ lookupDp: (i) => lookupDp(this, i), asMessage })];
   }
 }
 

@@ -10,8 +10,7 @@
 // - the explicit drop action (OVS_ACTION_ATTR_DROP) and psample: 6.1 lacks
 //   them (6.4 and 6.11); drop is tested as the empty action list.
 // - ct: the fallback has no connection tracker (it refuses ct flows).
-// - meters are compared, but set in process on the fallback: its daemon does
-//   not serve ovs_meter yet.
+// Meters are set through ovs_meter on both, and their stats compared.
 // - set_masked with key bits outside the mask: the kernel refuses such
 //   flows (validate_masked); the fallback does not check yet, so the cases
 //   here keep their keys inside their masks.
@@ -192,7 +191,7 @@ interface Result {
 async function runCase(c: Case, s: Side, frames: Uint8Array[]): Promise<Result> {
   s.output.clear();
   s.upcalls.length = 0;
-  for (const m of c.meters ?? []) await s.setMeter(m);
+  for (const m of c.meters ?? []) await s.dpif.setMeter(s.dp, m);
   for (const f of frames) {
     const key = extractKey(parsePacket(f), { inPort: s.inPort });
     await s.dpif.putFlow(s.dp, { key: keyBytes(key), actions: actionBytes(c.actions(s)) });
@@ -209,6 +208,10 @@ async function runCase(c: Case, s: Side, frames: Uint8Array[]): Promise<Result> 
     const k = withMetadata(decodeKey(f.key!));
     if (k.inPort === s.inPort) k.inPort = 1;
     flows.push(`${JSON.stringify(k, big)} packets=${f.stats?.packets} bytes=${f.stats?.bytes} flags=${f.tcpFlags ?? 0}`);
+  }
+  for (const m of c.meters ?? []) {
+    const got = await s.dpif.getMeter(s.dp, m.id);
+    flows.push(`meter ${m.id}: ${got.stats?.packets}/${got.stats?.bytes} bands ${(got.bands ?? []).map((b) => `${b.stats?.packets}/${b.stats?.bytes}`).join(',')}`);
   }
   return {
     out: s.output.poll().map(hex).sort(),

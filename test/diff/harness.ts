@@ -6,7 +6,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { MeterConfig } from '../../src/dpif/dpif.js';
 import { KernelDpif } from '../../src/dpif/kernel.js';
 import { copyUpcall, openUpcalls, type Upcalls } from '../../src/dpif/upcalls.js';
 import { FRAME_META_WORDS, TP_STATUS_VLAN_TPID_VALID, TP_STATUS_VLAN_VALID, native, type NativeFrameIO } from '../../src/native.js';
@@ -88,8 +87,7 @@ export interface Side {
   readonly upcalls: Upcall[];
   /** A netlink port id userspace actions can name. */
   readonly upcallPid: number;
-  /** Creates or replaces a meter (the fallback daemon does not serve ovs_meter: set in process). */
-  setMeter(cfg: MeterConfig): Promise<void>;
+
   close(): Promise<void>;
 }
 
@@ -122,9 +120,6 @@ export async function kernelSide(prefix: string): Promise<Side> {
     output,
     upcalls,
     upcallPid: up.userspacePid,
-    async setMeter(cfg) {
-      await dpif.setMeter(dp, cfg);
-    },
     async close() {
       input.close();
       output.close();
@@ -164,9 +159,6 @@ export async function fallbackSide(prefix: string): Promise<Side> {
     output,
     upcalls,
     upcallPid: listener.portId,
-    async setMeter(cfg) {
-      daemon.datapaths.datapaths.get(dp)!.setMeter(cfg);
-    },
     async close() {
       input.close();
       output.close();
