@@ -58,6 +58,8 @@ beforeAll(async () => {
   for (let i = 0; i < 2; i++) {
     sh('ip', 'netns', 'add', NS[i]);
     sh('ip', 'link', 'add', HOST[i], 'type', 'veth', 'peer', 'name', PEER[i], 'netns', NS[i]);
+    // Port counters are the devices' (as in the kernel): no IPv6 chatter of the host's own in them.
+    sh('sysctl', '-qw', `net.ipv6.conf.${HOST[i]}.disable_ipv6=1`);
     sh('ip', 'link', 'set', HOST[i], 'up');
     sh('ip', '-n', NS[i], 'addr', 'add', `${ADDR[i]}/24`, 'dev', PEER[i]);
     sh('ip', '-n', NS[i], 'link', 'set', PEER[i], 'up');
