@@ -11,7 +11,7 @@ import type { Upcall } from '../ovs/packet.js';
 import type { Ctx } from './context.js';
 import { fullName, optDatapath } from './dpname.js';
 import { CliError, dpctlError } from './errors.js';
-import { portMaps } from './flows.js';
+import { portMaps } from './dump-flows.js';
 import { parseCount, stopper } from './live.js';
 import { pcapFileHeader, pcapRecord } from './pcap.js';
 import { formatUpcall, upcallJson } from './upcall-text.js';

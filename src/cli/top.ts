@@ -9,7 +9,8 @@ import type { Ctx } from './context.js';
 import { fullName, optDatapath } from './dpname.js';
 import { CliError, dpctlError } from './errors.js';
 import { DumpFormatter } from './dump-format.js';
-import { portMaps } from './flows.js';
+import { flowReplies, walkFlow } from './flow-walk.js';
+import { portMaps } from './dump-flows.js';
 import { parseCount, parseInterval, sleepUnless, stopper } from './live.js';
 import { countersOf, flowRates, formatTopTable, parseSort, topJson, type Counters, type FlowSample } from './top-rates.js';
 
@@ -37,7 +38,11 @@ export async function top(ctx: Ctx, args: string[]): Promise<void> {
     const at = process.hrtime.bigint();
     const samples: FlowSample[] = [];
     try {
-      for await (const f of dpif.dumpFlows(dp.dpIfindex)) {
+      const { messages, flowFamilyId } = flowReplies(dpif, dp.dpIfindex);
+      for await (const m of messages) {
+        if (m.type !== flowFamilyId) continue;
+        // Views of the reply: everything kept is copied out here (text, counters, id).
+        const f = walkFlow(m);
         samples.push({
           id: flowId(f),
           packets: f.stats?.packets ?? 0n,
