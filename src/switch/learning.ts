@@ -50,6 +50,12 @@ export class LearningSwitch implements Policy {
   // The mask depends only on the key's shape; shared, frozen.
   private readonly masks = new Map<number, FlowMask>();
   readonly stats: LearningStats = { learned: 0, moves: 0, expired: 0, evicted: 0 };
+  /** Table entries changed, oldest first, each with the generation it made. */
+  private changes: { gen: number; entry: string }[] = [];
+  /** Every change after this generation is in `changes` (older ones were let go). */
+  private changesFrom = 0;
+  /** The last generation that changed what any key may get (the port set). */
+  private allFrom = 0;
 
   constructor(opts: LearningSwitchOptions) {
     this.ports = opts.ports;
@@ -101,8 +107,34 @@ export class LearningSwitch implements Policy {
 
   /** Bumped on a new MAC, a move, an expiry or eviction, and a change of the port set (noticed when read). */
   get generation(): number {
-    if (this.portsChanged()) this.gen++;
+    if (this.portsChanged()) this.allFrom = ++this.gen;
     return this.gen;
+  }
+
+  /**
+   * A flow's decision reads the table only at its destination MAC (on its
+   * VLAN): the flows a changed entry can touch are those towards it. A new
+   * port set changes every flood list, so every key.
+   */
+  affectedSince(generation: number): ((key: FlowKey) => boolean) | undefined {
+    if (generation < this.allFrom || generation < this.changesFrom) return undefined;
+    const entries = new Set<string>();
+    const c = this.changes;
+    for (let i = c.length - 1; i >= 0 && c[i].gen > generation; i--) entries.add(c[i].entry);
+    return (key) => {
+      const eth = key.ethernet;
+      return entries.size > 0 && eth !== undefined && !isGroupMac(eth.dst) && entries.has(entryKey(vlanOf(key), eth.dst));
+    };
+  }
+
+  private changed(entry: string): void {
+    const c = this.changes;
+    c.push({ gen: this.gen, entry });
+    if (c.length > CHANGES_KEPT) {
+      const drop = c.length - CHANGES_KEPT / 2;
+      this.changesFrom = c[drop - 1].gen;
+      this.changes = c.slice(drop);
+    }
   }
 
   get size(): number {
@@ -122,7 +154,7 @@ export class LearningSwitch implements Policy {
     const vlan = vlanOf(key);
     const port = isGroupMac(eth.dst) ? undefined : this.table.get(entryKey(vlan, eth.dst))?.port;
     if (port === undefined) {
-      if (this.portsChanged()) this.gen++;
+      if (this.portsChanged()) this.allFrom = ++this.gen;
       return { actions: this.floodFrom(inPort), mask, reason: 'flood' };
     }
     if (port === inPort) return { actions: [], mask, reason: 'drop' };
@@ -158,10 +190,13 @@ export class LearningSwitch implements Policy {
         const oldest = this.table.keys().next().value as string;
         this.table.delete(oldest);
         this.stats.evicted++;
+        this.gen++;
+        this.changed(oldest);
       }
     }
     this.table.set(k, { port: inPort, seen: now });
     this.gen++;
+    this.changed(k);
     return true;
   }
 
@@ -172,10 +207,11 @@ export class LearningSwitch implements Policy {
       if (now - e.seen >= this.agingMs) {
         this.table.delete(k);
         this.stats.expired++;
+        if (!any) this.gen++;
         any = true;
+        this.changed(k);
       }
     }
-    if (any) this.gen++;
     return any;
   }
 
@@ -185,15 +221,19 @@ export class LearningSwitch implements Policy {
     for (const [k, e] of this.table) {
       if (e.port === port) {
         this.table.delete(k);
+        if (!any) this.gen++;
         any = true;
+        this.changed(k);
       }
     }
-    if (any) this.gen++;
     return any;
   }
 }
 
 const entryKey = (vlan: number, mac: string): string => `${vlan}/${mac}`;
+
+/** Table changes remembered for affectedSince; past that, the older half goes (and flows that old are all re-decided). */
+const CHANGES_KEPT = 8192;
 
 function isSorted(a: readonly number[]): boolean {
   for (let i = 1; i < a.length; i++) if (a[i - 1] > a[i]) return false;

@@ -44,4 +44,12 @@ export interface Policy {
   expire?(now: number): boolean;
   /** Bumped on every state change that can alter decisions; flows translated under an older one get re-translated. */
   readonly generation: number;
+  /**
+   * Which keys the changes made after `generation` can decide differently: a
+   * predicate on a flow's key, or undefined when any key may be (the policy
+   * cannot tell, or no longer remembers that far back). A flow the predicate
+   * says no to keeps its decision without being re-decided. Read
+   * `generation` first: changes noticed while reading it count.
+   */
+  affectedSince?(generation: number): ((key: FlowKey) => boolean) | undefined;
 }

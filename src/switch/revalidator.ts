@@ -4,7 +4,8 @@
 // - idle ones are deleted: `used` older than the idle timeout, or, for a flow
 //   that never saw a packet, its install time;
 // - past the flow limit, the idlest go first;
-// - after a policy change (generation bumped), each remaining flow is
+// - after a policy change (generation bumped), each remaining flow the
+//   change can touch (all of them, unless the policy says which) is
 //   re-decided: same mask and actions, kept; other actions, modified in place
 //   (flow SET); another mask, deleted, so that the next miss installs the
 //   right megaflow (a SET cannot change a mask).
@@ -167,11 +168,23 @@ export class Revalidator {
     }
 
     const generation = policy.generation;
+    // What changed since the oldest decision kept covers what changed since
+    // each one: a learned MAC touches only the flows towards it, and
+    // re-deciding every flow after every new MAC would cost each pass the
+    // whole table under a stream of new sources.
+    let oldestGeneration = generation;
+    for (const { flow } of keep) if (flow.generation < oldestGeneration) oldestGeneration = flow.generation;
+    const affected = oldestGeneration === generation ? undefined : policy.affectedSince?.(oldestGeneration);
     const modifies: FlowPut[] = [];
     const modified: { flow: InstalledFlow; actions: Uint8Array }[] = [];
     let sinceYield = 0;
     for (const { flow } of keep) {
       if (flow.generation === generation) continue;
+      if (affected && !affected(flow.typedKey)) {
+        flow.generation = generation;
+        s.unaffected++;
+        continue;
+      }
       // Handlers get the event loop between slices: a policy change must not stall the misses.
       if (++sinceYield === YIELD_EVERY) {
         sinceYield = 0;

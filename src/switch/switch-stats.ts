@@ -50,6 +50,8 @@ export interface RevalidatorStats {
   deletedMask: number;
   /** Flows re-decided after a policy change. */
   revalidated: number;
+  /** Flows of an older generation that no change since could touch (the policy's affectedSince): kept, not re-decided. */
+  unaffected: number;
   /** Passes skipped because another dump was under way on the same socket (EBUSY). */
   busy: number;
   /** Deletes and sets the kernel refused (a flow deleted meanwhile is not counted). */
@@ -68,7 +70,7 @@ export function newHandlerStats(): HandlerStats {
 }
 
 export function newRevalidatorStats(): RevalidatorStats {
-  return { passes: 0, flows: 0, dumped: 0, dumpsSkipped: 0, deletedIdle: 0, deletedLimit: 0, modified: 0, deletedMask: 0, revalidated: 0, busy: 0, errors: 0, lastDurationMs: 0, maxDurationMs: 0 };
+  return { passes: 0, flows: 0, dumped: 0, dumpsSkipped: 0, deletedIdle: 0, deletedLimit: 0, modified: 0, deletedMask: 0, revalidated: 0, unaffected: 0, busy: 0, errors: 0, lastDurationMs: 0, maxDurationMs: 0 };
 }
 
 /** What SIGUSR1 prints: one `section: name=value ...` line per part. */

@@ -159,4 +159,62 @@ describe('LearningSwitch', () => {
       });
     });
   });
+
+  describe('affectedSince', () => {
+    const towards = (dst: string, inPort = 1) => ipv4Key({ inPort, src: '00:00:00:00:00:99', dst });
+    const from = (src: string, inPort: number) => ipv4Key({ inPort, src, dst: '00:00:00:00:00:99' });
+
+    it('names the flows towards a learned or moved MAC, and leaves the others their decisions', () => {
+      const { s } = sw();
+      s.observe(from(C, 3), 0);
+      s.observe(from(A, 3), 0);
+      const g = s.generation;
+      const keys = [towards(A), towards(B), towards(C), towards(BCAST)];
+      const before = keys.map((k) => outputs(s.decide(k)));
+      expect(s.affectedSince(g)!(towards(A))).toBe(false);
+      s.observe(ipv4Key({ inPort: 2, src: B, dst: A }), 0); // new
+      s.observe(ipv4Key({ inPort: 2, src: A, dst: B }), 0); // moved from 3
+      expect(s.generation).toBeGreaterThan(g);
+      const hit = s.affectedSince(g)!;
+      expect(keys.map((k) => hit(k))).toEqual([true, true, false, false]);
+      // What the predicate says no to decides as before; what it names changed.
+      const after = keys.map((k) => outputs(s.decide(k)));
+      expect(after[2]).toEqual(before[2]);
+      expect(after[3]).toEqual(before[3]);
+      expect(after[0]).not.toEqual(before[0]);
+      expect(after[1]).not.toEqual(before[1]);
+      // Nothing since now.
+      expect(s.affectedSince(s.generation)!(towards(A))).toBe(false);
+    });
+
+    it('names the flows towards expired and flushed MACs', () => {
+      const { s } = sw([1, 2, 3], { agingSeconds: 1 });
+      s.observe(from(A, 2), 0);
+      s.observe(from(B, 3), 500);
+      let g = s.generation;
+      expect(s.expire(1200)).toBe(true);
+      let hit = s.affectedSince(g)!;
+      expect([hit(towards(A)), hit(towards(B))]).toEqual([true, false]);
+      g = s.generation;
+      expect(s.flushPort(3)).toBe(true);
+      hit = s.affectedSince(g)!;
+      expect([hit(towards(A)), hit(towards(B))]).toEqual([false, true]);
+    });
+
+    it('cannot tell after a port change, nor back past the changes it keeps', () => {
+      const { s, state } = sw();
+      const g0 = s.generation;
+      s.observe(from(A, 2), 0);
+      const g1 = s.generation;
+      state.ports = [1, 2, 3, 4];
+      const g2 = s.generation;
+      expect(g2).toBeGreaterThan(g1);
+      expect(s.affectedSince(g1)).toBeUndefined();
+      expect(s.affectedSince(g2)!(towards(B))).toBe(false);
+      for (let i = 0; i < 9000; i++) s.observe(from(A, 1 + (i % 3)), i);
+      expect(s.affectedSince(g2)).toBeUndefined();
+      expect(s.affectedSince(s.generation - 10)!(towards(A))).toBe(true);
+      expect(g0).toBeLessThan(g1);
+    });
+  });
 });

@@ -9,6 +9,7 @@ import type { FlowKey } from '../../src/ovs/keys.js';
 import { randomUfid, ufidEquals } from '../../src/ovs/ufid.js';
 import { encodeActionBytes, encodeKeyBytes } from '../../src/switch/handler.js';
 import type { Decision, Policy } from '../../src/switch/policy.js';
+import { LearningSwitch } from '../../src/switch/learning.js';
 import { Revalidator } from '../../src/switch/revalidator.js';
 import { InstalledFlows, type InstalledFlow } from '../../src/switch/switch-flows.js';
 
@@ -156,5 +157,37 @@ describe('Revalidator', () => {
     expect(flows.size).toBe(1);
     await r.revalidate();
     expect(flows.size).toBe(0);
+  });
+
+  it('re-decides only the flows a learned MAC can touch, when the policy says which', async () => {
+    const d = new DumpDpif();
+    const p = new LearningSwitch({ ports: () => [1, 2, 3] });
+    const flows = new InstalledFlows();
+    const put = (typedKey: FlowKey): InstalledFlow => {
+      const gen = p.generation;
+      const dec = p.decide(typedKey);
+      const f: InstalledFlow = {
+        ufid: randomUfid(), key: encodeKeyBytes(typedKey), typedKey, mask: encodeKeyBytes(dec.mask), actions: encodeActionBytes(dec.actions),
+        generation: gen, installedAt: 0, reason: dec.reason,
+      };
+      flows.add(f);
+      d.kernel.push({ ufid: f.ufid, used: 1_000n });
+      return f;
+    };
+    const toB = put({ inPort: 1, ethernet: { src: '02:00:00:00:00:01', dst: '02:00:00:00:00:0b' } });
+    const toC = put({ inPort: 1, ethernet: { src: '02:00:00:00:00:01', dst: '02:00:00:00:00:0c' } });
+    const r = new Revalidator({ dpif: d.dpif, dpIfindex: 7, policy: p, flows, now: () => 2_000 });
+    // A new source that no installed flow goes to.
+    p.observe({ inPort: 2, ethernet: { src: '02:00:00:00:00:0d', dst: '02:00:00:00:00:01' } }, 0);
+    await r.revalidate();
+    expect(r.stats).toMatchObject({ revalidated: 0, unaffected: 2, modified: 0 });
+    expect(flows.get(toB.ufid)!.generation).toBe(p.generation);
+    // B learned on port 3: its flow goes from flooding to port 3; C's stays.
+    p.observe({ inPort: 3, ethernet: { src: '02:00:00:00:00:0b', dst: '02:00:00:00:00:01' } }, 0);
+    await r.revalidate();
+    expect(r.stats).toMatchObject({ revalidated: 1, unaffected: 3, modified: 1 });
+    expect(d.sets.map((x) => x.ufid)).toEqual([toB.ufid]);
+    expect(decodeActions(flows.get(toB.ufid)!.actions)).toEqual([{ type: 'output', port: 3 }]);
+    expect(decodeActions(flows.get(toC.ufid)!.actions)).toEqual([{ type: 'output', port: 2 }, { type: 'output', port: 3 }]);
   });
 });
