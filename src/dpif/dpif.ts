@@ -114,6 +114,12 @@ export interface FlowPut {
   /** Ask for the resulting flow back (NLM_F_ECHO). */
   echo?: boolean;
   ufidFlags?: number;
+  /**
+   * The caller vouches that key, mask and actions hold nothing only OVS's
+   * userspace datapath knows (a key the kernel sent up, streams the caller
+   * scanned once): the Dpif's scan of every request is skipped.
+   */
+  kernelChecked?: boolean;
 }
 
 export type FlowPutResult = { ok: true; flow?: Flow } | { ok: false; error: Error };

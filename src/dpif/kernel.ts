@@ -485,7 +485,7 @@ export class KernelDpif implements Dpif {
     const fam = this.families.packet;
     const operation = `packet execute ${describeDp(dp)}`;
     return this.withDp(dp, async (dpIfindex) => {
-      const refusal = userspaceOnlyError(operation, x, { allowSymL4: this.symL4(dpIfindex) });
+      const refusal = x.kernelChecked ? undefined : userspaceOnlyError(operation, x, { allowSymL4: this.symL4(dpIfindex) });
       if (refusal) throw refusal;
       this.host.beforeWrite();
       const mark = this.log && !x.probe ? this.log.mark() : -1;

@@ -73,6 +73,12 @@ export interface PacketExecute {
   hash?: bigint;
   /** Linux 6.17+ only; older kernels ignore it. */
   upcallPid?: number;
+  /**
+   * The caller vouches that key and actions hold nothing only OVS's
+   * userspace datapath knows (a key the kernel sent up, streams the caller
+   * scanned once): the Dpif's scan of every request is skipped.
+   */
+  kernelChecked?: boolean;
 }
 
 export function executeAttrs(x: PacketExecute): PacketAttrs {

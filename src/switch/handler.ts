@@ -15,6 +15,7 @@ import { NetlinkError } from '../netlink/errors.js';
 import { encodeActions } from '../ovs/action-codec.js';
 import type { Action } from '../ovs/actions.js';
 import { decodeKey, encodeKey } from '../ovs/key-codec.js';
+import { findUserspaceOnlyAttrs } from '../ovs/userspace-only-raw.js';
 import type { FlowKey } from '../ovs/keys.js';
 import type { Upcall } from '../ovs/packet.js';
 import { randomUfid } from '../ovs/ufid.js';
@@ -77,6 +78,23 @@ export function actionBytesOf(actions: readonly Action[]): Uint8Array {
   let b = actionBytes.get(actions);
   if (!b) actionBytes.set(actions, (b = encodeActionBytes(actions)));
   return b;
+}
+
+// The Dpif scans every put and execute for attributes only OVS's userspace
+// datapath has. Upcall keys are the kernel's own; masks and actions are
+// shared per decision shape (above), so each is scanned once here and the
+// requests made from them skip the Dpif's scan. One that does hold such an
+// attribute is left to the Dpif, which refuses it with its reason.
+const kernelClean = new WeakSet<Uint8Array>();
+const kernelUnclean = new WeakSet<Uint8Array>();
+
+/** Whether a shared mask or action stream holds nothing the kernel lacks; scanned once per object. */
+export function isKernelClean(bytes: Uint8Array, stream: 'mask' | 'actions'): boolean {
+  if (kernelClean.has(bytes)) return true;
+  if (kernelUnclean.has(bytes)) return false;
+  const clean = findUserspaceOnlyAttrs(stream === 'mask' ? { mask: bytes } : { actions: bytes }).length === 0;
+  (clean ? kernelClean : kernelUnclean).add(bytes);
+  return clean;
 }
 
 /**
@@ -196,16 +214,20 @@ export class UpcallHandler {
     const room = (this.opts.flowLimit ?? Infinity) - flows.size;
     if (room < decided.length) s.overLimit += decided.length - Math.max(0, room);
     const installing = room >= decided.length ? decided : decided.slice(0, Math.max(0, room));
-    for (const d of installing) puts.push({ key: d.m.key, mask: d.mask, actions: d.actions, ufid: this.ufids.next(), mode: 'create' });
+    for (const d of installing) {
+      const kernelChecked = isKernelClean(d.mask, 'mask') && isKernelClean(d.actions, 'actions');
+      puts.push({ key: d.m.key, mask: d.mask, actions: d.actions, ufid: this.ufids.next(), mode: 'create', kernelChecked });
+    }
     s.flowPuts += puts.length;
     // Puts first, executes after, all pipelined on the one connection: the
     // kernel handles them in order, so later packets of the flow find it.
     const putting = dpif.putFlows(dpIfindex, puts);
     const executing: Promise<void>[] = [];
     for (const { m, actions } of decided) {
+      const kernelChecked = isKernelClean(actions, 'actions');
       for (let i = 0; i < m.packets.length; i++) {
         executing.push(
-          dpif.execute(dpIfindex, { packet: m.packets[i], key: m.key, actions, mru: m.mrus[i] }).then(
+          dpif.execute(dpIfindex, { packet: m.packets[i], key: m.key, actions, mru: m.mrus[i], kernelChecked }).then(
             () => void s.executed++,
             (err: unknown) => {
               s.executeErrors++;

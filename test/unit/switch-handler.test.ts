@@ -8,7 +8,7 @@ import type { PacketExecute, Upcall } from '../../src/ovs/packet.js';
 import type { FlowKey } from '../../src/ovs/keys.js';
 import { decodeActions } from '../../src/ovs/action-codec.js';
 import { decodeKey } from '../../src/ovs/key-codec.js';
-import { UpcallHandler, encodeKeyBytes } from '../../src/switch/handler.js';
+import { UpcallHandler, encodeActionBytes, encodeKeyBytes, isKernelClean } from '../../src/switch/handler.js';
 import type { Decision, Policy } from '../../src/switch/policy.js';
 import { InstalledFlows } from '../../src/switch/switch-flows.js';
 
@@ -88,6 +88,32 @@ describe('UpcallHandler', () => {
     expect(flows.size).toBe(2);
     expect(policy.observed).toHaveLength(2);
     expect([...flows.values()].map((f) => f.installedAt)).toEqual([1000, 1000]);
+  });
+
+  it('spares the Dpif its scan when mask and actions hold nothing userspace-only, and only then', async () => {
+    const { d, h } = setup();
+    await h.onBatch([miss(key(1), 1)]);
+    expect(d.puts[0].kernelChecked).toBe(true);
+    expect(d.executes[0].kernelChecked).toBe(true);
+
+    const flows = new InstalledFlows();
+    const d2 = new RecordingDpif();
+    const tnl: Policy = { generation: 0, decide: () => ({ actions: [{ type: 'tnlPop', port: 4 }], mask: { inPort: 0xffffffff }, reason: 'tnl' }) };
+    await new UpcallHandler({ dpif: d2.dpif, dpIfindex: 7, policy: tnl, flows, now: () => 1000 }).onBatch([miss(key(1), 1)]);
+    // Left to the Dpif, which refuses it with its reason.
+    expect(d2.puts[0].kernelChecked).toBe(false);
+    expect(d2.executes[0].kernelChecked).toBe(false);
+  });
+
+  it('isKernelClean scans a stream once and remembers the answer per object', () => {
+    const out = encodeActionBytes([{ type: 'output', port: 2 }]);
+    const pop = encodeActionBytes([{ type: 'tnlPop', port: 2 }]);
+    expect(isKernelClean(out, 'actions')).toBe(true);
+    expect(isKernelClean(pop, 'actions')).toBe(false);
+    // Remembered by object: the same bytes changed afterwards are not rescanned (shared streams are never written to).
+    pop.set(out.subarray(0, pop.length));
+    expect(isKernelClean(pop, 'actions')).toBe(false);
+    expect(isKernelClean(encodeKeyBytes({ inPort: 0xffffffff }), 'mask')).toBe(true);
   });
 
   it('counts EEXIST as a race, records no flow, and still executes the packet', async () => {
