@@ -82,6 +82,14 @@ export class Connection {
   private watching = false;
   private keptAlive = false;
   private sweeper?: NodeJS.Timeout;
+  /**
+   * The clock as replies are read: a reply renews its request's deadline
+   * from it. Read at each wake-up and every 256 datagrams of one, not per
+   * reply: in the test VM the clock is a system call, and a dump of 100k
+   * flows or add-flows of 100k is 100k replies.
+   */
+  private readAt = 0;
+  private readCount = 0;
   private closedError?: NetlinkError;
 
   constructor(opts: ConnectionOptions = {}) {
@@ -267,6 +275,9 @@ export class Connection {
   private flush(): void {
     this.flushScheduled = false;
     if (this.closedError) return;
+    // One clock read per flush, not per request: in the test VM the clock is
+    // a system call (no vDSO clocksource), and add-flows sends 100k requests.
+    const now = Date.now();
     while (this.queued() && this.pending.size < this.maxInFlight) {
       const batch: Uint8Array[] = [];
       const sent: Pending[] = [];
@@ -282,7 +293,7 @@ export class Connection {
         const seq = this.nextSeq();
         new DataView(q.bytes.buffer, q.bytes.byteOffset, q.bytes.byteLength).setUint32(NLMSG_SEQ_OFFSET, seq, HOST_LE);
         q.pending.seq = seq;
-        q.pending.deadline = q.pending.timeoutMs > 0 ? Date.now() + q.pending.timeoutMs : 0;
+        q.pending.deadline = q.pending.timeoutMs > 0 ? now + q.pending.timeoutMs : 0;
         this.pending.set(seq, q.pending);
         batch.push(q.bytes);
         sent.push(q.pending);
@@ -370,6 +381,8 @@ export class Connection {
       this.failAll(err);
       return;
     }
+    this.readAt = Date.now();
+    this.readCount = 0;
     try {
       this.socket.drain((datagram, sender) => this.onDatagram(datagram, sender));
     } catch (e) {
@@ -395,6 +408,8 @@ export class Connection {
   }
 
   private onDatagram(datagram: Uint8Array, sender: number): void {
+    // One drain can read a whole dump: keep the clock fresh within it.
+    if ((++this.readCount & 255) === 0) this.readAt = Date.now();
     if (sender !== 0) {
       this.stats.foreign++;
       return;
@@ -424,7 +439,7 @@ export class Connection {
       else this.stats.unmatched++;
       return;
     }
-    p.deadline = p.timeoutMs > 0 ? Date.now() + p.timeoutMs : 0;
+    p.deadline = p.timeoutMs > 0 ? this.readAt + p.timeoutMs : 0;
     if (m.type === NLMSG_ERROR) {
       let e;
       try {
