@@ -14,7 +14,7 @@
 // Debian's 6.1 and 6.12 kernels pass this file alike: for keys and masks
 // the two behave the same in every case here (the differences between them
 // are in actions and datapath features, covered elsewhere).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { KernelDpif } from '../../src/dpif/kernel.js';
 import type { Flow } from '../../src/dpif/dpif.js';
 import { AttrWriter } from '../../src/netlink/attr.js';
@@ -24,8 +24,7 @@ import { KEY_FIELD_TYPES, type FlowKey, type FlowKeyField, type FlowMask, type N
 import { erspanFromBytes } from '../../src/ovs/tunnel-codec.js';
 import { ufidFromWords, type Ufid } from '../../src/ovs/ufid.js';
 import { ERSPAN_METADATA_SIZE } from '../../src/ovs/uapi-keys.js';
-import { requireOvsModule } from './setup.js';
-import { dropDatapath, openDpif, uniqueName } from './ovs-helpers.js';
+import { uniqueName, useDatapath } from './ovs-helpers.js';
 
 const ETH = { src: '02:00:00:00:00:01', dst: '02:00:00:00:00:02' };
 const ETH_ZERO = { src: MAC_ZERO, dst: MAC_ZERO };
@@ -819,18 +818,9 @@ function check(f: Flow, want: Installed): void {
 }
 
 describe('every flow key attribute through the real module', () => {
-  let dpif: KernelDpif;
+  let dpif!: KernelDpif;
   const dp = uniqueName('ovskey');
-
-  beforeAll(async () => {
-    requireOvsModule();
-    dpif = await openDpif();
-    await dpif.createDatapath({ name: dp });
-  });
-  afterAll(async () => {
-    await dropDatapath(dpif, dp);
-    dpif.close();
-  });
+  useDatapath(dp, (d) => (dpif = d));
 
   ALL_CASES.forEach((c, i) => {
     // Each flow its own in_port, so that no flow's key falls inside another's

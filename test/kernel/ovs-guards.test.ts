@@ -13,7 +13,7 @@ import { KernelDpif } from '../../src/dpif/kernel.js';
 import { KernelRejectError } from '../../src/dpif/kernel-log.js';
 import { randomUfid } from '../../src/ovs/ufid.js';
 import { requireOvsModule } from './setup.js';
-import { ACTION_OUTPUT, KEY_ETHERNET, KEY_ETHERTYPE, KEY_IN_PORT, KEY_IPV4, arpKey, dropDatapath, openDpif, outputActions, udpKey, uniqueName, waitFor } from './ovs-helpers.js';
+import { ACTION_OUTPUT, KEY_ETHERNET, KEY_ETHERTYPE, KEY_IN_PORT, KEY_IPV4, arpKey, dropDatapath, outputActions, udpKey, uniqueName, waitFor, useDatapath } from './ovs-helpers.js';
 
 const KEY_TCP = 9;
 const KEY_PACKET_TYPE = 29;
@@ -48,18 +48,9 @@ function withAttr(stream: Uint8Array, type: number, payload: Uint8Array): Uint8A
 }
 
 describe('EINVAL with the module reason from the kernel log', () => {
-  let dpif: KernelDpif;
+  let dpif!: KernelDpif;
   const dp = uniqueName('ovsgd');
-
-  beforeAll(async () => {
-    requireOvsModule();
-    dpif = await openDpif();
-    await dpif.createDatapath({ name: dp });
-  });
-  afterAll(async () => {
-    await dropDatapath(dpif, dp);
-    dpif.close();
-  });
+  useDatapath(dp, (d) => (dpif = d));
 
   it("puts the module's 'Missing key' on a TCP key without tcp_flags", async () => {
     const err = await dpif.putFlow(dp, { key: tcpKeyWithoutFlags(), actions: outputActions(2) }).catch((e: unknown) => e);
@@ -107,18 +98,9 @@ describe('EINVAL with the module reason from the kernel log', () => {
 });
 
 describe('attributes of the userspace datapath only', () => {
-  let dpif: KernelDpif;
+  let dpif!: KernelDpif;
   const dp = uniqueName('ovsgu');
-
-  beforeAll(async () => {
-    requireOvsModule();
-    dpif = await openDpif();
-    await dpif.createDatapath({ name: dp });
-  });
-  afterAll(async () => {
-    await dropDatapath(dpif, dp);
-    dpif.close();
-  });
+  useDatapath(dp, (d) => (dpif = d));
 
   const key = (): Uint8Array => udpKey({ inPort: 1, src: '10.0.0.1', dst: '10.0.0.2', sport: 1, dport: 2 });
 

@@ -4,7 +4,9 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { AttrWriter, parseAttrs, type Attr } from '../../src/netlink/attr.js';
+import { afterAll, beforeAll } from 'vitest';
 import { KernelDpif } from '../../src/dpif/kernel.js';
+import { requireOvsModule } from './setup.js';
 
 // linux/openvswitch.h, enum ovs_key_attr / ovs_action_attr.
 export const KEY_IN_PORT = 3;
@@ -143,6 +145,26 @@ export const openDpif = (): Promise<KernelDpif> => KernelDpif.open();
 /** Deletes a datapath if it exists; for cleanup. */
 export async function dropDatapath(dpif: KernelDpif, name: string): Promise<void> {
   await dpif.deleteDatapath(name).catch(() => undefined);
+}
+
+/**
+ * A datapath of the describe block it is called in: created (after checking
+ * the module is there) before its tests, with the Dpif handed to `opened`,
+ * and deleted after them.
+ */
+export function useDatapath(name: string, opened: (dpif: KernelDpif) => void): void {
+  let dpif: KernelDpif | undefined;
+  beforeAll(async () => {
+    requireOvsModule();
+    dpif = await openDpif();
+    opened(dpif);
+    await dpif.createDatapath({ name });
+  });
+  afterAll(async () => {
+    if (!dpif) return;
+    await dropDatapath(dpif, name);
+    dpif.close();
+  });
 }
 
 /** Polls until check() holds or the time is up (the VM is slow). */

@@ -3,21 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KernelDpif } from '../../src/dpif/kernel.js';
 import { OVS_METER_BAND_TYPE_DROP } from '../../src/ovs/uapi.js';
 import { requireOvsModule } from './setup.js';
-import { dropDatapath, openDpif, uniqueName } from './ovs-helpers.js';
+import { openDpif, uniqueName, useDatapath } from './ovs-helpers.js';
 
 describe('ovs_meter', () => {
-  let dpif: KernelDpif;
+  let dpif!: KernelDpif;
   const dp = uniqueName('ovsmt');
-
-  beforeAll(async () => {
-    requireOvsModule();
-    dpif = await openDpif();
-    await dpif.createDatapath({ name: dp });
-  });
-  afterAll(async () => {
-    await dropDatapath(dpif, dp);
-    dpif.close();
-  });
+  useDatapath(dp, (d) => (dpif = d));
 
   it('reports its features: meters, bands per meter, the drop band', async () => {
     const f = await dpif.meterFeatures(dp);

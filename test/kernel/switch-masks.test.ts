@@ -19,7 +19,7 @@ import { parseRuleFile } from '../../src/switch/rule-file.js';
 import { RuleTable } from '../../src/switch/rules.js';
 import { arpKey, ipv4Key, ipv6Key, tagged } from '../unit/switch-keys.js';
 import { requireOvsModule } from './setup.js';
-import { dropDatapath, openDpif, uniqueName, waitFor } from './ovs-helpers.js';
+import { openDpif, uniqueName, waitFor, useDatapath } from './ovs-helpers.js';
 import { copyUpcall, openUpcalls } from '../../src/dpif/upcalls.js';
 import { decodeKey } from '../../src/ovs/key-codec.js';
 import type { Upcall } from '../../src/ovs/packet.js';
@@ -91,18 +91,9 @@ function expectMaskKept(sent: FlowMask, got: FlowMask): void {
 }
 
 describe('switch megaflow masks on the kernel', () => {
-  let dpif: KernelDpif;
+  let dpif!: KernelDpif;
   const dp = uniqueName('ovsmk');
-
-  beforeAll(async () => {
-    requireOvsModule();
-    dpif = await openDpif();
-    await dpif.createDatapath({ name: dp });
-  });
-  afterAll(async () => {
-    await dropDatapath(dpif, dp);
-    dpif.close();
-  });
+  useDatapath(dp, (d) => (dpif = d));
 
   for (const [pname, decide] of policies()) {
     it(`accepts every key shape with the ${pname}'s masks`, async () => {
