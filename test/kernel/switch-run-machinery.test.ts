@@ -180,8 +180,10 @@ describe('Switch on the kernel datapath', () => {
       expect(ok).toBe(true);
       expect(sw.stats.handler.installed).toBeGreaterThan(1);
     } finally {
+      // stop() also deletes what a batch still under way installs, so it may
+      // delete more than were recorded here; ourFlows() below says none is left.
       const n = sw.flows.size;
-      expect(await sw.stop()).toBe(n);
+      expect(await sw.stop()).toBeGreaterThanOrEqual(n);
     }
     expect(await ourFlows()).toHaveLength(0);
     expect(errors.map((e) => e.message)).toEqual([]);
