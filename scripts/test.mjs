@@ -86,6 +86,7 @@ function typecheck() {
 function buildDist() {
   const tsc = join(process.cwd(), 'node_modules', '.bin', 'tsc');
   spawnSync(tsc, ['-p', 'tsconfig.build.json'], { stdio: 'ignore' });
+  spawnSync(process.execPath, [join(process.cwd(), 'scripts', 'bundle.mjs')], { stdio: 'inherit' });
 }
 
 buildDist();

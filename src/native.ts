@@ -94,11 +94,15 @@ export interface NativeAddon {
 }
 
 function findAddon(): string {
-  // dist/native.js and src/native.ts both sit one level below the package root.
-  const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-  for (const build of ['Release', 'Debug']) {
-    const p = join(root, 'build', build, 'ovsnl.node');
-    if (existsSync(p)) return p;
+  // dist/native.js and src/native.ts sit one level below the package root,
+  // the CLI's bundle (dist/bundle/) two.
+  const here = dirname(fileURLToPath(import.meta.url));
+  const root = join(here, '..');
+  for (const base of [root, join(here, '..', '..')]) {
+    for (const build of ['Release', 'Debug']) {
+      const p = join(base, 'build', build, 'ovsnl.node');
+      if (existsSync(p)) return p;
+    }
   }
   throw new Error(`ovsnl: native addon not built (looked in ${join(root, 'build')}); run "npm install" or "npm run build"`);
 }
