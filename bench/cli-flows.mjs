@@ -5,13 +5,14 @@
 // as a process, as an operator runs it; times include process start. The
 // two tools alternate (who goes first swaps each round) and each step keeps
 // the best of OVSNL_BENCH_ROUNDS rounds: the VM shares its host, and a
-// neighbour's load shifts timings by minutes.
+// neighbour's load shifts timings by minutes. Before every run the bench
+// waits for the guest to be idle (the previous step's deferred kernel work).
 //
 //   npm run build:ts && node scripts/bench.mjs bench/cli-flows.mjs
 //   OVSNL_BENCH_FLOWS=100000  OVSNL_BENCH_ROUNDS=1
 //   OVSNL_DPCTL=/path/to/ovs-dpctl (scripts/ovs-peer.sh prints its directory)
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync, openSync, closeSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, openSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,7 +53,33 @@ for (let i = 0; i < N; i++) {
 writeFileSync(flowsFile, keys.map((k) => `${k} 2\n`).join(''));
 writeFileSync(keysFile, keys.join('\n') + '\n');
 
+/** CPU time of the whole machine (guest), busy and total, from /proc/stat. */
+function cpuTimes() {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: total - f[3] - (f[4] ?? 0), total };
+}
+
+/**
+ * Waits until the machine has been nearly idle for half a second (at most
+ * 30 s): the kernel frees a big flow table's memory after the command that
+ * emptied it has exited (RCU callbacks), and under emulation that work
+ * slowed whichever process came next. Every step of both tools waits the same.
+ */
+function settle() {
+  const until = Date.now() + 30_000;
+  let prev = cpuTimes();
+  while (Date.now() < until) {
+    spawnSync('sleep', ['0.5']);
+    const now = cpuTimes();
+    const busy = (now.busy - prev.busy) / Math.max(1, now.total - prev.total);
+    prev = now;
+    if (busy < 0.05) return;
+  }
+}
+
 function run(tool, args, outFile) {
+  settle();
   const cmd = tool === 'ovsnl' ? process.execPath : dpctl;
   const argv = tool === 'ovsnl' ? [bin, ...args] : args;
   const out = outFile ? openSync(outFile, 'w') : 'ignore';

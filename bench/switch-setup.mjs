@@ -8,6 +8,7 @@
 //   OVSNL_BENCH_WINDOW=frames sent ahead of the flows set up (default 256),
 //   OVSNL_BENCH_WARM=flows set up before the measured ones (default 500; both
 //   switches get them: V8 compiles its hot code in the first ones)
+//   OVSNL_BENCH_NODE_FLAGS=node options for the ovsnl process (e.g. --single-threaded)
 //
 // Topology: a sender namespace whose eth0 is the peer of datapath port p1, a
 // sink namespace on p2. Every frame is a distinct UDP flow with its own source
@@ -185,7 +186,9 @@ async function runOvsnl(dpif, base) {
   await dpif.createDatapath({ name: dp });
   for (const p of [P1, P2]) await dpif.createVport(dp, { name: p, type: 'netdev' });
   const prof = process.env.OVSNL_BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/ovsnl-bench-prof'] : [];
-  const child = spawn(process.execPath, [...prof, join(root, 'bin', 'ovsnl.js'), 'run', dp, '--learning', '--handlers', '1', '--idle-timeout', '60'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Node/V8 options for the ovsnl process only (experiments: --single-threaded, --max-semi-space-size=N).
+  const flags = (process.env.OVSNL_BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, [...flags, ...prof, join(root, 'bin', 'ovsnl.js'), 'run', dp, '--learning', '--handlers', '1', '--idle-timeout', '60'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr.on('data', (d) => (err += d));
   const t = Date.now();

@@ -119,7 +119,7 @@ export async function processFlowFile(ctx: Ctx, dp: Datapath, file: string, def:
         r.forEach((x, n) => (results[i + n] = x.ok ? x.flow : x.error));
       } else if (kind === 'del') {
         const r = await Promise.all(
-          batch.slice(i, j).map((op) => dpif.deleteFlow(dp.dpIfindex, (op as Extract<Op, { kind: 'del' }>).id).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))))),
+          batch.slice(i, j).map((op) => dpif.deleteFlow(dp.dpIfindex, (op as Extract<Op, { kind: 'del' }>).id, { stats }).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))))),
         );
         r.forEach((x, n) => (results[i + n] = x));
       }

@@ -98,6 +98,11 @@ export interface FlowId {
  */
 export type FlowPutMode = 'create' | 'modify' | 'upsert';
 
+export interface FlowDeleteOptions {
+  /** Ask for the deleted flow (key, mask, actions, final stats); default true. */
+  stats?: boolean;
+}
+
 export interface FlowPut {
   key: Uint8Array;
   /** Absent: exact match on every key bit. */
@@ -198,8 +203,12 @@ export interface Dpif {
   /** All requests at once, pipelined; one result per flow, in order, failures included. */
   putFlows(dp: DpRef, flows: FlowPut[]): Promise<FlowPutResult[]>;
   getFlow(dp: DpRef, id: FlowId, opts?: FlowGetOptions): Promise<Flow>;
-  /** Resolves with the deleted flow and its final stats. */
-  deleteFlow(dp: DpRef, id: FlowId): Promise<Flow>;
+  /**
+   * Resolves with the deleted flow and its final stats. With `stats: false`
+   * the kernel is not asked to echo the flow (no reply to build, decode or
+   * carry: bulk deletes run faster) and the result holds only the id.
+   */
+  deleteFlow(dp: DpRef, id: FlowId, opts?: FlowDeleteOptions): Promise<Flow>;
   flushFlows(dp: DpRef): Promise<void>;
   dumpFlows(dp: DpRef, opts?: FlowDumpOptions): AsyncIterable<Flow>;
 

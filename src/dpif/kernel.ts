@@ -42,6 +42,7 @@ import type {
   Flow,
   FlowDumpOptions,
   FlowGetOptions,
+  FlowDeleteOptions,
   FlowId,
   FlowPut,
   FlowPutResult,
@@ -449,14 +450,15 @@ export class KernelDpif implements Dpif {
     });
   }
 
-  deleteFlow(dp: DpRef, id: FlowId): Promise<Flow> {
+  deleteFlow(dp: DpRef, id: FlowId, opts: FlowDeleteOptions = {}): Promise<Flow> {
     const operation = `flow del${describeFlow(id)}`;
     // Without a key or UFID the kernel would flush the whole table.
     if (!id.ufid && !id.key) return Promise.reject(new TypeError(`${operation}: a UFID or a key is required (flushFlows() deletes all)`));
     this.host.beforeWrite();
     const fam = this.families.flow;
+    const echo = opts.stats !== false;
     return this.withDp(dp, async (dpIfindex) => {
-      const bytes = encodeFlowMessage(fam.id, { cmd: U.OVS_FLOW_CMD_DEL, dpIfindex, attrs: { ufid: id.ufid, key: id.key } }, { flags: NLM_F_ECHO });
+      const bytes = encodeFlowMessage(fam.id, { cmd: U.OVS_FLOW_CMD_DEL, dpIfindex, attrs: { ufid: id.ufid, key: id.key } }, echo ? { flags: NLM_F_ECHO } : undefined);
       const [reply] = await this.call(bytes, fam, operation);
       return reply ? toFlow(decodeFlowMessage(reply)) : { dpIfindex, ufid: id.ufid, key: id.key };
     });
