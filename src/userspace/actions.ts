@@ -7,7 +7,8 @@
 // incremental update. Where the packet goes is the caller's (ActionSink).
 import type { Action, SetAction, SetMaskedAction, UserspaceAction } from '../ovs/actions.js';
 import { ipv4ToU32, macIntoBytes, ipv6IntoBytes } from '../ovs/addr.js';
-import { mplsLseValue } from '../ovs/key-codec.js';
+import { AttrWriter } from '../netlink/attr.js';
+import { encodeKey, mplsLseValue } from '../ovs/key-codec.js';
 import type { FlowKey } from '../ovs/keys.js';
 import { be16, be32, putBe16, putBe32 } from '../packet/bytes.js';
 import { adjustChecksum16, adjustChecksum32, adjustChecksumBytes } from '../packet/checksum.js';
@@ -212,10 +213,43 @@ export function unsupportedAction(actions: readonly Action[]): string | undefine
     if (a.type === 'set' || a.type === 'setMasked') {
       for (const k of Object.keys(a.key)) if (!SETTABLE.has(k)) return `set(${k})`;
     }
-    const inner = a.type === 'sample' || a.type === 'clone' || a.type === 'decTtl' ? a.actions : a.type === 'checkPktLen' ? [...a.gt, ...a.le] : undefined;
+    const inner = innerActions(a);
     if (inner) {
       const u = unsupportedAction(inner);
       if (u) return u;
+    }
+  }
+  return undefined;
+}
+
+const innerActions = (a: Action): readonly Action[] | undefined =>
+  a.type === 'sample' || a.type === 'clone' || a.type === 'decTtl' ? a.actions : a.type === 'checkPktLen' ? [...a.gt, ...a.le] : undefined;
+
+const keyBytes = (key: FlowKey): Uint8Array => {
+  const w = new AttrWriter(64);
+  encodeKey(w, key);
+  return w.finish();
+};
+
+/**
+ * The first set_masked (searched through nested lists) whose value has bits
+ * outside its mask, or undefined. The module refuses such a flow (EINVAL,
+ * validate_masked() in flow_netlink.c): the bits could never be written, so
+ * the flow would not do what it says.
+ */
+export function setMaskedOutsideMask(actions: readonly Action[]): string | undefined {
+  for (const a of actions) {
+    if (a.type === 'setMasked') {
+      const v = keyBytes(a.key);
+      const m = keyBytes(a.mask);
+      // Attribute headers are equal (same field, same length); compare payloads byte by byte.
+      if (v.length !== m.length) return `set_masked(${Object.keys(a.key).join(',')}): value and mask differ in length`;
+      for (let i = 4; i < v.length; i++) if (v[i] & ~m[i]) return `set_masked(${Object.keys(a.key).join(',')}): value has bits outside the mask`;
+    }
+    const inner = innerActions(a);
+    if (inner) {
+      const bad = setMaskedOutsideMask(inner);
+      if (bad) return bad;
     }
   }
   return undefined;

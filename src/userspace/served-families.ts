@@ -15,7 +15,7 @@ import type { FlowKey } from '../ovs/keys.js';
 import { decodePacketMessage } from '../ovs/packet.js';
 import * as U from '../ovs/uapi.js';
 import { decodeVportMessage, encodeVportMessage, type VportAttrs } from '../ovs/vport.js';
-import { unsupportedAction } from './actions.js';
+import { setMaskedOutsideMask, unsupportedAction } from './actions.js';
 import { Datapath, MAX_PORTS, type UpcallSend } from './datapath.js';
 import { exactMaskOf, FlatKey, UnsupportedKeyError, widenMaskAsKernel, writeFlatFromKey } from './flat-key.js';
 import { clearStats, type FlowEntry } from './flow-table.js';
@@ -288,6 +288,8 @@ function parseActions(bytes: Uint8Array): Action[] {
   }
   const bad = unsupportedAction(actions);
   if (bad) throw new DaemonError(EINVAL, `the ovsnl userspace datapath cannot run ${bad} yet`);
+  const outside = setMaskedOutsideMask(actions);
+  if (outside) throw new DaemonError(EINVAL, outside);
   return actions;
 }
 

@@ -11,9 +11,9 @@
 //   them (6.4 and 6.11); drop is tested as the empty action list.
 // - ct: the fallback has no connection tracker (it refuses ct flows).
 // Meters are set through ovs_meter on both, and their stats compared.
-// - set_masked with key bits outside the mask: the kernel refuses such
-//   flows (validate_masked); the fallback does not check yet, so the cases
-//   here keep their keys inside their masks.
+// - set_masked with key bits outside the mask: both refuse such flows
+//   (validate_masked; test/diff/validate.test.ts), so the cases here keep
+//   their keys inside their masks.
 // Known difference, normalised below: a flow dump gives the key as the
 // request wrote it on the fallback, while the kernel writes its own full key
 // (every metadata attribute, zeros included).
