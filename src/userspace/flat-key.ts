@@ -328,7 +328,8 @@ export function exactMaskOf(key: FlowKey): FlowKey {
         m.ipv4 = { src: ONES_V4, dst: ONES_V4, proto: 0xff, tos: 0xff, ttl: 0xff, frag: 0xff };
         break;
       case 'ipv6':
-        m.ipv6 = { src: ONES_V6, dst: ONES_V6, label: 0xfffff, proto: 0xff, tclass: 0xff, hlimit: 0xff, frag: 0xff };
+        // The module writes 0xff into every byte of an exact flow's mask: the label's is all 32 bits.
+        m.ipv6 = { src: ONES_V6, dst: ONES_V6, label: 0xffffffff, proto: 0xff, tclass: 0xff, hlimit: 0xff, frag: 0xff };
         break;
       case 'tcp':
       case 'udp':
@@ -362,9 +363,12 @@ export function exactMaskOf(key: FlowKey): FlowKey {
       case 'priority':
       case 'inPort':
       case 'skbMark':
-      case 'ctState':
       case 'ctMark':
         m[name] = 0xffffffff;
+        break;
+      case 'ctState':
+        // Then keeps only the ct_state bits it knows (CT_SUPPORTED_MASK).
+        m.ctState = 0xff;
         break;
       default:
         // Fields the flat layout refuses anyway; keep them so the refusal names them.
