@@ -9,7 +9,7 @@ import { fullName, optDatapath } from './dpname.js';
 import type { FlowFilter } from './filter.js';
 import { flowJson, monotonicMs } from './flow-out.js';
 import { DumpFormatter } from './dump-format.js';
-import { flowReplies, walkFlow } from './flow-walk.js';
+import { eachFlow } from './flow-walk.js';
 import { decodeKey } from '../ovs/key-codec.js';
 
 export interface PortMaps {
@@ -62,16 +62,13 @@ export async function dumpFlows(ctx: Ctx, argsIn: string[]): Promise<void> {
   let now = 0n;
   let n = 0;
   try {
-    const { messages, flowFamilyId } = flowReplies(dpif, dp.dpIfindex);
-    for await (const m of messages) {
-      if (m.type !== flowFamilyId) continue;
-      const f = walkFlow(m);
-      if (filter && !filter(f.key ? decodeKey(f.key) : {}, f.mask ? decodeKey(f.mask) : {})) continue;
+    await eachFlow(dpif, dp.dpIfindex, (f) => {
+      if (filter && !filter(f.key ? decodeKey(f.key) : {}, f.mask ? decodeKey(f.mask) : {})) return;
       // The clock, for "used:" (seconds ago), read every 64 flows: well within its millisecond.
       if ((n++ & 63) === 0) now = monotonicMs();
       if (jsonFmt) json.push(flowJson(f, jsonFmt, now));
       else ctx.out.line(fmt.line(f, now));
-    }
+    });
   } catch (err) {
     if (err instanceof CliError) throw err;
     throw dpctlError('Failed to dump flows from datapath', err);

@@ -69,6 +69,22 @@ function walk(p: Uint8Array): Flow | undefined {
   return f;
 }
 
+/**
+ * The dump's flows handed to `onFlow` as each reply is read (no promise per
+ * flow); byte fields are views valid only during the call.
+ */
+export function eachFlow(dpif: KernelDpif, dpIfindex: number, onFlow: (f: Flow) => void): Promise<void> {
+  const fam = dpif.families.flow;
+  const request = encodeFlowMessage(fam.id, { cmd: U.OVS_FLOW_CMD_GET, dpIfindex, attrs: {} });
+  return dpif.conn.dumpEach(
+    request,
+    (m) => {
+      if (m.type === fam.id) onFlow(walkFlow(m));
+    },
+    { operation: `flow dump of datapath ${dpIfindex}` },
+  );
+}
+
 /** The dump's replies as they come (one promise per message, not two); walkFlow those of `flowFamilyId`. */
 export function flowReplies(dpif: KernelDpif, dpIfindex: number): { messages: AsyncIterable<NlMessage>; flowFamilyId: number } {
   const fam = dpif.families.flow;

@@ -81,6 +81,33 @@ describe('Connection on the real kernel (nlctrl)', () => {
     await expect(resolveFamily(c, 'nlctrl')).resolves.toMatchObject({ id: GENL_ID_CTRL });
   });
 
+  it('hands each reply of a dump to a callback, the same replies as the iterator', async () => {
+    const c = connect();
+    const { end } = genlRequest(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, CTRL_VERSION);
+    const viaIterator: string[] = [];
+    for await (const m of c.dump(end())) viaIterator.push(Buffer.from(m.payload).toString('hex'));
+    const viaCallback: string[] = [];
+    await c.dumpEach(genlRequest(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, CTRL_VERSION).end(), (m) => {
+      expect(m.type).toBe(GENL_ID_CTRL);
+      viaCallback.push(Buffer.from(m.payload).toString('hex'));
+    });
+    expect(viaCallback.length).toBeGreaterThan(3);
+    expect(viaCallback).toEqual(viaIterator);
+  });
+
+  it('ends a callback dump with what the callback throws, and keeps working', async () => {
+    const c = connect();
+    let n = 0;
+    const failure = new Error('stop here');
+    await expect(
+      c.dumpEach(genlRequest(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, CTRL_VERSION).end(), () => {
+        if (++n === 2) throw failure;
+      }),
+    ).rejects.toBe(failure);
+    expect(n).toBe(2);
+    await expect(resolveFamily(c, 'nlctrl')).resolves.toMatchObject({ id: GENL_ID_CTRL });
+  });
+
   it('rejects requests after close, and close is idempotent', async () => {
     const c = connect();
     c.close();
