@@ -64,6 +64,11 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 const MAX_BATCH_BYTES = 128 * 1024;
 const MAX_BATCH_MESSAGES = 1024;
 
+/** The end of a dump the kernel flagged NLM_F_DUMP_INTR: the set changed while it was read. */
+function interruptedError(p: Pending): NetlinkError {
+  return new NetlinkError({ errno: 4 /* EINTR */, operation: `${p.operation}: dump interrupted by a concurrent change (NLM_F_DUMP_INTR)` });
+}
+
 export class Connection {
   readonly socket: DatagramSocket;
   readonly stats: ConnectionStats = { sent: 0, sendCalls: 0, received: 0, unmatched: 0, foreign: 0, overruns: 0, malformed: 0, dumpRetries: 0 };
@@ -146,10 +151,8 @@ export class Connection {
       wake = undefined;
       w?.();
     };
-    const pending = this.enqueue(
+    const pending = this.startDump(
       message,
-      NLM_F_REQUEST | NLM_F_DUMP,
-      true,
       opts,
       () => {
         done = true;
@@ -179,9 +182,7 @@ export class Connection {
           }
           if (done) {
             if (failure) throw failure;
-            if (pending.interrupted) {
-              throw new NetlinkError({ errno: 4 /* EINTR */, operation: `${pending.operation}: dump interrupted by a concurrent change (NLM_F_DUMP_INTR)` });
-            }
+            if (pending.interrupted) throw interruptedError(pending);
             return { value: undefined, done: true };
           }
           await new Promise<void>((r) => (wake = r));
@@ -215,18 +216,7 @@ export class Connection {
   dumpEach(message: Uint8Array, onMessage: (m: NlMessage) => void, opts: RequestOptions = {}): Promise<void> {
     return new Promise((resolve, reject) => {
       let failed = false;
-      const pending = this.enqueue(
-        message,
-        NLM_F_REQUEST | NLM_F_DUMP,
-        true,
-        opts,
-        () => {
-          if (pending.interrupted) {
-            reject(new NetlinkError({ errno: 4 /* EINTR */, operation: `${pending.operation}: dump interrupted by a concurrent change (NLM_F_DUMP_INTR)` }));
-          } else resolve();
-        },
-        reject,
-      );
+      const pending = this.startDump(message, opts, () => (pending.interrupted ? reject(interruptedError(pending)) : resolve()), reject);
       pending.onMessage = (m) => {
         if (failed) return;
         try {
@@ -239,6 +229,10 @@ export class Connection {
         }
       };
     });
+  }
+
+  private startDump(message: Uint8Array, opts: RequestOptions, done: () => void, fail: (e: Error) => void): Pending {
+    return this.enqueue(message, NLM_F_REQUEST | NLM_F_DUMP, true, opts, done, fail);
   }
 
   /** A whole dump in memory; retried (up to `retries` times) when the kernel reports NLM_F_DUMP_INTR. */

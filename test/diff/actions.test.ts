@@ -17,7 +17,7 @@
 // Known difference, normalised below: a flow dump gives the key as the
 // request wrote it on the fallback, while the kernel writes its own full key
 // (every metadata attribute, zeros included).
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { AttrWriter } from '../../src/netlink/attr.js';
 import { encodeActions } from '../../src/ovs/action-codec.js';
 import type { MeterConfig } from '../../src/dpif/dpif.js';
@@ -28,8 +28,7 @@ import { buildFrame } from '../../src/packet/build.js';
 import { parsePacket } from '../../src/packet/parse.js';
 import type { FrameSpec } from '../../src/packet/spec.js';
 import { extractKey } from '../../src/userspace/extract.js';
-import { requireOvsModule } from '../kernel/setup.js';
-import { fallbackSide, hex, kernelSide, waitFor, type Side } from './harness.js';
+import { hex, useSides, waitFor, type Side } from './harness.js';
 
 const v4 = { kind: 'ipv4', src: '10.82.0.1', dst: '10.82.0.2', tos: 0x10 } as const;
 const v6 = { kind: 'ipv6', src: 'fd00:82::1', dst: 'fd00:82::2', flowLabel: 0x12345, tclass: 0x20 } as const;
@@ -158,17 +157,9 @@ const CASES: Case[] = [
   { name: 'meter that does not exist passes', frames: ['udp4'], actions: (s) => [{ type: 'meter', id: 77 }, out(s)] },
 ];
 
-let sides: Side[] = [];
-
-beforeAll(async () => {
-  requireOvsModule();
-  sides = [await kernelSide('dak'), await fallbackSide('dak')];
-});
+const sides = useSides('dak');
 afterEach(async () => {
   for (const s of sides) await s.dpif.flushFlows(s.dp);
-});
-afterAll(async () => {
-  for (const s of sides) await s.close();
 });
 
 const keyBytes = (k: FlowKey): Uint8Array => {

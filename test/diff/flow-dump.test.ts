@@ -9,12 +9,11 @@
 // (recirc_id, dp_hash, priority, skb_mark, ct_*; zeros, N1 in
 // test/kernel/ovs-flow-keys.test.ts) and the tunnel nest, which the fallback
 // does not add.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeKey } from '../../src/ovs/key-codec.js';
 import type { FlowKey } from '../../src/ovs/keys.js';
 import { encodeActionBytes, encodeKeyBytes } from '../../src/switch/handler.js';
-import { requireOvsModule } from '../kernel/setup.js';
-import { fallbackSide, kernelSide, type Side } from './harness.js';
+import { useSides, type Side } from './harness.js';
 
 const ETH = { src: '02:84:00:00:00:01', dst: '02:84:00:00:00:02' };
 
@@ -51,24 +50,12 @@ async function dumpedMask(s: Side, key: FlowKey): Promise<Record<string, unknown
 const big = (_: string, v: unknown): unknown => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v);
 
 describe('exact flows: the dumped mask is the module\'s', () => {
-  let kernel: Side;
-  let fallback: Side;
-
-  beforeAll(async () => {
-    requireOvsModule();
-    kernel = await kernelSide('dk');
-    fallback = await fallbackSide('df');
-  }, 60_000);
-
-  afterAll(async () => {
-    await kernel?.close();
-    await fallback?.close();
-  });
+  const sides = useSides('dfd');
 
   for (const c of CASES) {
     it(c.name, async () => {
-      const k = await dumpedMask(kernel, c.key);
-      const f = await dumpedMask(fallback, c.key);
+      const k = await dumpedMask(sides[0], c.key);
+      const f = await dumpedMask(sides[1], c.key);
       expect(JSON.stringify(f, big)).toBe(JSON.stringify(k, big));
     });
   }

@@ -4,6 +4,7 @@
 // driven through the same Dpif API, and fed the same frames through the veth
 // peers, so a test is one scenario run twice and compared.
 import { mkdtempSync, rmSync } from 'node:fs';
+import { afterAll, beforeAll } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KernelDpif } from '../../src/dpif/kernel.js';
@@ -16,6 +17,7 @@ import { decodeUpcall, type Upcall } from '../../src/ovs/packet.js';
 import { startDaemon, type Daemon } from '../../src/userspace/daemon.js';
 import { deleteLink, uniqueName, vethPair } from '../kernel/ovs-helpers.js';
 import { ifindexOf, quiet } from '../kernel/upcall-helpers.js';
+import { requireOvsModule } from '../kernel/setup.js';
 
 const SLOT = 4096;
 
@@ -183,4 +185,22 @@ export async function waitFor(check: () => boolean, ms = 5000): Promise<boolean>
     await new Promise((r) => setTimeout(r, 20));
   }
   return check();
+}
+
+/**
+ * The two sides for the file's tests, kernel first: opened before them (a
+ * missing module fails them, as every kernel test), closed after. The
+ * returned array is filled in beforeAll.
+ */
+export function useSides(prefix: string): Side[] {
+  const sides: Side[] = [];
+  beforeAll(async () => {
+    requireOvsModule();
+    sides.push(await kernelSide(prefix));
+    sides.push(await fallbackSide(prefix));
+  }, 60_000);
+  afterAll(async () => {
+    for (const s of sides.splice(0)) await s.close();
+  });
+  return sides;
 }

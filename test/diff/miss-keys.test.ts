@@ -5,23 +5,14 @@
 // the fallback must not see either). Where kernels differ (an IPv6 extension
 // chain cut inside its last header: 6.1 keys protocol 59, 6.12 the upper
 // layer), the fallback follows the kernel release it runs on.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeKey } from '../../src/ovs/key-codec.js';
 import type { FlowKey } from '../../src/ovs/keys.js';
-import { requireOvsModule } from '../kernel/setup.js';
 import { corpus } from './corpus.js';
-import { fallbackSide, hex, kernelSide, waitFor, type Side } from './harness.js';
+import { hex, useSides, waitFor, type Side } from './harness.js';
 
-let sides: Side[] = [];
+const sides = useSides('dmk');
 const frames = corpus();
-
-beforeAll(async () => {
-  requireOvsModule();
-  sides = [await kernelSide('dmk'), await fallbackSide('dmk')];
-});
-afterAll(async () => {
-  for (const s of sides) await s.close();
-});
 
 /** The key with the ingress port renamed to 1, for comparing across datapaths. */
 function normal(key: Uint8Array, side: Side): FlowKey {

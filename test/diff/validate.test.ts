@@ -5,13 +5,12 @@
 // Covered here: set_masked whose value has bits outside its mask (the
 // module's validate_masked(): EINVAL), at the top level and nested in clone
 // and sample, beside the same actions with the value inside the mask.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { NetlinkError } from '../../src/netlink/errors.js';
 import type { Action } from '../../src/ovs/actions.js';
 import type { FlowKey } from '../../src/ovs/keys.js';
 import { encodeActionBytes, encodeKeyBytes } from '../../src/switch/handler.js';
-import { requireOvsModule } from '../kernel/setup.js';
-import { fallbackSide, kernelSide, type Side } from './harness.js';
+import { useSides, type Side } from './harness.js';
 
 const ONES = 'ff:ff:ff:ff:ff:ff';
 
@@ -56,24 +55,12 @@ async function put(s: Side, c: Case, port: number): Promise<string> {
 }
 
 describe('flow put validation: the fallback refuses what the module refuses', () => {
-  let kernel: Side;
-  let fallback: Side;
-
-  beforeAll(async () => {
-    requireOvsModule();
-    kernel = await kernelSide('vk');
-    fallback = await fallbackSide('vf');
-  }, 60_000);
-
-  afterAll(async () => {
-    await kernel?.close();
-    await fallback?.close();
-  });
+  const sides = useSides('dva');
 
   CASES.forEach((c, i) => {
     it(c.name, async () => {
-      const k = await put(kernel, c, 4000 + i);
-      const f = await put(fallback, c, 4000 + i);
+      const k = await put(sides[0], c, 4000 + i);
+      const f = await put(sides[1], c, 4000 + i);
       // The module's answer is the reference; the expectation documents it and catches a change of module.
       expect(k).toBe(c.expect ?? 'ok');
       expect(f).toBe(k);
