@@ -16,6 +16,7 @@ import { decodePacketMessage } from '../ovs/packet.js';
 import * as U from '../ovs/uapi.js';
 import { decodeVportMessage, encodeVportMessage, type VportAttrs } from '../ovs/vport.js';
 import { setMaskedOutsideMask, unsupportedAction } from './actions.js';
+import { flowState, refusedAction } from './action-validate.js';
 import { Datapath, MAX_PORTS, type UpcallSend } from './datapath.js';
 import { exactMaskOf, FlatKey, UnsupportedKeyError, widenMaskAsKernel, writeFlatFromKey } from './flat-key.js';
 import { clearStats, type FlowEntry } from './flow-table.js';
@@ -279,7 +280,11 @@ function parseMatch(keyBytes: Uint8Array, maskBytes: Uint8Array | undefined, for
   return { key: k, mask: mk };
 }
 
-function parseActions(bytes: Uint8Array): Action[] {
+/**
+ * The actions of a put, refused as the module refuses them; `flow` (the
+ * put's key and mask bytes) for the checks that read the flow.
+ */
+function parseActions(bytes: Uint8Array, flow?: { key: Uint8Array; mask?: Uint8Array }): Action[] {
   let actions: Action[];
   try {
     actions = decodeActions(bytes);
@@ -290,6 +295,16 @@ function parseActions(bytes: Uint8Array): Action[] {
   if (bad) throw new DaemonError(EINVAL, `the ovsnl userspace datapath cannot run ${bad} yet`);
   const outside = setMaskedOutsideMask(actions);
   if (outside) throw new DaemonError(EINVAL, outside);
+  if (flow) {
+    let state;
+    try {
+      state = flowState(decodeKey(flow.key), flow.mask ? decodeKey(flow.mask) : undefined);
+    } catch (err) {
+      throw new DaemonError(EINVAL, `flow key: ${(err as Error).message}`);
+    }
+    const refused = refusedAction(actions, state);
+    if (refused) throw new DaemonError(EINVAL, refused);
+  }
   return actions;
 }
 
@@ -343,7 +358,7 @@ function flowFamily(reg: DatapathRegistry): ServedFamily {
           if (!a.key) throw new DaemonError(EINVAL, 'flow NEW needs a key');
           if (!a.actions) throw new DaemonError(EINVAL, 'flow NEW needs actions');
           const match = parseMatch(a.key, a.mask, true);
-          const actions = parseActions(a.actions);
+          const actions = parseActions(a.actions, { key: a.key, mask: a.mask });
           let f = a.ufid ? dp.table.findUfid(a.ufid) : undefined;
           if (!f) f = dp.table.findOverlap(match.key, match.mask);
           if (!f) {
@@ -370,7 +385,7 @@ function flowFamily(reg: DatapathRegistry): ServedFamily {
           return echo ? [flowReply(U.OVS_FLOW_CMD_NEW, dp, f, ufidFlags)] : [];
         }
         case U.OVS_FLOW_CMD_SET: {
-          const actions = a.actions ? parseActions(a.actions) : undefined;
+          const actions = a.actions ? parseActions(a.actions, a.key ? { key: a.key, mask: a.mask } : undefined) : undefined;
           const f = findFlow(dp, a);
           if (!f) throw new DaemonError(ENOENT, 'no such flow');
           if (actions) {

@@ -42,6 +42,13 @@ const CASES: Case[] = [
   { name: 'exact mask (all bits)', actions: (s) => [{ type: 'setMasked', key: { ethernet: { src: '02:aa:00:00:00:09', dst: '02:aa:00:00:00:0a' } }, mask: { ethernet: { src: ONES, dst: ONES } } }, out(s)], expect: null },
   { name: 'outside its mask, nested in clone', actions: (s) => [{ type: 'clone', actions: [setIp('10.9.0.1', '255.255.0.0'), out(s)] }], expect: 'EINVAL' },
   { name: 'outside its mask, nested in sample', actions: (s) => [{ type: 'sample', probability: 0xffffffff, actions: [setIp('10.9.0.1', '255.255.0.0'), out(s)] }, out(s)], expect: 'EINVAL' },
+  { name: 'push_vlan with the CFI bit', actions: (s) => [{ type: 'pushVlan', tpid: 0x8100, vid: 5, pcp: 0, cfi: 1 }, out(s)], expect: null },
+  { name: 'push_vlan without the CFI bit', actions: (s) => [{ type: 'pushVlan', tpid: 0x8100, vid: 5, pcp: 0, cfi: 0 }, out(s)], expect: 'EINVAL' },
+  { name: 'push_vlan with a TPID that is not a VLAN ethertype', actions: (s) => [{ type: 'pushVlan', tpid: 0x0800, vid: 5, pcp: 0, cfi: 1 }, out(s)], expect: 'EINVAL' },
+  { name: 'push_mpls with an ethertype that is not MPLS', actions: (s) => [{ type: 'pushMpls', lse: { label: 10, tc: 0, bos: 1, ttl: 64 }, ethertype: 0x0800 }, out(s)], expect: 'EINVAL' },
+  { name: 'set_masked of the IPv4 protocol (not writable)', actions: (s) => [{ type: 'setMasked', key: { ipv4: { src: '0.0.0.0', dst: '0.0.0.0', proto: 6, tos: 0, ttl: 0, frag: 0 } }, mask: { ipv4: { src: '0.0.0.0', dst: '0.0.0.0', proto: 0xff, tos: 0, ttl: 0, frag: 0 } } }, out(s)], expect: 'EINVAL' },
+  { name: 'set of tcp ports on a UDP flow', actions: (s) => [{ type: 'set', key: { tcp: { src: 1, dst: 2 } } }, out(s)], expect: 'EINVAL' },
+  { name: 'set of udp ports on a UDP flow', actions: (s) => [{ type: 'set', key: { udp: { src: 1, dst: 2 } } }, out(s)], expect: null },
 ];
 
 async function put(s: Side, c: Case, port: number): Promise<string> {

@@ -1,0 +1,121 @@
+// The module's checks of a flow's actions against the flow they belong to
+// (validate_and_copy_actions and validate_set in flow_netlink.c), so that the
+// fallback refuses with EINVAL what the kernel refuses: a push_vlan without
+// the CFI bit or with a TPID that is not a VLAN ethertype, a push_mpls to a
+// non-MPLS ethertype or over a VLAN tag, a pop_mpls of a packet that is not
+// MPLS, a set of a header the flow does not match (set(tcp()) on a UDP flow,
+// set(ipv4()) after push_mpls) or of a field that cannot be written (the IP
+// protocol and fragment bits). Like the module, the checks run against the
+// flow's masked key, following the ethertype and VLAN tag the actions push
+// and pop, into nested action lists with a copy of that state.
+import type { Action } from '../ovs/actions.js';
+import type { FlowKey } from '../ovs/keys.js';
+
+const ETH_P_IP = 0x0800;
+const ETH_P_ARP = 0x0806;
+const ETH_P_RARP = 0x8035;
+const ETH_P_IPV6 = 0x86dd;
+const IPPROTO_TCP = 6;
+const IPPROTO_UDP = 17;
+const IPPROTO_SCTP = 132;
+
+const isMpls = (t: number): boolean => t === 0x8847 || t === 0x8848;
+const isVlanTpid = (t: number): boolean => t === 0x8100 || t === 0x88a8;
+
+/** What the checks read of the flow, and what the actions change as they go. */
+interface State {
+  ethType: number;
+  /** The packet carries a VLAN tag here (CFI bit of the tracked TCI). */
+  tagged: boolean;
+  /** The flow's masked IP protocol and fragment type (not changed by actions). */
+  proto: number;
+  frag: number;
+}
+
+/** The state the module starts from: the flow's key under its mask (an absent mask: exact). */
+export function flowState(key: FlowKey, mask: FlowKey | undefined): State {
+  // The module makes eth_type exact in every mask (N5 in test/kernel/ovs-flow-keys.test.ts).
+  const ethType = key.ethertype ?? 0;
+  const l3 = key.ipv4 ?? key.ipv6;
+  const l3m = mask === undefined ? { proto: 0xff, frag: 0xff } : (mask.ipv4 ?? mask.ipv6);
+  const tagged = !!key.vlan && !!key.vlan.cfi && (mask === undefined || !!mask.vlan?.cfi);
+  return { ethType, tagged, proto: l3 && l3m ? l3.proto & l3m.proto : 0, frag: l3 && l3m ? l3.frag & l3m.frag : 0 };
+}
+
+/** Why the module would refuse these actions for a flow in this state, or undefined. */
+export function refusedAction(actions: readonly Action[], start: State): string | undefined {
+  const s = { ...start };
+  for (const a of actions) {
+    switch (a.type) {
+      case 'pushVlan':
+        if (!isVlanTpid(a.tpid)) return `push_vlan: TPID 0x${a.tpid.toString(16)} is not a VLAN ethertype`;
+        if (!a.cfi) return 'push_vlan: the TCI lacks the CFI (tag present) bit';
+        s.tagged = true;
+        break;
+      case 'popVlan':
+        s.tagged = false;
+        break;
+      case 'pushMpls':
+        if (!isMpls(a.ethertype)) return `push_mpls: ethertype 0x${a.ethertype.toString(16)} is not MPLS`;
+        if (s.tagged || (s.ethType !== ETH_P_IP && s.ethType !== ETH_P_IPV6 && s.ethType !== ETH_P_ARP && s.ethType !== ETH_P_RARP && !isMpls(s.ethType))) {
+          return 'push_mpls: only onto an untagged IPv4, IPv6, ARP, RARP or MPLS packet';
+        }
+        s.ethType = a.ethertype;
+        break;
+      case 'popMpls':
+        if (s.tagged || !isMpls(s.ethType)) return 'pop_mpls: the packet is not MPLS here';
+        s.ethType = isMpls(a.ethertype) ? a.ethertype : 0;
+        break;
+      case 'set':
+      case 'setMasked': {
+        const why = refusedSet(a.key, a.type === 'setMasked' ? a.mask : undefined, s);
+        if (why) return why;
+        break;
+      }
+      case 'sample':
+      case 'clone':
+      case 'decTtl': {
+        const why = refusedAction(a.actions, s);
+        if (why) return why;
+        break;
+      }
+      case 'checkPktLen': {
+        const why = refusedAction(a.gt, s) ?? refusedAction(a.le, s);
+        if (why) return why;
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return undefined;
+}
+
+function refusedSet(key: FlowKey, mask: FlowKey | undefined, s: State): string | undefined {
+  const l4 = (name: string, proto: number): string | undefined => {
+    if (s.ethType !== ETH_P_IP && s.ethType !== ETH_P_IPV6) return `set(${name}): the packet is not IP here`;
+    if (s.proto !== proto) return `set(${name}): the flow does not match ${name}`;
+    return undefined;
+  };
+  if (key.ipv4) {
+    if (s.ethType !== ETH_P_IP) return 'set(ipv4): the packet is not IPv4 here';
+    if (mask) {
+      if (mask.ipv4?.proto || mask.ipv4?.frag) return 'set(ipv4): the protocol and fragment fields cannot be written';
+    } else if (key.ipv4.proto !== s.proto || key.ipv4.frag !== s.frag) return "set(ipv4): the protocol and fragment fields must be the flow's";
+  }
+  if (key.ipv6) {
+    if (s.ethType !== ETH_P_IPV6) return 'set(ipv6): the packet is not IPv6 here';
+    if (mask) {
+      if (mask.ipv6?.proto || mask.ipv6?.frag) return 'set(ipv6): the protocol and fragment fields cannot be written';
+      if ((mask.ipv6?.label ?? 0) & 0xfff00000) return 'set(ipv6): the flow label has 20 bits';
+    } else {
+      if (key.ipv6.proto !== s.proto || key.ipv6.frag !== s.frag) return "set(ipv6): the protocol and fragment fields must be the flow's";
+      if (key.ipv6.label & 0xfff00000) return 'set(ipv6): the flow label has 20 bits';
+    }
+  }
+  if (key.tcp) return l4('tcp', IPPROTO_TCP);
+  if (key.udp) return l4('udp', IPPROTO_UDP);
+  if (key.sctp) return l4('sctp', IPPROTO_SCTP);
+  if (key.mpls && !isMpls(s.ethType)) return 'set(mpls): the packet is not MPLS here';
+  return undefined;
+}
