@@ -101,6 +101,9 @@ interface Memo {
 
 const hx4 = (v: number): string => '0x' + v.toString(16).padStart(4, '0');
 
+/** An attribute header's u16 (host order) read from the bytes: no DataView per flow. */
+const hostU16 = HOST_LE ? (b: Uint8Array, o: number): number => b[o] | (b[o + 1] << 8) : (b: Uint8Array, o: number): number => (b[o] << 8) | b[o + 1];
+
 export class DumpFormatter {
   private readonly memo: (Memo | undefined)[] = [];
   /** Per attribute type: where the current flow's mask has it (-1: nowhere). */
@@ -147,14 +150,13 @@ export class DumpFormatter {
     let hasMask = false;
     let ok = true;
     if (mask) {
-      const v = new DataView(mask.buffer, mask.byteOffset, mask.byteLength);
       for (let off = 0; off < mask.length; ) {
         if (mask.length - off < 4) {
           ok = false;
           break;
         }
-        const len = v.getUint16(off, HOST_LE);
-        const type = v.getUint16(off + 2, HOST_LE) & 0x3fff;
+        const len = hostU16(mask, off);
+        const type = hostU16(mask, off + 2) & 0x3fff;
         if (len < 4 || off + len > mask.length || type >= MAX_FAST_TYPE || mOff[type] >= 0) {
           ok = false;
           break;
@@ -169,7 +171,6 @@ export class DumpFormatter {
     let out = '';
     let hasEthtype = false;
     if (ok) {
-      const v = new DataView(key.buffer, key.byteOffset, key.byteLength);
       let seenLo = 0;
       let seenHi = 0;
       for (let off = 0; off < key.length; ) {
@@ -177,8 +178,8 @@ export class DumpFormatter {
           ok = false;
           break;
         }
-        const len = v.getUint16(off, HOST_LE);
-        const type = v.getUint16(off + 2, HOST_LE) & 0x3fff;
+        const len = hostU16(key, off);
+        const type = hostU16(key, off + 2) & 0x3fff;
         if (len < 4 || off + len > key.length || type >= MAX_FAST_TYPE || type === PACKET_TYPE) {
           ok = false;
           break;
