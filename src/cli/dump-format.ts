@@ -101,6 +101,21 @@ interface Memo {
 
 const hx4 = (v: number): string => '0x' + v.toString(16).padStart(4, '0');
 
+/**
+ * Attribute types printed as nothing in the terse form when their mask is
+ * absent or all zeros (odp_flow_format: a wildcarded field is left out;
+ * eth() and the nested encap, tunnel and nsh are not in this set):
+ * priority, in_port, eth_type, vlan, ipv4, ipv6, tcp, udp, icmp, icmpv6,
+ * arp, nd, skb_mark, sctp, tcp_flags, dp_hash, recirc_id, ct_state,
+ * ct_zone, ct_mark, ct_labels.
+ */
+const TERSE_OMITS_WHEN_WILD = [2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17, 18, 19, 20, 22, 23, 24, 25].reduce((bits, t) => bits | (1 << t), 0);
+
+function allZero(b: Uint8Array, off: number, len: number): boolean {
+  for (let i = 0; i < len; i++) if (b[off + i] !== 0) return false;
+  return true;
+}
+
 /** An attribute header's u16 (host order) read from the bytes: no DataView per flow. */
 const hostU16 = HOST_LE ? (b: Uint8Array, o: number): number => b[o] | (b[o + 1] << 8) : (b: Uint8Array, o: number): number => (b[o] << 8) | b[o + 1];
 
@@ -207,6 +222,9 @@ export class DumpFormatter {
 
   /** One attribute's text from bytes in place: the memo when they match, else made (and remembered). */
   private attrAt(type: number, key: Uint8Array, kOff: number, kLen: number, mask: Uint8Array | undefined, mOff: number, mLen: number, hasMask: boolean): string {
+    // The terse form leaves out a field its mask wildcards whatever the key
+    // holds (most of a kernel key's metadata): no need to look at the key.
+    if (!this.verbose && hasMask && type < 32 && (TERSE_OMITS_WHEN_WILD & (1 << type)) !== 0 && (mOff < 0 || allZero(mask!, mOff, mLen))) return '';
     // ipv4 and ports differ from flow to flow: made from the bytes in place, not remembered.
     if (mOff >= 0 && (type === 7 || type === 9 || type === 10 || type === 17)) {
       const t = fastText(type, key, kOff, kLen, mask!, mOff, mLen, this.verbose);
