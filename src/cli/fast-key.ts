@@ -271,6 +271,23 @@ const STRUCTS: Record<string, StructDef> = {
 /** Single u32 attributes in host order: value[/mask]. */
 const U32S: Record<string, number> = { skb_priority: 2, skb_mark: 15, dp_hash: 19, ct_mark: 24 };
 
+// Maps rather than objects: the words come from the text, so no prototype
+// lookups, and one hash probe each.
+const STRUCT_DEFS = new Map(Object.entries(STRUCTS).map(([name, def]) => [name, { ...def, byName: new Map(Object.entries(def.fields)) }]));
+const U32_TYPES = new Map(Object.entries(U32S));
+/** Every word this parser takes, with its attribute type (a word given twice at one level bails, as a repeated attribute would fail). */
+const ATTR_TYPES = new Map<string, number>([
+  ...[...STRUCT_DEFS].map(([name, def]): [string, number] => [name, def.type]),
+  ...U32_TYPES,
+  ['recirc_id', 20],
+  ['in_port', 3],
+  ['ct_zone', 23],
+  ['eth_type', 6],
+  ['tcp_flags', 18],
+  ['vlan', 5],
+  ['encap', 1],
+]);
+
 const KEY_OUT = new Out();
 const MASK_OUT = new Out();
 
@@ -315,14 +332,14 @@ class FastParser {
     this.sc.expect(41);
   }
 
-  private fields(def: StructDef): void {
+  private fields(def: StructDef & { byName: Map<string, FieldScan> }): void {
     const sc = this.sc;
     const p = PAIR;
     p.clear(def.size);
     for (;;) {
       if (sc.lit(41)) break;
       const name = sc.ident();
-      const f = name && Object.prototype.hasOwnProperty.call(def.fields, name) ? def.fields[name] : undefined;
+      const f = def.byName.get(name);
       if (!f) bail();
       sc.expect(61);
       f!(sc, p);
@@ -333,15 +350,22 @@ class FastParser {
     this.bytes(def.type, p.k, p.m, def.size);
   }
 
-  private attr(seen: Set<string>): void {
+  /** One attribute; `seen` holds a bit per attribute type already given at this level. Returns it updated. */
+  private attr(seen: number): number {
     const sc = this.sc;
     const word = sc.ident();
     sc.expect(40);
-    if (seen.has(word)) bail();
-    seen.add(word);
-    const def = Object.prototype.hasOwnProperty.call(STRUCTS, word) ? STRUCTS[word] : undefined;
+    const type = ATTR_TYPES.get(word);
+    if (type === undefined || seen & (1 << type)) bail();
+    this.attrBody(word);
+    return seen | (1 << type!);
+  }
+
+  private attrBody(word: string): void {
+    const sc = this.sc;
+    const def = STRUCT_DEFS.get(word);
     if (def) return this.fields(def);
-    const u32Type = Object.prototype.hasOwnProperty.call(U32S, word) ? U32S[word] : undefined;
+    const u32Type = U32_TYPES.get(word);
     if (u32Type !== undefined) {
       const v = sc.uint(32);
       const m = sc.lit(47) ? sc.uint(32) : ONES32;
@@ -428,12 +452,12 @@ class FastParser {
         if (++this.depth > 2) bail();
         const ka = this.key.nestStart(1);
         const ma = this.mask.nestStart(1);
-        const inner = new Set<string>();
+        let inner = 0;
         for (;;) {
           skipDelims(sc);
           if (sc.i >= sc.s.length) bail();
           if (sc.lit(41)) break;
-          this.attr(inner);
+          inner = this.attr(inner);
         }
         this.key.nestEnd(ka);
         this.mask.nestEnd(ma);
@@ -447,11 +471,11 @@ class FastParser {
 
   run(): void {
     const sc = this.sc;
-    const seen = new Set<string>();
+    let seen = 0;
     for (;;) {
       skipDelims(sc);
       if (sc.i >= sc.s.length) break;
-      this.attr(seen);
+      seen = this.attr(seen);
     }
   }
 }
