@@ -320,11 +320,14 @@ class FastParser {
   }
 
   private bytes(type: number, k: Uint8Array, m: Uint8Array, size: number): void {
+    // Byte loops: a subarray view per struct was a tenth of the parse.
     const a = this.key.start(type, size);
-    this.key.buf.set(k.subarray(0, size), a + 4);
+    const kb = this.key.buf;
+    for (let i = 0; i < size; i++) kb[a + 4 + i] = k[i];
     this.key.end(a, size);
     const b = this.mask.start(type, size);
-    this.mask.buf.set(m.subarray(0, size), b + 4);
+    const mb = this.mask.buf;
+    for (let i = 0; i < size; i++) mb[b + 4 + i] = m[i];
     this.mask.end(b, size);
   }
 
