@@ -10,17 +10,10 @@
 // and pop, into nested action lists with a copy of that state.
 import type { Action } from '../ovs/actions.js';
 import type { FlowKey } from '../ovs/keys.js';
+import { ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, ETH_P_MPLS_MC, ETH_P_MPLS_UC, ETH_P_RARP, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../packet/constants.js';
+import { isVlanTpid } from '../packet/ethernet.js';
 
-const ETH_P_IP = 0x0800;
-const ETH_P_ARP = 0x0806;
-const ETH_P_RARP = 0x8035;
-const ETH_P_IPV6 = 0x86dd;
-const IPPROTO_TCP = 6;
-const IPPROTO_UDP = 17;
-const IPPROTO_SCTP = 132;
-
-const isMpls = (t: number): boolean => t === 0x8847 || t === 0x8848;
-const isVlanTpid = (t: number): boolean => t === 0x8100 || t === 0x88a8;
+const isMpls = (t: number): boolean => t === ETH_P_MPLS_UC || t === ETH_P_MPLS_MC;
 
 /** What the checks read of the flow, and what the actions change as they go. */
 interface State {
