@@ -84,10 +84,3 @@ export function eachFlow(dpif: KernelDpif, dpIfindex: number, onFlow: (f: Flow) 
     { operation: `flow dump of datapath ${dpIfindex}` },
   );
 }
-
-/** The dump's replies as they come (one promise per message, not two); walkFlow those of `flowFamilyId`. */
-export function flowReplies(dpif: KernelDpif, dpIfindex: number): { messages: AsyncIterable<NlMessage>; flowFamilyId: number } {
-  const fam = dpif.families.flow;
-  const request = encodeFlowMessage(fam.id, { cmd: U.OVS_FLOW_CMD_GET, dpIfindex, attrs: {} });
-  return { messages: dpif.conn.dump(request, { operation: `flow dump of datapath ${dpIfindex}` }), flowFamilyId: fam.id };
-}

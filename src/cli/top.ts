@@ -9,7 +9,7 @@ import type { Ctx } from './context.js';
 import { fullName, optDatapath } from './dpname.js';
 import { CliError, dpctlError } from './errors.js';
 import { DumpFormatter } from './dump-format.js';
-import { flowReplies, walkFlow } from './flow-walk.js';
+import { eachFlow } from './flow-walk.js';
 import { portMaps } from './dump-flows.js';
 import { parseCount, parseInterval, sleepUnless, stopper } from './live.js';
 import { countersOf, flowRates, formatTopTable, parseSort, topJson, type Counters, type FlowSample } from './top-rates.js';
@@ -38,11 +38,8 @@ export async function top(ctx: Ctx, args: string[]): Promise<void> {
     const at = process.hrtime.bigint();
     const samples: FlowSample[] = [];
     try {
-      const { messages, flowFamilyId } = flowReplies(dpif, dp.dpIfindex);
-      for await (const m of messages) {
-        if (m.type !== flowFamilyId) continue;
+      await eachFlow(dpif, dp.dpIfindex, (f) => {
         // Views of the reply: everything kept is copied out here (text, counters, id).
-        const f = walkFlow(m);
         samples.push({
           id: flowId(f),
           packets: f.stats?.packets ?? 0n,
@@ -51,7 +48,7 @@ export async function top(ctx: Ctx, args: string[]): Promise<void> {
           key: fmt.key(f.key, f.mask),
           actions: fmt.actions(f.actions),
         });
-      }
+      });
     } catch (err) {
       throw dpctlError('Failed to dump flows from datapath', err);
     }
