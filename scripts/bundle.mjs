@@ -10,7 +10,7 @@
 // runs). Without esbuild (an install without dev dependencies) there is no
 // bundle and bin/ovsnl.js runs dist/cli/main.js: same code, slower start.
 import { rmSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import Module, { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
@@ -19,15 +19,14 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const out = `${root}dist/bundle/ovsnl.cjs`;
 const cacheFile = `${root}dist/bundle/ovsnl.cache`;
 
+rmSync(`${root}dist/bundle`, { recursive: true, force: true });
 let esbuild;
 try {
   esbuild = await import('esbuild');
 } catch {
-  rmSync(`${root}dist/bundle`, { recursive: true, force: true });
   console.error('bundle: esbuild not installed; bin/ovsnl.js will run dist/cli/main.js');
   process.exit(0);
 }
-rmSync(`${root}dist/bundle`, { recursive: true, force: true });
 
 await esbuild.build({
   entryPoints: [`${root}dist/cli/main.js`],
@@ -42,14 +41,11 @@ await esbuild.build({
   banner: { js: 'var __ovsnlUrl = require("node:url").pathToFileURL(__filename).href;' },
 });
 
-/** Compiles the bundle as bin/ovsnl.js does (same wrapper, same file name: V8 checks the source). */
-function compileBundle(source, cachedData) {
-  return new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: out, cachedData });
-}
-
-// The cache holds what V8 compiled by the time it is made: run the start of
-// every command (commander's setup, --help) first, so that code is in it.
-const script = compileBundle(readFileSync(out, 'utf8'));
+// Compiled as bin/ovsnl.js compiles it (Node's CommonJS wrapper, same file
+// name: V8 checks the source against the cache). The cache holds what V8
+// compiled by the time it is made: run the start of every command
+// (commander's setup, --help) first, so that code is in it.
+const script = new Script(Module.wrap(readFileSync(out, 'utf8')), { filename: out });
 const mod = { exports: {} };
 script.runInThisContext().call(mod.exports, mod.exports, createRequire(out), mod, out, dirname(out));
 const sink = { write: () => true };

@@ -1,7 +1,7 @@
 // The CLI as an operator runs it, on this host (which has no openvswitch module).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import Module, { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
@@ -45,7 +45,7 @@ describe('ovsnl CLI', () => {
     const bundle = fileURLToPath(new URL('../../dist/bundle/ovsnl.cjs', import.meta.url));
     expect(existsSync(bundle)).toBe(true);
     // The same wrapper and file name as bin/ovsnl.js: V8 checks the source against the cache.
-    const script = new Script(`(function (exports, require, module, __filename, __dirname) {${readFileSync(bundle, 'utf8')}\n})`, {
+    const script = new Script(Module.wrap(readFileSync(bundle, 'utf8')), {
       filename: bundle,
       cachedData: readFileSync(bundle.replace(/\.cjs$/, '.cache')),
     });
