@@ -16,7 +16,7 @@ import { isVlanTpid } from '../packet/ethernet.js';
 const isMpls = (t: number): boolean => t === ETH_P_MPLS_UC || t === ETH_P_MPLS_MC;
 
 /** What the checks read of the flow, and what the actions change as they go. */
-interface State {
+export interface FlowState {
   ethType: number;
   /** The packet carries a VLAN tag here (CFI bit of the tracked TCI). */
   tagged: boolean;
@@ -26,7 +26,7 @@ interface State {
 }
 
 /** The state the module starts from: the flow's key under its mask (an absent mask: exact). */
-export function flowState(key: FlowKey, mask: FlowKey | undefined): State {
+export function flowState(key: FlowKey, mask: FlowKey | undefined): FlowState {
   // The module makes eth_type exact in every mask (N5 in test/kernel/ovs-flow-keys.test.ts).
   const ethType = key.ethertype ?? 0;
   const l3 = key.ipv4 ?? key.ipv6;
@@ -36,7 +36,7 @@ export function flowState(key: FlowKey, mask: FlowKey | undefined): State {
 }
 
 /** Why the module would refuse these actions for a flow in this state, or undefined. */
-export function refusedAction(actions: readonly Action[], start: State): string | undefined {
+export function refusedAction(actions: readonly Action[], start: FlowState): string | undefined {
   const s = { ...start };
   for (const a of actions) {
     switch (a.type) {
@@ -84,7 +84,7 @@ export function refusedAction(actions: readonly Action[], start: State): string 
   return undefined;
 }
 
-function refusedSet(key: FlowKey, mask: FlowKey | undefined, s: State): string | undefined {
+function refusedSet(key: FlowKey, mask: FlowKey | undefined, s: FlowState): string | undefined {
   const l4 = (name: string, proto: number): string | undefined => {
     if (s.ethType !== ETH_P_IP && s.ethType !== ETH_P_IPV6) return `set(${name}): the packet is not IP here`;
     if (s.proto !== proto) return `set(${name}): the flow does not match ${name}`;

@@ -16,7 +16,7 @@ import { decodePacketMessage } from '../ovs/packet.js';
 import * as U from '../ovs/uapi.js';
 import { decodeVportMessage, encodeVportMessage, type VportAttrs } from '../ovs/vport.js';
 import { setMaskedOutsideMask, unsupportedAction } from './actions.js';
-import { flowState, refusedAction } from './action-validate.js';
+import { flowState, refusedAction, type FlowState } from './action-validate.js';
 import { Datapath, MAX_PORTS, type UpcallSend } from './datapath.js';
 import { exactMaskOf, FlatKey, UnsupportedKeyError, widenMaskAsKernel, writeFlatFromKey } from './flat-key.js';
 import { clearStats, type FlowEntry } from './flow-table.js';
@@ -253,6 +253,9 @@ function vportFamily(reg: DatapathRegistry): ServedFamily {
 interface ParsedMatch {
   key: FlatKey;
   mask: FlatKey;
+  /** The same key and mask typed (an absent mask: the exact one), for the action checks. */
+  typedKey: FlowKey;
+  typedMask: FlowKey;
 }
 
 /** `forPut`: the match of a new flow (mask checks apply); otherwise a key naming a flow. */
@@ -277,14 +280,15 @@ function parseMatch(keyBytes: Uint8Array, maskBytes: Uint8Array | undefined, for
     if (err instanceof UnsupportedKeyError) throw new DaemonError(EINVAL, err.message);
     throw new DaemonError(EINVAL, `flow key: ${(err as Error).message}`);
   }
-  return { key: k, mask: mk };
+  return { key: k, mask: mk, typedKey: key, typedMask: mask };
 }
 
 /**
  * The actions of a put, refused as the module refuses them; `flow` (the
- * put's key and mask bytes) for the checks that read the flow.
+ * state flowState() makes of the put's key and mask) for the checks that
+ * read the flow.
  */
-function parseActions(bytes: Uint8Array, flow?: { key: Uint8Array; mask?: Uint8Array }): Action[] {
+function parseActions(bytes: Uint8Array, flow?: FlowState): Action[] {
   let actions: Action[];
   try {
     actions = decodeActions(bytes);
@@ -295,17 +299,18 @@ function parseActions(bytes: Uint8Array, flow?: { key: Uint8Array; mask?: Uint8A
   if (bad) throw new DaemonError(EINVAL, `the ovsnl userspace datapath cannot run ${bad} yet`);
   const outside = setMaskedOutsideMask(actions);
   if (outside) throw new DaemonError(EINVAL, outside);
-  if (flow) {
-    let state;
-    try {
-      state = flowState(decodeKey(flow.key), flow.mask ? decodeKey(flow.mask) : undefined);
-    } catch (err) {
-      throw new DaemonError(EINVAL, `flow key: ${(err as Error).message}`);
-    }
-    const refused = refusedAction(actions, state);
-    if (refused) throw new DaemonError(EINVAL, refused);
-  }
+  const refused = flow && refusedAction(actions, flow);
+  if (refused) throw new DaemonError(EINVAL, refused);
   return actions;
+}
+
+/** The action checks' state for a SET, whose key and mask are decoded only for them. */
+function setFlowState(keyBytes: Uint8Array, maskBytes: Uint8Array | undefined): FlowState {
+  try {
+    return flowState(decodeKey(keyBytes), maskBytes ? decodeKey(maskBytes) : undefined);
+  } catch (err) {
+    throw new DaemonError(EINVAL, `flow key: ${(err as Error).message}`);
+  }
 }
 
 function flowInfo(f: FlowEntry, ufidFlags: number): FlowAttrs {
@@ -358,7 +363,7 @@ function flowFamily(reg: DatapathRegistry): ServedFamily {
           if (!a.key) throw new DaemonError(EINVAL, 'flow NEW needs a key');
           if (!a.actions) throw new DaemonError(EINVAL, 'flow NEW needs actions');
           const match = parseMatch(a.key, a.mask, true);
-          const actions = parseActions(a.actions, { key: a.key, mask: a.mask });
+          const actions = parseActions(a.actions, flowState(match.typedKey, match.typedMask));
           let f = a.ufid ? dp.table.findUfid(a.ufid) : undefined;
           if (!f) f = dp.table.findOverlap(match.key, match.mask);
           if (!f) {
@@ -385,7 +390,7 @@ function flowFamily(reg: DatapathRegistry): ServedFamily {
           return echo ? [flowReply(U.OVS_FLOW_CMD_NEW, dp, f, ufidFlags)] : [];
         }
         case U.OVS_FLOW_CMD_SET: {
-          const actions = a.actions ? parseActions(a.actions, a.key ? { key: a.key, mask: a.mask } : undefined) : undefined;
+          const actions = a.actions ? parseActions(a.actions, a.key ? setFlowState(a.key, a.mask) : undefined) : undefined;
           const f = findFlow(dp, a);
           if (!f) throw new DaemonError(ENOENT, 'no such flow');
           if (actions) {
