@@ -116,8 +116,10 @@ export async function startDaemonProcess(paths: DpdPaths, timeoutMs = 15_000): P
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (exited === undefined && (await isServing(paths.socket))) {
-      const serving = readPidFile(paths.pidFile) ?? pid;
-      return { pid: serving, started: serving === pid };
+      // The daemon writes its pid file just after it starts listening: until a
+      // live pid is there, this caller cannot tell whether its child won the race.
+      const serving = readPidFile(paths.pidFile);
+      if (serving !== undefined && processAlive(serving)) return { pid: serving, started: serving === pid };
     }
     if (exited !== undefined) {
       // It may have lost the race to a daemon that now serves.
