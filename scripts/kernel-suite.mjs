@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readVitestReport } from './vitest-report.mjs';
 
 const dir = mkdtempSync(join(tmpdir(), 'ovsnl-kernel-'));
 const report = join(dir, 'report.json');
@@ -15,17 +16,12 @@ const r = spawnSync(vitest, ['run', '--configLoader', 'runner', '--project', 'ke
   // The guest's serial console looks like a terminal; keep CI logs free of escape codes.
   env: process.env.FORCE_COLOR ? process.env : { ...process.env, NO_COLOR: '1' },
 });
-let counts = { passed: 0, failed: 0, skipped: 0 };
-try {
-  const j = JSON.parse(readFileSync(report, 'utf8'));
-  counts = { passed: j.numPassedTests, failed: j.numFailedTests || (j.numFailedTestSuites ?? 0), skipped: j.numPendingTests + j.numTodoTests };
-} catch {
-  counts.failed = 1;
-}
+// Names of at most 20 failures ride on the result line: the VM's output is all the host sees.
+const { failures, ...counts } = readVitestReport(report);
 rmSync(dir, { recursive: true, force: true });
 let kernel = '';
 try {
   kernel = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
 } catch {}
-process.stdout.write(`OVSNL-KERNEL-RESULT ${JSON.stringify({ ...counts, kernel })}\n`);
+process.stdout.write(`OVSNL-KERNEL-RESULT ${JSON.stringify({ ...counts, kernel, failures: failures.slice(0, 20) })}\n`);
 process.exit(r.status ?? 1);

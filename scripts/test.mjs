@@ -7,9 +7,10 @@
 //   node scripts/test.mjs [--unit-only | --kernel-only] [--kernels "6.1 6.12"]
 //   OVSNL_KERNELS="6.1"  restricts the VM matrix (default: 6.1 6.12)
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readVitestReport } from './vitest-report.mjs';
 
 const args = process.argv.slice(2);
 const flag = (f) => args.includes(f);
@@ -25,11 +26,7 @@ function runUnit() {
   const dir = mkdtempSync(join(tmpdir(), 'ovsnl-unit-'));
   const report = join(dir, 'report.json');
   const r = spawnSync(vitest, ['run', '--project', 'unit', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`], { stdio: 'inherit' });
-  let counts = { passed: 0, failed: 1, skipped: 0 };
-  try {
-    const j = JSON.parse(readFileSync(report, 'utf8'));
-    counts = { passed: j.numPassedTests, failed: j.numFailedTests || (j.numFailedTestSuites ?? 0), skipped: j.numPendingTests + j.numTodoTests };
-  } catch {}
+  const counts = readVitestReport(report);
   rmSync(dir, { recursive: true, force: true });
   results.push({ suite: 'unit', ...counts, status: r.status ?? 1 });
 }
@@ -115,6 +112,7 @@ for (const r of results) {
   skipped += r.skipped;
   const note = r.kernel ? ` (${r.kernel})` : '';
   process.stdout.write(`${r.suite}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped${note}\n`);
+  for (const f of r.failures ?? []) process.stdout.write(`  failed: ${f}\n`);
   if (r.status !== 0 || r.failed > 0) bad = true;
   if (r.suite.startsWith('kernel') && r.passed === 0) {
     process.stdout.write(`${r.suite}: no kernel test passed; a kernel suite that does not run is a failure\n`);
