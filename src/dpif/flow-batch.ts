@@ -63,6 +63,19 @@ export function putFlowBatch(t: FlowBatchTarget, flows: readonly FlowPut[]): Pro
         },
       );
     };
+    // Puts without an echo have no reply to wait for: one ACK answers the chunk.
+    const sendQuiet = (which: number[], bytes: Uint8Array[]): void => {
+      outstanding += which.length;
+      t.conn.requestGroup(bytes, OPTIONS).then((errors) => {
+        for (let j = 0; j < which.length; j++) {
+          const err = errors[j];
+          if (err) fail(which[j], flowPutError(err, flows[which[j]], t.log, t.logMark));
+          else results[which[j]] = OK;
+        }
+        outstanding -= which.length - 1;
+        answered();
+      });
+    };
     const issue = (): void => {
       while (next < n && outstanding < WINDOW) {
         const end = Math.min(n, next + CHUNK);
@@ -78,11 +91,18 @@ export function putFlowBatch(t: FlowBatchTarget, flows: readonly FlowPut[]): Pro
         }
         next = end;
         const encoded = encodeFlowPuts(t.flowFamilyId, t.dpIfindex, requests);
+        const quiet: Uint8Array[] = [];
+        const quietWhich: number[] = [];
         for (let j = 0; j < encoded.length; j++) {
           const bytes = encoded[j];
           if (bytes instanceof RangeError) fail(which[j], bytes);
-          else send(which[j], bytes);
+          else if (flows[which[j]].echo) send(which[j], bytes);
+          else {
+            quiet.push(bytes);
+            quietWhich.push(which[j]);
+          }
         }
+        if (quiet.length) sendQuiet(quietWhich, quiet);
       }
       if (next >= n && outstanding === 0) resolve(results);
     };

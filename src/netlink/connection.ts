@@ -52,17 +52,26 @@ interface Pending {
   onMessage?: (m: NlMessage) => void;
   resolve: (replies: NlMessage[]) => void;
   reject: (err: Error) => void;
+  /** requestGroup: the requests sent without NLM_F_ACK ahead of this one, which its answer settles. */
+  group?: Pending[];
 }
 
 interface Queued {
   bytes: Uint8Array;
   pending: Pending;
+  /** A request of a group after its first: sent even above the in-flight limit, so a group never waits half sent for answers only its end brings. */
+  cont: boolean;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 /** Stays below the default net.core.wmem_default (212992), the kernel's limit for one datagram. */
 const MAX_BATCH_BYTES = 128 * 1024;
 const MAX_BATCH_MESSAGES = 1024;
+
+/** A request must carry its own length: the engine frames batches by it. */
+function wellFramed(message: Uint8Array): boolean {
+  return message.length >= 16 && readHeaderLength(message) === message.length;
+}
 
 /** The end of a dump the kernel flagged NLM_F_DUMP_INTR: the set changed while it was read. */
 function interruptedError(p: Pending): NetlinkError {
@@ -132,6 +141,47 @@ export class Connection {
   request(message: Uint8Array, opts: RequestOptions = {}): Promise<NlMessage[]> {
     return new Promise((resolve, reject) => {
       this.enqueue(message, NLM_F_REQUEST | NLM_F_ACK, false, opts, resolve, reject);
+    });
+  }
+
+  /**
+   * Requests that send nothing back when they succeed (flow puts without an
+   * echo, packet executes), sent together with NLM_F_ACK on the last one only.
+   * Netlink answers a socket's requests in order and reports every failure
+   * even without NLM_F_ACK, so the last one's answer settles the group: a
+   * request with no error before it succeeded. That saves the kernel an ACK
+   * per request and this side a receive and a promise per request. Resolves
+   * with one entry per message: undefined (done) or its error.
+   */
+  requestGroup(messages: readonly Uint8Array[], opts: RequestOptions = {}): Promise<(Error | undefined)[]> {
+    const n = messages.length;
+    const out = new Array<Error | undefined>(n).fill(undefined);
+    if (n === 0) return Promise.resolve(out);
+    return new Promise((resolve) => {
+      let left = n;
+      const done = (): void => {
+        if (--left === 0) resolve(out);
+      };
+      // The ACK rides on the last request the engine accepts.
+      let carrier = n - 1;
+      while (carrier > 0 && !wellFramed(messages[carrier])) carrier--;
+      const members: Pending[] = [];
+      for (let i = 0; i < n; i++) {
+        const p = this.enqueue(
+          messages[i],
+          i === carrier ? NLM_F_REQUEST | NLM_F_ACK : NLM_F_REQUEST,
+          false,
+          opts,
+          done,
+          (err) => {
+            out[i] = err;
+            done();
+          },
+          i > 0 && i <= carrier,
+        );
+        if (i < carrier) members.push(p);
+        else if (i === carrier) p.group = members;
+      }
     });
   }
 
@@ -274,6 +324,7 @@ export class Connection {
     opts: RequestOptions,
     resolve: (r: NlMessage[]) => void,
     reject: (e: Error) => void,
+    cont = false,
   ): Pending {
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
     const pending: Pending = { seq: 0, operation: opts.operation ?? (dump ? 'dump' : 'request'), dump, deadline: 0, timeoutMs, replies: [], interrupted: false, resolve, reject };
@@ -281,13 +332,13 @@ export class Connection {
       reject(this.closedError);
       return pending;
     }
-    if (message.length < 16 || readHeaderLength(message) !== message.length) {
+    if (!wellFramed(message)) {
       reject(new MalformedError(`request of ${message.length} bytes does not carry its own length in nlmsg_len`));
       return pending;
     }
     const view = new DataView(message.buffer, message.byteOffset, message.byteLength);
     view.setUint16(NLMSG_FLAGS_OFFSET, view.getUint16(NLMSG_FLAGS_OFFSET, HOST_LE) | flags, HOST_LE);
-    this.queue.push({ bytes: message, pending });
+    this.queue.push({ bytes: message, pending, cont });
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       // Requests issued in the same tick leave in one sendmsg.
@@ -309,13 +360,13 @@ export class Connection {
     // One clock read per flush, not per request: in the test VM the clock is
     // a system call (no vDSO clocksource), and add-flows sends 100k requests.
     const now = Date.now();
-    while (this.queued() && this.pending.size < this.maxInFlight) {
+    while (this.queued() && this.mayIssue()) {
       const batch: Uint8Array[] = [];
       const sent: Pending[] = [];
       let bytes = 0;
       while (
         this.queued() &&
-        this.pending.size < this.maxInFlight &&
+        this.mayIssue() &&
         batch.length < MAX_BATCH_MESSAGES &&
         (batch.length === 0 || bytes + this.queue[this.queueHead].bytes.length <= MAX_BATCH_BYTES)
       ) {
@@ -337,9 +388,16 @@ export class Connection {
         this.stats.sent += batch.length;
         this.stats.sendCalls++;
       } catch (err) {
+        const e = err instanceof Error ? err : new Error(String(err));
         for (const p of sent) {
           this.pending.delete(p.seq);
-          p.reject(err instanceof Error ? err : new Error(String(err)));
+          p.reject(e);
+          // Its group's members went out earlier, but the ACK that would say how they fared did not.
+          for (const m of p.group ?? []) {
+            if (this.pending.get(m.seq) !== m) continue;
+            this.pending.delete(m.seq);
+            m.reject(new NetlinkError({ errno: (e as NetlinkError).errno ?? 5 /* EIO */, operation: `${m.operation}: outcome unknown, the request that carried its group's ACK was not sent`, seq: m.seq, cause: e }));
+          }
         }
       }
     }
@@ -349,6 +407,10 @@ export class Connection {
     }
     this.updateKeepAlive();
     this.armSweeper();
+  }
+
+  private mayIssue(): boolean {
+    return this.pending.size < this.maxInFlight || this.queue[this.queueHead].cont;
   }
 
   private queued(): number {
@@ -434,7 +496,7 @@ export class Connection {
         this.failAll(e instanceof Error ? e : new Error(String(e)));
       }
     }
-    if (this.queued() && this.pending.size < this.maxInFlight) this.flush();
+    if (this.queued() && this.mayIssue()) this.flush();
     else this.updateKeepAlive();
   }
 
@@ -497,6 +559,14 @@ export class Connection {
 
   private settle(p: Pending, err?: Error): void {
     this.pending.delete(p.seq);
+    if (p.group) {
+      // Answers come in order: a member still waiting had no error, so it succeeded.
+      for (const m of p.group) {
+        if (this.pending.get(m.seq) !== m) continue;
+        this.pending.delete(m.seq);
+        m.resolve(m.replies);
+      }
+    }
     if (err) p.reject(err);
     else p.resolve(p.replies);
   }

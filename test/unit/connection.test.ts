@@ -60,6 +60,36 @@ describe('Connection on the real kernel (nlctrl)', () => {
     expect(c.stats.unmatched).toBe(0);
   });
 
+  it('a group of requests: one ACK settles them all, each failure lands on its own request', async () => {
+    // A limit far below the group's size: a group never stops half sent waiting for answers only its end brings.
+    const c = connect({ maxInFlight: 4 });
+    const lookup = (name: string): Uint8Array => {
+      const { w, end } = genlRequest(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, CTRL_VERSION);
+      w.string(CTRL_ATTR_FAMILY_NAME, name);
+      return end();
+    };
+    const names = Array.from({ length: 300 }, (_, i) => (i % 7 === 3 ? `no_such_${i}` : 'nlctrl'));
+    const out = await c.requestGroup(names.map(lookup), { operation: 'grouped getfamily' });
+    expect(out).toHaveLength(300);
+    out.forEach((e, i) => {
+      if (names[i] === 'nlctrl') expect(e).toBeUndefined();
+      else expect(e).toMatchObject({ code: 'ENOENT', operation: 'grouped getfamily' });
+    });
+    // nlctrl answers a lookup with its family (a reply, not an ACK), and one ACK ends the group.
+    expect(c.stats.received).toBe(300 + 1);
+    expect(c.inFlight).toBe(0);
+    expect(c.stats.unmatched).toBe(0);
+
+    // A malformed last request: the ACK rides on the one before it.
+    const bad = new Uint8Array(16);
+    const out2 = await c.requestGroup([lookup('nlctrl'), lookup('no_such_x'), bad]);
+    expect(out2[0]).toBeUndefined();
+    expect(out2[1]).toMatchObject({ code: 'ENOENT' });
+    expect(out2[2]?.message).toMatch(/nlmsg_len/);
+    expect(await c.requestGroup([])).toEqual([]);
+    expect(c.inFlight).toBe(0);
+  });
+
   it('dumps all families as a multi-part dump', async () => {
     const fams = await listFamilies(connect());
     const names = fams.map((f) => f.name);
