@@ -213,6 +213,8 @@ export interface Dpif {
   dumpFlows(dp: DpRef, opts?: FlowDumpOptions): AsyncIterable<Flow>;
 
   execute(dp: DpRef, packet: PacketExecute): Promise<void>;
+  /** Many packets at once, acknowledged together; one entry per packet, in order: undefined (done) or its error. */
+  executeMany(dp: DpRef, packets: readonly PacketExecute[]): Promise<(Error | undefined)[]>;
 
   meterFeatures(dp: DpRef): Promise<MeterFeatures>;
   /** Resolves with the replaced meter's final stats, if there was one that kept them. */

@@ -499,6 +499,34 @@ export class KernelDpif implements Dpif {
     });
   }
 
+  async executeMany(dp: DpRef, packets: readonly PacketExecute[]): Promise<(Error | undefined)[]> {
+    const fam = this.families.packet;
+    const operation = `packet execute ${describeDp(dp)}`;
+    const dpIfindex = await this.resolveDp(dp);
+    const out = new Array<Error | undefined>(packets.length).fill(undefined);
+    const messages: Uint8Array[] = [];
+    const which: number[] = [];
+    const allowSymL4 = this.symL4(dpIfindex);
+    packets.forEach((x, i) => {
+      const refusal = x.kernelChecked ? undefined : userspaceOnlyError(operation, x, { allowSymL4 });
+      if (refusal) out[i] = refusal;
+      else {
+        messages.push(encodePacketMessage(fam.id, { cmd: U.OVS_PACKET_CMD_EXECUTE, dpIfindex, attrs: executeAttrs(x) }));
+        which.push(i);
+      }
+    });
+    if (!messages.length) return out;
+    this.host.beforeWrite();
+    const mark = this.log ? this.log.mark() : -1;
+    // An execute sends nothing back when it works: one ACK answers them all.
+    const errors = await this.conn.requestGroup(messages, { operation });
+    errors.forEach((err, j) => {
+      const x = packets[which[j]];
+      if (err) out[which[j]] = (x.probe ? err : withKernelLog(err, this.log, mark)) as Error;
+    });
+    return out;
+  }
+
   // ---- meters -----------------------------------------------------------
 
   private meter(cmd: number, dp: DpRef, attrs: MeterMessage['attrs'], operation: string): Promise<MeterMessage> {

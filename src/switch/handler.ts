@@ -20,6 +20,7 @@ import type { FlowKey } from '../ovs/keys.js';
 import type { Upcall } from '../ovs/packet.js';
 import { randomUfid } from '../ovs/ufid.js';
 import type { Dpif, FlowPut } from '../dpif/dpif.js';
+import type { PacketExecute } from '../ovs/packet.js';
 import type { Decision, Policy } from './policy.js';
 import { monotonicNowMs, type InstalledFlows } from './switch-flows.js';
 import { newHandlerStats, type HandlerStats } from './switch-stats.js';
@@ -222,21 +223,28 @@ export class UpcallHandler {
     // Puts first, executes after, all pipelined on the one connection: the
     // kernel handles them in order, so later packets of the flow find it.
     const putting = dpif.putFlows(dpIfindex, puts);
-    const executing: Promise<void>[] = [];
+    const executes: PacketExecute[] = [];
     for (const { m, actions } of decided) {
       const kernelChecked = isKernelClean(actions, 'actions');
-      for (let i = 0; i < m.packets.length; i++) {
-        executing.push(
-          dpif.execute(dpIfindex, { packet: m.packets[i], key: m.key, actions, mru: m.mrus[i], kernelChecked }).then(
-            () => void s.executed++,
-            (err: unknown) => {
-              s.executeErrors++;
-              this.opts.onError?.(err instanceof Error ? err : new Error(String(err)));
-            },
-          ),
-        );
-      }
+      for (let i = 0; i < m.packets.length; i++) executes.push({ packet: m.packets[i], key: m.key, actions, mru: m.mrus[i], kernelChecked });
     }
+    const executing = executes.length
+      ? dpif.executeMany(dpIfindex, executes).then(
+          (errors) => {
+            for (const err of errors) {
+              if (!err) s.executed++;
+              else {
+                s.executeErrors++;
+                this.opts.onError?.(err);
+              }
+            }
+          },
+          (err: unknown) => {
+            s.executeErrors += executes.length;
+            this.opts.onError?.(err instanceof Error ? err : new Error(String(err)));
+          },
+        )
+      : undefined;
     const results = await putting;
     for (let i = 0; i < results.length; i++) {
       const r = results[i];
@@ -252,6 +260,6 @@ export class UpcallHandler {
         this.opts.onError?.(r.error);
       }
     }
-    await Promise.all(executing);
+    await executing;
   }
 }

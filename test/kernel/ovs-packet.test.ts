@@ -103,6 +103,21 @@ describe('ovs_packet', () => {
     });
   });
 
+  it('executes many frames with one ACK: each failure lands on its own frame, the others go out', async () => {
+    const before = netStat(b, 'rx_packets');
+    const received0 = dpif.conn.stats.received;
+    const good = { packet: arpRequestFrame(), key: inPortKey(0), actions: outputActions(portNo) };
+    const out = await dpif.executeMany(dp, [good, { ...good, actions: outputActions(70000), probe: true }, good, { ...good, packet: new Uint8Array(10) }, good]);
+    expect(out[0]).toBeUndefined();
+    expect(out[1]).toMatchObject({ code: 'EINVAL' });
+    expect(out[2]).toBeUndefined();
+    expect(out[3]).toMatchObject({ code: 'ERANGE' });
+    expect(out[4]).toBeUndefined();
+    // Two errors and the last frame's ACK: nothing for the frames that went out.
+    expect(dpif.conn.stats.received - received0).toBe(3);
+    expect(await waitFor(() => netStat(b, 'rx_packets') === before + 3)).toBe(true);
+  });
+
   it('sends a packet that matches no flow up as a MISS upcall with packet, key and hash', async () => {
     await sendUdp(1, 9999);
     const isOurs = (u: Upcall): boolean => u.packet.length > 42 && u.packet[12] === 0x08 && u.packet[13] === 0 && u.packet[23] === 17;

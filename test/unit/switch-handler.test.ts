@@ -26,8 +26,9 @@ class RecordingDpif {
       return { ok: true };
     });
   }
-  async execute(_dp: number, x: PacketExecute): Promise<void> {
-    this.executes.push(x);
+  async executeMany(_dp: number, xs: readonly PacketExecute[]): Promise<(Error | undefined)[]> {
+    this.executes.push(...xs);
+    return xs.map(() => undefined);
   }
   get dpif(): Dpif {
     return this as unknown as Dpif;
