@@ -118,9 +118,8 @@ export async function processFlowFile(ctx: Ctx, dp: Datapath, file: string, def:
         const r = await dpif.putFlows(dp.dpIfindex, flows);
         r.forEach((x, n) => (results[i + n] = x.ok ? x.flow : x.error));
       } else if (kind === 'del') {
-        const r = await Promise.all(
-          batch.slice(i, j).map((op) => dpif.deleteFlow(dp.dpIfindex, (op as Extract<Op, { kind: 'del' }>).id, { stats }).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))))),
-        );
+        const ids = batch.slice(i, j).map((op) => (op as Extract<Op, { kind: 'del' }>).id);
+        const r = await dpif.deleteFlows(dp.dpIfindex, ids, { stats });
         r.forEach((x, n) => (results[i + n] = x));
       }
       i = j;

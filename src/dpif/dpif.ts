@@ -209,6 +209,11 @@ export interface Dpif {
    * carry: bulk deletes run faster) and the result holds only the id.
    */
   deleteFlow(dp: DpRef, id: FlowId, opts?: FlowDeleteOptions): Promise<Flow>;
+  /**
+   * Many deletes at once, in order; one entry per id: the deleted flow (with
+   * `stats: false`, only its id, and all deletes answered by one ACK) or the error.
+   */
+  deleteFlows(dp: DpRef, ids: readonly FlowId[], opts?: FlowDeleteOptions): Promise<(Flow | Error)[]>;
   flushFlows(dp: DpRef): Promise<void>;
   dumpFlows(dp: DpRef, opts?: FlowDumpOptions): AsyncIterable<Flow>;
 

@@ -464,6 +464,32 @@ export class KernelDpif implements Dpif {
     });
   }
 
+  async deleteFlows(dp: DpRef, ids: readonly FlowId[], opts: FlowDeleteOptions = {}): Promise<(Flow | Error)[]> {
+    const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
+    if (opts.stats !== false) return Promise.all(ids.map((id) => this.deleteFlow(dp, id, opts).catch(asError)));
+    this.host.beforeWrite();
+    const fam = this.families.flow;
+    const dpIfindex = await this.resolveDp(dp);
+    const out = new Array<Flow | Error>(ids.length);
+    const messages: Uint8Array[] = [];
+    const which: number[] = [];
+    ids.forEach((id, i) => {
+      // Without a key or UFID the kernel would flush the whole table.
+      if (!id.ufid && !id.key) out[i] = new TypeError(`flow del${describeFlow(id)}: a UFID or a key is required (flushFlows() deletes all)`);
+      else {
+        messages.push(encodeFlowMessage(fam.id, { cmd: U.OVS_FLOW_CMD_DEL, dpIfindex, attrs: { ufid: id.ufid, key: id.key } }));
+        which.push(i);
+      }
+    });
+    // Without NLM_F_ECHO a delete sends nothing back when it works: one ACK answers them all.
+    const errors = await this.conn.requestGroup(messages, { operations: which.map((i) => `flow del${describeFlow(ids[i])}`) });
+    errors.forEach((err, j) => {
+      const id = ids[which[j]];
+      out[which[j]] = err ?? { dpIfindex, ufid: id.ufid, key: id.key };
+    });
+    return out;
+  }
+
   flushFlows(dp: DpRef): Promise<void> {
     this.host.beforeWrite();
     const fam = this.families.flow;

@@ -151,9 +151,10 @@ export class Connection {
    * even without NLM_F_ACK, so the last one's answer settles the group: a
    * request with no error before it succeeded. That saves the kernel an ACK
    * per request and this side a receive and a promise per request. Resolves
-   * with one entry per message: undefined (done) or its error.
+   * with one entry per message: undefined (done) or its error. `operations`
+   * names each request in its error, where `operation` would name them all.
    */
-  requestGroup(messages: readonly Uint8Array[], opts: RequestOptions = {}): Promise<(Error | undefined)[]> {
+  requestGroup(messages: readonly Uint8Array[], opts: RequestOptions & { operations?: readonly string[] } = {}): Promise<(Error | undefined)[]> {
     const n = messages.length;
     const out = new Array<Error | undefined>(n).fill(undefined);
     if (n === 0) return Promise.resolve(out);
@@ -171,7 +172,7 @@ export class Connection {
           messages[i],
           i === carrier ? NLM_F_REQUEST | NLM_F_ACK : NLM_F_REQUEST,
           false,
-          opts,
+          opts.operations ? { ...opts, operation: opts.operations[i] } : opts,
           done,
           (err) => {
             out[i] = err;

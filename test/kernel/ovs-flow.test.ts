@@ -179,6 +179,25 @@ describe('ovs_flow', () => {
     expect((await dpif.getDatapath(dp)).stats?.flows).toBe(0n);
   });
 
+  it('deletes many flows with one ACK; a missing one fails alone with ENOENT, naming its UFID', async () => {
+    const ids = Array.from({ length: 300 }, (_, i) => ufidFromWords([0xde1, i, 0, 0]));
+    const put = await dpif.putFlows(
+      dp,
+      ids.map((ufid, i) => ({ key: udpKey({ inPort: 1, src: `10.5.${i >> 8}.${i & 0xff}`, dst: '10.4.0.1', sport: 2000 + i, dport: 53 }), ufid, actions: outputActions(2) })),
+    );
+    expect(put.every((r) => r.ok)).toBe(true);
+    const missing = ufidFromWords([0xde1, 9999, 0, 0]);
+    const received = dpif.conn.stats.received;
+    const out = await dpif.deleteFlows(dp, [...ids.slice(0, 150).map((ufid) => ({ ufid })), { ufid: missing }, {}, ...ids.slice(150).map((ufid) => ({ ufid }))], { stats: false });
+    expect(out).toHaveLength(302);
+    expect(out[150]).toMatchObject({ code: 'ENOENT', operation: `flow del ${formatUfid(missing)}` });
+    expect(out[151]).toBeInstanceOf(TypeError);
+    expect(out.filter((r) => !(r instanceof Error))).toHaveLength(300);
+    // The ENOENT and one ACK: nothing for the 300 that went.
+    expect(dpif.conn.stats.received - received).toBe(2);
+    expect(await collect(dpif.dumpFlows(dp))).toHaveLength(0);
+  });
+
   it('refuses flow requests on a datapath that does not exist (ENODEV)', async () => {
     await expect(dpif.putFlow(0x7ffffff0, { key, actions: outputActions(1) })).rejects.toMatchObject({ code: 'ENODEV' });
   });
