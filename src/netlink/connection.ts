@@ -394,11 +394,7 @@ export class Connection {
           this.pending.delete(p.seq);
           p.reject(e);
           // Its group's members went out earlier, but the ACK that would say how they fared did not.
-          for (const m of p.group ?? []) {
-            if (this.pending.get(m.seq) !== m) continue;
-            this.pending.delete(m.seq);
-            m.reject(new NetlinkError({ errno: (e as NetlinkError).errno ?? 5 /* EIO */, operation: `${m.operation}: outcome unknown, the request that carried its group's ACK was not sent`, seq: m.seq, cause: e }));
-          }
+          this.settleGroup(p, (m) => m.reject(new NetlinkError({ errno: (e as NetlinkError).errno ?? 5 /* EIO */, operation: `${m.operation}: outcome unknown, the request that carried its group's ACK was not sent`, seq: m.seq, cause: e })));
         }
       }
     }
@@ -560,15 +556,18 @@ export class Connection {
 
   private settle(p: Pending, err?: Error): void {
     this.pending.delete(p.seq);
-    if (p.group) {
-      // Answers come in order: a member still waiting had no error, so it succeeded.
-      for (const m of p.group) {
-        if (this.pending.get(m.seq) !== m) continue;
-        this.pending.delete(m.seq);
-        m.resolve(m.replies);
-      }
-    }
+    // Answers come in order: a member still waiting had no error, so it succeeded.
+    this.settleGroup(p, (m) => m.resolve(m.replies));
     if (err) p.reject(err);
     else p.resolve(p.replies);
+  }
+
+  /** Ends the members of p's group that are still waiting, with `end`. */
+  private settleGroup(p: Pending, end: (m: Pending) => void): void {
+    for (const m of p.group ?? []) {
+      if (this.pending.get(m.seq) !== m) continue;
+      this.pending.delete(m.seq);
+      end(m);
+    }
   }
 }
