@@ -10,20 +10,58 @@
 import { HOST_LE } from '../netlink/attr.js';
 import { ipv6IntoBytes } from '../ovs/addr.js';
 
+// The scanner works on a range of a larger string (add-flows hands it the
+// flow token inside the chunk it read, with no per-line copies) and turns
+// words into small numbers through a table built at load, so a line costs no
+// string allocations; field descriptors are data, not closures, so the hot
+// calls stay monomorphic. In the test VM, where generated code runs under
+// emulation, the scanner was a third of add-flows' time.
+
 class Bail {}
 const BAIL = new Bail();
 const bail = (): never => {
   throw BAIL;
 };
 
+const hashStep = (h: number, c: number): number => (Math.imul(h, 31) + c) | 0;
+
+/** An open-addressed table from words to their index in `list`; lookups compare in place. */
+class Words {
+  private readonly names: (string | undefined)[];
+  private readonly ids: Int16Array;
+  private readonly mask: number;
+  constructor(list: readonly string[]) {
+    let size = 16;
+    while (size < list.length * 4) size *= 2;
+    this.mask = size - 1;
+    this.names = new Array<string | undefined>(size).fill(undefined);
+    this.ids = new Int16Array(size);
+    list.forEach((name, id) => {
+      let h = 0;
+      for (let i = 0; i < name.length; i++) h = hashStep(h, name.charCodeAt(i));
+      let slot = h & this.mask;
+      while (this.names[slot] !== undefined) slot = (slot + 1) & this.mask;
+      this.names[slot] = name;
+      this.ids[slot] = id;
+    });
+  }
+  /** The index of s[st, st+len) with hash h, or -1. */
+  find(s: string, st: number, len: number, h: number): number {
+    let slot = h & this.mask;
+    for (;;) {
+      const name = this.names[slot];
+      if (name === undefined) return -1;
+      if (name.length === len && s.startsWith(name, st)) return this.ids[slot];
+      slot = (slot + 1) & this.mask;
+    }
+  }
+}
+
 /** Bytes of key or mask attributes, written as AttrWriter writes them. */
 class Out {
   buf = new Uint8Array(256);
   view = new DataView(this.buf.buffer);
   n = 0;
-  reset(): void {
-    this.n = 0;
-  }
   private room(k: number): void {
     if (this.n + k <= this.buf.length) return;
     const next = new Uint8Array(Math.max(this.buf.length * 2, this.n + k));
@@ -31,18 +69,25 @@ class Out {
     this.buf = next;
     this.view = new DataView(next.buffer);
   }
-  /** Starts an attribute; returns where its header is. */
-  start(type: number, len: number): number {
-    this.room(4 + ((len + 3) & ~3));
+  /** Starts an attribute with a zeroed payload of len bytes and ends it; returns where the payload is. */
+  attr(type: number, len: number): number {
+    const padded = (len + 3) & ~3;
+    this.room(4 + padded);
     const at = this.n;
     this.view.setUint16(at, 4 + len, HOST_LE);
     this.view.setUint16(at + 2, type, HOST_LE);
-    this.buf.fill(0, at + 4, at + 4 + ((len + 3) & ~3));
-    this.n = at + 4;
-    return at;
+    this.buf.fill(0, at + 4, at + 4 + padded);
+    this.n = at + 4 + padded;
+    return at + 4;
   }
-  end(at: number, len: number): void {
-    this.n = at + 4 + ((len + 3) & ~3);
+  u32(type: number, v: number): void {
+    const at = this.attr(type, 4);
+    this.view.setUint32(at, v >>> 0, HOST_LE);
+  }
+  be16(type: number, v: number): void {
+    const at = this.attr(type, 2);
+    this.buf[at] = v >>> 8;
+    this.buf[at + 1] = v & 0xff;
   }
   nestStart(type: number): number {
     this.room(4);
@@ -61,18 +106,126 @@ class Out {
 
 const ONES32 = 0xffffffff;
 
-class Scan {
-  i = 0;
-  constructor(
-    readonly s: string,
-    readonly ports: ReadonlyMap<string, number>,
-  ) {}
+function hexv(c: number): number {
+  return c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1;
+}
 
-  code(): number {
-    return this.s.charCodeAt(this.i);
+const isLower = (c: number): boolean => c >= 97 && c <= 122;
+
+const putBe32 = (b: Uint8Array, at: number, v: number): void => {
+  b[at] = v >>> 24;
+  b[at + 1] = (v >>> 16) & 0xff;
+  b[at + 2] = (v >>> 8) & 0xff;
+  b[at + 3] = v & 0xff;
+};
+
+// Field kinds of the struct attributes.
+const U8 = 0;
+const BE16 = 1;
+const IP4 = 2;
+const IP6 = 3;
+const MAC = 4;
+const FRAG = 5;
+const LABEL = 6;
+
+const FIELD_NAMES = ['src', 'dst', 'proto', 'tos', 'ttl', 'frag', 'label', 'tclass', 'hlimit', 'type', 'code', 'sip', 'tip', 'op', 'sha', 'tha', 'target', 'sll', 'tll', 'vid', 'pcp', 'cfi'] as const;
+type FieldName = (typeof FIELD_NAMES)[number];
+const FIELD_WORDS = new Words(FIELD_NAMES);
+const F_VID = FIELD_NAMES.indexOf('vid');
+const F_PCP = FIELD_NAMES.indexOf('pcp');
+const F_CFI = FIELD_NAMES.indexOf('cfi');
+
+/** A struct attribute: its type, payload size and, per field name, its kind (-1: not a field) and offset. */
+interface StructDef {
+  type: number;
+  size: number;
+  kinds: Int8Array;
+  offs: Uint8Array;
+}
+
+function struct(type: number, size: number, fields: Partial<Record<FieldName, [kind: number, off: number]>>): StructDef {
+  const kinds = new Int8Array(FIELD_NAMES.length).fill(-1);
+  const offs = new Uint8Array(FIELD_NAMES.length);
+  for (const [name, [kind, off]] of Object.entries(fields) as [FieldName, [number, number]][]) {
+    kinds[FIELD_NAMES.indexOf(name)] = kind;
+    offs[FIELD_NAMES.indexOf(name)] = off;
+  }
+  return { type, size, kinds, offs };
+}
+
+// Top-level words: the struct attributes first (their index is their STRUCTS entry), then the rest.
+const STRUCTS: readonly [string, StructDef][] = [
+  ['eth', struct(4, 12, { src: [MAC, 0], dst: [MAC, 6] })],
+  ['ipv4', struct(7, 12, { src: [IP4, 0], dst: [IP4, 4], proto: [U8, 8], tos: [U8, 9], ttl: [U8, 10], frag: [FRAG, 11] })],
+  [
+    'ipv6',
+    struct(8, 40, { src: [IP6, 0], dst: [IP6, 16], label: [LABEL, 32], proto: [U8, 36], tclass: [U8, 37], hlimit: [U8, 38], frag: [FRAG, 39] }),
+  ],
+  ['tcp', struct(9, 4, { src: [BE16, 0], dst: [BE16, 2] })],
+  ['udp', struct(10, 4, { src: [BE16, 0], dst: [BE16, 2] })],
+  ['sctp', struct(17, 4, { src: [BE16, 0], dst: [BE16, 2] })],
+  ['icmp', struct(11, 2, { type: [U8, 0], code: [U8, 1] })],
+  ['icmpv6', struct(12, 2, { type: [U8, 0], code: [U8, 1] })],
+  ['arp', struct(13, 24, { sip: [IP4, 0], tip: [IP4, 4], op: [BE16, 8], sha: [MAC, 10], tha: [MAC, 16] })],
+  ['nd', struct(14, 28, { target: [IP6, 0], sll: [MAC, 16], tll: [MAC, 22] })],
+];
+/** Single u32 attributes in host order: value[/mask]. */
+const U32S: readonly [string, number][] = [
+  ['skb_priority', 2],
+  ['skb_mark', 15],
+  ['dp_hash', 19],
+  ['ct_mark', 24],
+];
+const OTHERS: readonly [string, number][] = [
+  ['recirc_id', 20],
+  ['in_port', 3],
+  ['ct_zone', 23],
+  ['eth_type', 6],
+  ['tcp_flags', 18],
+  ['vlan', 5],
+  ['encap', 1],
+];
+const TOP = [...STRUCTS.map(([w, d]): [string, number] => [w, d.type]), ...U32S, ...OTHERS];
+const TOP_WORDS = new Words(TOP.map(([w]) => w));
+/** Every top-level word's attribute type, by word index (a word given twice at one level bails, as a repeated attribute would fail). */
+const TOP_TYPES = Int16Array.from(TOP, ([, t]) => t);
+const FIRST_U32 = STRUCTS.length;
+const FIRST_OTHER = FIRST_U32 + U32S.length;
+const W = (w: string): number => TOP.findIndex(([x]) => x === w);
+const W_RECIRC = W('recirc_id');
+const W_IN_PORT = W('in_port');
+const W_CT_ZONE = W('ct_zone');
+const W_ETH_TYPE = W('eth_type');
+const W_TCP_FLAGS = W('tcp_flags');
+const W_VLAN = W('vlan');
+const W_ENCAP = W('encap');
+
+const KEY_OUT = new Out();
+const MASK_OUT = new Out();
+
+/** One scan: the text, its end, the position, and where the key and mask go. */
+class FastParser {
+  s = '';
+  i = 0;
+  end = 0;
+  ports: ReadonlyMap<string, number> = new Map();
+  private depth = 0;
+  /** Where the last ident() began. */
+  private wordStart = 0;
+  readonly key = KEY_OUT;
+  readonly mask = MASK_OUT;
+
+  reset(s: string, start: number, end: number, ports: ReadonlyMap<string, number>): void {
+    this.s = s;
+    this.i = start;
+    this.end = end;
+    this.ports = ports;
+    this.depth = 0;
+    this.key.n = 0;
+    this.mask.n = 0;
   }
 
-  lit(c: number): boolean {
+  private lit(c: number): boolean {
     if (this.s.charCodeAt(this.i) === c) {
       this.i++;
       return true;
@@ -80,22 +233,30 @@ class Scan {
     return false;
   }
 
-  expect(c: number): void {
-    if (!this.lit(c)) bail();
+  private expect(c: number): void {
+    if (this.s.charCodeAt(this.i) !== c) bail();
+    this.i++;
   }
 
-  ident(): string {
-    const st = this.i;
+  /** Scans a word; returns its hash (wordStart and i delimit it). */
+  private ident(): number {
+    const s = this.s;
+    let i = this.i;
+    let h = 0;
+    this.wordStart = i;
     for (;;) {
-      const c = this.s.charCodeAt(this.i);
-      if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95 || (c >= 65 && c <= 90)) this.i++;
-      else break;
+      const c = s.charCodeAt(i);
+      if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95 || (c >= 65 && c <= 90)) {
+        h = hashStep(h, c);
+        i++;
+      } else break;
     }
-    return this.s.slice(st, this.i);
+    this.i = i;
+    return h;
   }
 
   /** %i as the general scanner reads small numbers (decimal, 0x hex, 0 octal); anything long bails. */
-  uint(bits: number): number {
+  private uint(bits: number): number {
     const s = this.s;
     let i = this.i;
     const c0 = s.charCodeAt(i);
@@ -105,8 +266,7 @@ class Scan {
       i += 2;
       const st = i;
       for (;;) {
-        const c = s.charCodeAt(i);
-        const h = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1;
+        const h = hexv(s.charCodeAt(i));
         if (h < 0) break;
         v = v * 16 + h;
         i++;
@@ -134,14 +294,15 @@ class Scan {
     return v;
   }
 
-  ipv4(): number {
+  private ipv4(): number {
+    const s = this.s;
     let v = 0;
     for (let k = 0; k < 4; k++) {
       if (k > 0) this.expect(46);
       const st = this.i;
       let n = 0;
       let d: number;
-      while ((d = this.s.charCodeAt(this.i) - 48) >= 0 && d <= 9) {
+      while ((d = s.charCodeAt(this.i) - 48) >= 0 && d <= 9) {
         n = n * 10 + d;
         this.i++;
       }
@@ -151,13 +312,14 @@ class Scan {
     return v;
   }
 
-  mac(out: Uint8Array, off: number): void {
+  private mac(out: Uint8Array, off: number): void {
+    const s = this.s;
     for (let k = 0; k < 6; k++) {
       if (k > 0) this.expect(58);
-      const h1 = hexv(this.s.charCodeAt(this.i));
+      const h1 = hexv(s.charCodeAt(this.i));
       if (h1 < 0) bail();
       this.i++;
-      const h2 = hexv(this.s.charCodeAt(this.i));
+      const h2 = hexv(s.charCodeAt(this.i));
       if (h2 >= 0) {
         this.i++;
         out[off + k] = h1 * 16 + h2;
@@ -167,7 +329,7 @@ class Scan {
     }
   }
 
-  ipv6(out: Uint8Array, off: number): void {
+  private ipv6(out: Uint8Array, off: number): void {
     const st = this.i;
     let end = st;
     while (end - st < 46) {
@@ -178,288 +340,174 @@ class Scan {
     if (end === st || !ipv6IntoBytes(this.s.slice(st, end), out, off)) bail();
     this.i = end;
   }
-}
 
-function hexv(c: number): number {
-  return c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1;
-}
-
-/** A struct attribute's key and mask payloads, filled field by field (one scratch pair, reused). */
-class Pair {
-  readonly k = new Uint8Array(64);
-  readonly m = new Uint8Array(64);
-  readonly kv = new DataView(this.k.buffer);
-  readonly mv = new DataView(this.m.buffer);
-  clear(size: number): void {
-    this.k.fill(0, 0, size);
-    this.m.fill(0, 0, size);
-  }
-}
-const PAIR = new Pair();
-
-type FieldScan = (sc: Scan, p: Pair) => void;
-
-const u8At = (off: number): FieldScan => (sc, p) => {
-  p.k[off] = sc.uint(8);
-  p.m[off] = sc.lit(47) ? sc.uint(8) : 0xff;
-};
-const be16At = (off: number, bits = 16): FieldScan => (sc, p) => {
-  p.kv.setUint16(off, sc.uint(bits), false);
-  p.mv.setUint16(off, sc.lit(47) ? sc.uint(bits) : 2 ** bits - 1, false);
-};
-const ip4At = (off: number): FieldScan => (sc, p) => {
-  p.kv.setUint32(off, sc.ipv4(), false);
-  p.mv.setUint32(off, sc.lit(47) ? sc.ipv4() : ONES32, false);
-};
-const ip6At = (off: number): FieldScan => (sc, p) => {
-  sc.ipv6(p.k, off);
-  if (sc.lit(47)) sc.ipv6(p.m, off);
-  else p.m.fill(0xff, off, off + 16);
-};
-const macAt = (off: number): FieldScan => (sc, p) => {
-  sc.mac(p.k, off);
-  if (sc.lit(47)) sc.mac(p.m, off);
-  else p.m.fill(0xff, off, off + 6);
-};
-const fragAt = (off: number): FieldScan => (sc, p) => {
-  const s = sc.s;
-  if (s.startsWith('no', sc.i) && !isLower(s.charCodeAt(sc.i + 2))) {
-    sc.i += 2;
-    p.k[off] = 0;
-  } else if (s.startsWith('first', sc.i) && !isLower(s.charCodeAt(sc.i + 5))) {
-    sc.i += 5;
-    p.k[off] = 1;
-  } else if (s.startsWith('later', sc.i) && !isLower(s.charCodeAt(sc.i + 5))) {
-    sc.i += 5;
-    p.k[off] = 2;
-  } else {
-    bail();
-  }
-  p.m[off] = 0xff;
-};
-const isLower = (c: number): boolean => c >= 97 && c <= 122;
-
-/** The label is a be32 with 20 significant bits. */
-const labelAt = (off: number): FieldScan => (sc, p) => {
-  p.kv.setUint32(off, sc.uint(20), false);
-  p.mv.setUint32(off, sc.lit(47) ? sc.uint(20) : 0xfffff, false);
-};
-
-interface StructDef {
-  type: number;
-  size: number;
-  fields: Record<string, FieldScan>;
-}
-
-const STRUCTS: Record<string, StructDef> = {
-  eth: { type: 4, size: 12, fields: { src: macAt(0), dst: macAt(6) } },
-  ipv4: { type: 7, size: 12, fields: { src: ip4At(0), dst: ip4At(4), proto: u8At(8), tos: u8At(9), ttl: u8At(10), frag: fragAt(11) } },
-  ipv6: {
-    type: 8,
-    size: 40,
-    fields: { src: ip6At(0), dst: ip6At(16), label: labelAt(32), proto: u8At(36), tclass: u8At(37), hlimit: u8At(38), frag: fragAt(39) },
-  },
-  tcp: { type: 9, size: 4, fields: { src: be16At(0), dst: be16At(2) } },
-  udp: { type: 10, size: 4, fields: { src: be16At(0), dst: be16At(2) } },
-  sctp: { type: 17, size: 4, fields: { src: be16At(0), dst: be16At(2) } },
-  icmp: { type: 11, size: 2, fields: { type: u8At(0), code: u8At(1) } },
-  icmpv6: { type: 12, size: 2, fields: { type: u8At(0), code: u8At(1) } },
-  arp: { type: 13, size: 24, fields: { sip: ip4At(0), tip: ip4At(4), op: be16At(8), sha: macAt(10), tha: macAt(16) } },
-  nd: { type: 14, size: 28, fields: { target: ip6At(0), sll: macAt(16), tll: macAt(22) } },
-};
-
-/** Single u32 attributes in host order: value[/mask]. */
-const U32S: Record<string, number> = { skb_priority: 2, skb_mark: 15, dp_hash: 19, ct_mark: 24 };
-
-// Maps rather than objects: the words come from the text, so no prototype
-// lookups, and one hash probe each.
-const STRUCT_DEFS = new Map(Object.entries(STRUCTS).map(([name, def]) => [name, { ...def, byName: new Map(Object.entries(def.fields)) }]));
-const U32_TYPES = new Map(Object.entries(U32S));
-/** Every word this parser takes, with its attribute type (a word given twice at one level bails, as a repeated attribute would fail). */
-const ATTR_TYPES = new Map<string, number>([
-  ...[...STRUCT_DEFS].map(([name, def]): [string, number] => [name, def.type]),
-  ...U32_TYPES,
-  ['recirc_id', 20],
-  ['in_port', 3],
-  ['ct_zone', 23],
-  ['eth_type', 6],
-  ['tcp_flags', 18],
-  ['vlan', 5],
-  ['encap', 1],
-]);
-
-const KEY_OUT = new Out();
-const MASK_OUT = new Out();
-
-class FastParser {
-  readonly key = KEY_OUT;
-  readonly mask = MASK_OUT;
-  private depth = 0;
-
-  constructor(private readonly sc: Scan) {
-    this.key.reset();
-    this.mask.reset();
+  private frag(): number {
+    const s = this.s;
+    const i = this.i;
+    if (s.startsWith('no', i) && !isLower(s.charCodeAt(i + 2))) {
+      this.i += 2;
+      return 0;
+    }
+    if (s.startsWith('first', i) && !isLower(s.charCodeAt(i + 5))) {
+      this.i += 5;
+      return 1;
+    }
+    if (s.startsWith('later', i) && !isLower(s.charCodeAt(i + 5))) {
+      this.i += 5;
+      return 2;
+    }
+    return bail();
   }
 
-  private u32(type: number, v: number, m: number): void {
-    const a = this.key.start(type, 4);
-    this.key.view.setUint32(a + 4, v >>> 0, HOST_LE);
-    this.key.end(a, 4);
-    const b = this.mask.start(type, 4);
-    this.mask.view.setUint32(b + 4, m >>> 0, HOST_LE);
-    this.mask.end(b, 4);
-  }
-
-  private be16(type: number, v: number, m: number): void {
-    const a = this.key.start(type, 2);
-    this.key.view.setUint16(a + 4, v, false);
-    this.key.end(a, 2);
-    const b = this.mask.start(type, 2);
-    this.mask.view.setUint16(b + 4, m, false);
-    this.mask.end(b, 2);
-  }
-
-  private bytes(type: number, k: Uint8Array, m: Uint8Array, size: number): void {
-    // Byte loops: a subarray view per struct was a tenth of the parse.
-    const a = this.key.start(type, size);
+  /** One field's value[/mask] into the payloads at k and m. */
+  private field(kind: number, k: number, m: number): void {
     const kb = this.key.buf;
-    for (let i = 0; i < size; i++) kb[a + 4 + i] = k[i];
-    this.key.end(a, size);
-    const b = this.mask.start(type, size);
     const mb = this.mask.buf;
-    for (let i = 0; i < size; i++) mb[b + 4 + i] = m[i];
-    this.mask.end(b, size);
+    switch (kind) {
+      case U8:
+        kb[k] = this.uint(8);
+        mb[m] = this.lit(47) ? this.uint(8) : 0xff;
+        return;
+      case BE16: {
+        const v = this.uint(16);
+        const mv = this.lit(47) ? this.uint(16) : 0xffff;
+        kb[k] = v >>> 8;
+        kb[k + 1] = v & 0xff;
+        mb[m] = mv >>> 8;
+        mb[m + 1] = mv & 0xff;
+        return;
+      }
+      case IP4:
+        putBe32(kb, k, this.ipv4());
+        putBe32(mb, m, this.lit(47) ? this.ipv4() : ONES32);
+        return;
+      case IP6:
+        this.ipv6(kb, k);
+        if (this.lit(47)) this.ipv6(mb, m);
+        else mb.fill(0xff, m, m + 16);
+        return;
+      case MAC:
+        this.mac(kb, k);
+        if (this.lit(47)) this.mac(mb, m);
+        else mb.fill(0xff, m, m + 6);
+        return;
+      case FRAG:
+        kb[k] = this.frag();
+        mb[m] = 0xff;
+        return;
+      case LABEL:
+        // A be32 with 20 significant bits.
+        putBe32(kb, k, this.uint(20));
+        putBe32(mb, m, this.lit(47) ? this.uint(20) : 0xfffff);
+        return;
+    }
   }
 
-  private close(): void {
-    this.sc.expect(41);
-  }
-
-  private fields(def: StructDef & { byName: Map<string, FieldScan> }): void {
-    const sc = this.sc;
-    const p = PAIR;
-    p.clear(def.size);
+  private fields(def: StructDef): void {
+    const k = this.key.attr(def.type, def.size);
+    const m = this.mask.attr(def.type, def.size);
     for (;;) {
-      if (sc.lit(41)) break;
-      const name = sc.ident();
-      const f = def.byName.get(name);
-      if (!f) bail();
-      sc.expect(61);
-      f!(sc, p);
-      if (sc.lit(44)) continue;
-      if (sc.lit(41)) break;
+      if (this.lit(41)) break;
+      const h = this.ident();
+      const f = FIELD_WORDS.find(this.s, this.wordStart, this.i - this.wordStart, h);
+      const kind = f < 0 ? -1 : def.kinds[f];
+      if (kind < 0) bail();
+      this.expect(61);
+      this.field(kind, k + def.offs[f], m + def.offs[f]);
+      if (this.lit(44)) continue;
+      if (this.lit(41)) break;
       bail();
     }
-    this.bytes(def.type, p.k, p.m, def.size);
   }
 
   /** One attribute; `seen` holds a bit per attribute type already given at this level. Returns it updated. */
   private attr(seen: number): number {
-    const sc = this.sc;
-    const word = sc.ident();
-    sc.expect(40);
-    const type = ATTR_TYPES.get(word);
-    if (type === undefined || seen & (1 << type)) bail();
-    this.attrBody(word);
-    return seen | (1 << type!);
+    const h = this.ident();
+    const w = TOP_WORDS.find(this.s, this.wordStart, this.i - this.wordStart, h);
+    this.expect(40);
+    if (w < 0) bail();
+    const type = TOP_TYPES[w];
+    if (seen & (1 << type)) bail();
+    this.attrBody(w);
+    return seen | (1 << type);
   }
 
-  private attrBody(word: string): void {
-    const sc = this.sc;
-    const def = STRUCT_DEFS.get(word);
-    if (def) return this.fields(def);
-    const u32Type = U32_TYPES.get(word);
-    if (u32Type !== undefined) {
-      const v = sc.uint(32);
-      const m = sc.lit(47) ? sc.uint(32) : ONES32;
-      this.close();
-      return this.u32(u32Type, v, m);
+  private attrBody(w: number): void {
+    if (w < FIRST_U32) return this.fields(STRUCTS[w][1]);
+    if (w < FIRST_OTHER) {
+      const v = this.uint(32);
+      const m = this.lit(47) ? this.uint(32) : ONES32;
+      this.expect(41);
+      this.key.u32(TOP_TYPES[w], v);
+      this.mask.u32(TOP_TYPES[w], m);
+      return;
     }
-    switch (word) {
-      case 'recirc_id': {
-        const v = sc.uint(32);
-        this.close();
-        return this.u32(20, v, ONES32);
-      }
-      case 'in_port': {
-        let v: number;
-        let m = ONES32;
-        const c = sc.code();
-        if (!(c >= 48 && c <= 57)) {
-          const close = sc.s.indexOf(')', sc.i);
-          const port = close < 0 ? undefined : sc.ports.get(sc.s.slice(sc.i, close));
-          if (port === undefined) bail();
-          v = port!;
-          sc.i = close;
-        } else {
-          v = sc.uint(32);
-          if (sc.lit(47)) m = sc.uint(32);
-        }
-        this.close();
-        return this.u32(3, v, m);
-      }
-      case 'ct_zone': {
-        const v = sc.uint(16);
-        const m = sc.lit(47) ? sc.uint(16) : 0xffff;
-        this.close();
-        const a = this.key.start(23, 2);
-        this.key.view.setUint16(a + 4, v, HOST_LE);
-        this.key.end(a, 2);
-        const b = this.mask.start(23, 2);
-        this.mask.view.setUint16(b + 4, m, HOST_LE);
-        this.mask.end(b, 2);
+    switch (w) {
+      case W_RECIRC: {
+        const v = this.uint(32);
+        this.expect(41);
+        this.key.u32(20, v);
+        this.mask.u32(20, ONES32);
         return;
       }
-      case 'eth_type': {
-        const v = sc.uint(16);
-        const m = sc.lit(47) ? sc.uint(16) : 0xffff;
-        this.close();
-        return this.be16(6, v, m);
-      }
-      case 'tcp_flags': {
-        // Numbers only ("0/0", "0x002/0x012"); flag names take the general path.
-        const v = sc.uint(16);
-        const m = sc.lit(47) ? sc.uint(16) : 0xffff;
-        if (v > 0xfff) bail();
-        this.close();
-        return this.be16(18, v, m & 0xffff);
-      }
-      case 'vlan': {
-        let vid = 0;
-        let pcp = 0;
-        let cfi = 1;
-        let mvid = 0;
-        let mpcp = 0;
-        let mcfi = 1;
-        for (;;) {
-          if (sc.lit(41)) break;
-          const name = sc.ident();
-          sc.expect(61);
-          if (name === 'vid') {
-            vid = sc.uint(12);
-            mvid = sc.lit(47) ? sc.uint(12) : 0xfff;
-          } else if (name === 'pcp') {
-            pcp = sc.uint(3);
-            mpcp = sc.lit(47) ? sc.uint(3) : 7;
-          } else if (name === 'cfi') {
-            cfi = sc.uint(1);
-            mcfi = sc.lit(47) ? sc.uint(1) : 1;
-          } else bail();
-          if (sc.lit(44)) continue;
-          if (sc.lit(41)) break;
-          bail();
+      case W_IN_PORT: {
+        let v: number;
+        let m = ONES32;
+        const c = this.s.charCodeAt(this.i);
+        if (!(c >= 48 && c <= 57)) {
+          const close = this.s.indexOf(')', this.i);
+          const port = close < 0 || close >= this.end ? undefined : this.ports.get(this.s.slice(this.i, close));
+          if (port === undefined) bail();
+          v = port!;
+          this.i = close;
+        } else {
+          v = this.uint(32);
+          if (this.lit(47)) m = this.uint(32);
         }
-        return this.be16(5, (pcp << 13) | (cfi << 12) | vid, (mpcp << 13) | (mcfi << 12) | mvid);
+        this.expect(41);
+        this.key.u32(3, v);
+        this.mask.u32(3, m);
+        return;
       }
-      case 'encap': {
+      case W_CT_ZONE: {
+        const v = this.uint(16);
+        const m = this.lit(47) ? this.uint(16) : 0xffff;
+        this.expect(41);
+        let at = this.key.attr(23, 2);
+        this.key.view.setUint16(at, v, HOST_LE);
+        at = this.mask.attr(23, 2);
+        this.mask.view.setUint16(at, m, HOST_LE);
+        return;
+      }
+      case W_ETH_TYPE: {
+        const v = this.uint(16);
+        const m = this.lit(47) ? this.uint(16) : 0xffff;
+        this.expect(41);
+        this.key.be16(6, v);
+        this.mask.be16(6, m);
+        return;
+      }
+      case W_TCP_FLAGS: {
+        // Numbers only ("0/0", "0x002/0x012"); flag names take the general path.
+        const v = this.uint(16);
+        const m = this.lit(47) ? this.uint(16) : 0xffff;
+        if (v > 0xfff) bail();
+        this.expect(41);
+        this.key.be16(18, v);
+        this.mask.be16(18, m & 0xffff);
+        return;
+      }
+      case W_VLAN:
+        return this.vlan();
+      case W_ENCAP: {
         if (++this.depth > 2) bail();
         const ka = this.key.nestStart(1);
         const ma = this.mask.nestStart(1);
         let inner = 0;
         for (;;) {
-          skipDelims(sc);
-          if (sc.i >= sc.s.length) bail();
-          if (sc.lit(41)) break;
+          this.skipDelims();
+          if (this.i >= this.end) bail();
+          if (this.lit(41)) break;
           inner = this.attr(inner);
         }
         this.key.nestEnd(ka);
@@ -472,34 +520,80 @@ class FastParser {
     }
   }
 
+  private vlan(): void {
+    let vid = 0;
+    let pcp = 0;
+    let cfi = 1;
+    let mvid = 0;
+    let mpcp = 0;
+    let mcfi = 1;
+    for (;;) {
+      if (this.lit(41)) break;
+      const h = this.ident();
+      const f = FIELD_WORDS.find(this.s, this.wordStart, this.i - this.wordStart, h);
+      this.expect(61);
+      if (f === F_VID) {
+        vid = this.uint(12);
+        mvid = this.lit(47) ? this.uint(12) : 0xfff;
+      } else if (f === F_PCP) {
+        pcp = this.uint(3);
+        mpcp = this.lit(47) ? this.uint(3) : 7;
+      } else if (f === F_CFI) {
+        cfi = this.uint(1);
+        mcfi = this.lit(47) ? this.uint(1) : 1;
+      } else bail();
+      if (this.lit(44)) continue;
+      if (this.lit(41)) break;
+      bail();
+    }
+    this.key.be16(5, (pcp << 13) | (cfi << 12) | vid);
+    this.mask.be16(5, (mpcp << 13) | (mcfi << 12) | mvid);
+  }
+
+  private skipDelims(): void {
+    const s = this.s;
+    for (;;) {
+      const c = s.charCodeAt(this.i);
+      if (c === 44 || c === 32 || c === 9 || c === 13 || c === 10) this.i++;
+      else return;
+    }
+  }
+
   run(): void {
-    const sc = this.sc;
     let seen = 0;
     for (;;) {
-      skipDelims(sc);
-      if (sc.i >= sc.s.length) break;
+      this.skipDelims();
+      if (this.i >= this.end) break;
       seen = this.attr(seen);
     }
   }
 }
 
-function skipDelims(sc: Scan): void {
-  for (;;) {
-    const c = sc.s.charCodeAt(sc.i);
-    if (c === 44 || c === 32 || c === 9 || c === 13 || c === 10) sc.i++;
-    else return;
+const PARSER = new FastParser();
+
+/**
+ * Scans s[start, end) as a flow key; true when it took it, and then
+ * FAST_KEY.key and FAST_KEY.mask hold the bytes until the next call.
+ * False: ask src/odp. The range must be followed by a character that ends a
+ * key (whitespace, or the end of s), as a flow token in a line is.
+ */
+export function fastKeyRange(s: string, start: number, end: number, ports: ReadonlyMap<string, number>): boolean {
+  if (end - start > 4000) return false;
+  PARSER.reset(s, start, end, ports);
+  try {
+    PARSER.run();
+  } catch (e) {
+    if (e === BAIL) return false;
+    throw e;
   }
+  return true;
 }
+
+/** The last fastKeyRange's output (valid bytes: buf[0, n)). */
+export const FAST_KEY: { readonly key: Readonly<Pick<Out, 'buf' | 'n'>>; readonly mask: Readonly<Pick<Out, 'buf' | 'n'>> } = { key: KEY_OUT, mask: MASK_OUT };
 
 /** Key and mask bytes of a flow key in ODP text, or undefined: then ask src/odp. */
 export function fastKeyBytes(text: string, ports: ReadonlyMap<string, number>): { key: Uint8Array; mask: Uint8Array } | undefined {
-  if (text.length > 4000) return undefined;
-  const p = new FastParser(new Scan(text, ports));
-  try {
-    p.run();
-  } catch (e) {
-    if (e === BAIL) return undefined;
-    throw e;
-  }
-  return { key: p.key.copy(), mask: p.mask.copy() };
+  if (!fastKeyRange(text, 0, text.length, ports)) return undefined;
+  return { key: KEY_OUT.copy(), mask: MASK_OUT.copy() };
 }

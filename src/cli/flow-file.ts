@@ -11,7 +11,7 @@ import type { Datapath, Flow, FlowPut, FlowPutMode } from '../dpif/dpif.js';
 import type { Ufid } from '../ovs/ufid.js';
 import type { Ctx } from './context.js';
 import { dpctlMessage, errnoOf, errorDetail, strerror } from './errors.js';
-import { formatStats, parseDel, parsePut } from './flow-text.js';
+import { formatStats, parseDel, parsePutRange } from './flow-text.js';
 import { portMaps } from './flows.js';
 import { Progress } from './progress.js';
 
@@ -25,36 +25,65 @@ type Op =
 
 const isWs = (c: number): boolean => c === 32 || c === 9 || c === 13 || c === 10;
 
-/** dpctl_parse_flow_line: the command word (a prefix of add/delete/modify), the flow, the actions. */
-export function parseFlowLine(line: string, def: Command): { cmd: Command; flow?: string; actions?: string } {
-  const n = line.length;
-  let i = 0;
-  while (i < n && isWs(line.charCodeAt(i))) i++;
-  let len = 0;
-  while (i + len < n && !isWs(line.charCodeAt(i + len)) && line.charCodeAt(i + len) !== 44) len++;
-  let cmd = def;
-  // strncmp(line, WORD, len) == 0: the first word is a prefix of WORD (the empty one included).
-  const word = len <= 6 ? line.slice(i, i + len) : undefined;
-  if (word !== undefined && 'add'.slice(0, len) === word && len <= 3) cmd = 'add';
-  else if (word !== undefined && 'delete'.slice(0, len) === word) cmd = 'delete';
-  else if (word !== undefined && 'modify'.slice(0, len) === word) cmd = 'modify';
-  else len = 0;
-  i += len;
-  while (i < n && isWs(line.charCodeAt(i))) i++;
-  let flowLen = 0;
-  while (i + flowLen < n && !isWs(line.charCodeAt(i + flowLen))) flowLen++;
-  if (flowLen === 0) return { cmd };
-  const flow = line.slice(i, i + flowLen);
-  i += flowLen;
-  while (i < n && isWs(line.charCodeAt(i))) i++;
-  const actions = i < n ? line.slice(i) : undefined;
-  return { cmd, flow, actions };
+/** Where a line's parts are, as dpctl_parse_flow_line splits it; empty ranges where a part is missing. */
+export interface LineParts {
+  cmd: Command;
+  flowStart: number;
+  flowEnd: number;
+  actionsStart: number;
+  actionsEnd: number;
 }
 
-/** A line of spaces, tabs and newlines only (ds_get_preprocessed_line skips it). */
-function blank(line: string): boolean {
-  for (let i = 0; i < line.length; i++) {
-    const c = line.charCodeAt(i);
+/** Whether s[at, at+len) is a prefix of word. */
+function prefixOf(word: string, s: string, at: number, len: number): boolean {
+  if (len > word.length) return false;
+  for (let k = 0; k < len; k++) if (s.charCodeAt(at + k) !== word.charCodeAt(k)) return false;
+  return true;
+}
+
+/**
+ * dpctl_parse_flow_line over s[start, end) (a line inside a chunk of the
+ * file): the command word (a prefix of add/delete/modify), the flow, the
+ * actions, as offsets into s, so that a line costs no copies.
+ */
+export function scanFlowLine(s: string, start: number, end: number, def: Command, out: LineParts): void {
+  let i = start;
+  while (i < end && isWs(s.charCodeAt(i))) i++;
+  let len = 0;
+  while (i + len < end && !isWs(s.charCodeAt(i + len)) && s.charCodeAt(i + len) !== 44) len++;
+  let cmd = def;
+  // strncmp(line, WORD, len) == 0: the first word is a prefix of WORD (the empty one included).
+  if (len <= 3 && prefixOf('add', s, i, len)) cmd = 'add';
+  else if (prefixOf('delete', s, i, len)) cmd = 'delete';
+  else if (prefixOf('modify', s, i, len)) cmd = 'modify';
+  else len = 0;
+  i += len;
+  while (i < end && isWs(s.charCodeAt(i))) i++;
+  const flowStart = i;
+  while (i < end && !isWs(s.charCodeAt(i))) i++;
+  const flowEnd = i;
+  while (i < end && isWs(s.charCodeAt(i))) i++;
+  out.cmd = cmd;
+  out.flowStart = flowStart;
+  out.flowEnd = flowEnd;
+  // With no flow there are no actions either.
+  out.actionsStart = flowEnd > flowStart ? i : end;
+  out.actionsEnd = end;
+}
+
+/** dpctl_parse_flow_line: the command word (a prefix of add/delete/modify), the flow, the actions. */
+export function parseFlowLine(line: string, def: Command): { cmd: Command; flow?: string; actions?: string } {
+  const p: LineParts = { cmd: def, flowStart: 0, flowEnd: 0, actionsStart: 0, actionsEnd: 0 };
+  scanFlowLine(line, 0, line.length, def, p);
+  if (p.flowEnd === p.flowStart) return { cmd: p.cmd };
+  const flow = line.slice(p.flowStart, p.flowEnd);
+  return p.actionsStart < p.actionsEnd ? { cmd: p.cmd, flow, actions: line.slice(p.actionsStart) } : { cmd: p.cmd, flow };
+}
+
+/** s[start, end) holds spaces, tabs and newlines only (ds_get_preprocessed_line skips such a line). */
+function blank(s: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = s.charCodeAt(i);
     if (c !== 32 && c !== 9 && c !== 10) return false;
   }
   return true;
@@ -86,20 +115,31 @@ export async function processFlowFile(ctx: Ctx, dp: Datapath, file: string, def:
   let lineNo = 0;
   let bytes = 0;
 
-  const toOp = (raw: string): Op | undefined => {
+  const parts: LineParts = { cmd: def, flowStart: 0, flowEnd: 0, actionsStart: 0, actionsEnd: 0 };
+  // The first '#' at or after the current line of the current chunk (lines
+  // come in order): one search per comment rather than a scan per line. Reset per chunk.
+  let hashAt = -1;
+  /** The line s[start, end), without its newline. */
+  const toOp = (s: string, start: number, end: number): Op | undefined => {
     lineNo++;
-    const hash = raw.indexOf('#');
-    const line = hash >= 0 ? raw.slice(0, hash) : raw;
-    if (blank(line)) return undefined;
-    const { cmd, flow, actions } = parseFlowLine(line, def);
+    if (hashAt < start) {
+      hashAt = s.indexOf('#', start);
+      if (hashAt < 0) hashAt = s.length;
+    }
+    if (hashAt < end) end = hashAt;
+    if (blank(s, start, end)) return undefined;
+    scanFlowLine(s, start, end, def, parts);
+    const { cmd, flowStart, flowEnd, actionsStart, actionsEnd } = parts;
+    const flow = flowEnd > flowStart;
+    const actions = actionsEnd > actionsStart;
     if ((!flow && !actions) || ((cmd === 'add' || cmd === 'modify') && !actions) || (cmd === 'delete' && actions)) {
       return { kind: 'error', message: `Failed parsing line number ${lineNo}, skipped!` };
     }
     if (cmd === 'delete') {
-      const id = parseDel(flow!, ports);
+      const id = parseDel(s.slice(flowStart, flowEnd), ports);
       return 'error' in id ? { kind: 'error', message: id.error } : { kind: 'del', id };
     }
-    const p = parsePut(flow!, actions!, ports);
+    const p = parsePutRange(s, flowStart, flowEnd, s.slice(actionsStart, actionsEnd), ports);
     if ('error' in p) return { kind: 'error', message: p.error };
     // mod-flows and "modify" lines modify only (no --may-create, no --clear), as in OVS.
     const mode: FlowPutMode = cmd === 'add' ? 'create' : 'modify';
@@ -153,8 +193,9 @@ export async function processFlowFile(ctx: Ctx, dp: Datapath, file: string, def:
     pending += typeof chunk === 'string' ? chunk : decoder.write(chunk);
     let nl: number;
     let start = 0;
+    hashAt = -1;
     while ((nl = pending.indexOf('\n', start)) >= 0) {
-      const op = toOp(pending.slice(start, nl));
+      const op = toOp(pending, start, nl);
       if (op) ops.push(op);
       start = nl + 1;
       if (ops.length >= BATCH) {
@@ -172,7 +213,8 @@ export async function processFlowFile(ctx: Ctx, dp: Datapath, file: string, def:
   }
   pending += decoder.end();
   if (pending.length) {
-    const op = toOp(pending);
+    hashAt = -1;
+    const op = toOp(pending, 0, pending.length);
     if (op) ops.push(op);
   }
   if (ops.length) await run(ops);

@@ -10,7 +10,7 @@ import { withoutPacketType } from '../ovs/userspace-only.js';
 import { parseUfid, type Ufid } from '../ovs/ufid.js';
 import { OdpParseError, parseOdpActions, parseOdpFlow } from '../odp/index.js';
 import { dpctlMessage } from './errors.js';
-import { fastKeyBytes } from './fast-key.js';
+import { FAST_KEY, fastKeyBytes, fastKeyRange } from './fast-key.js';
 
 const UUID_PREFIX = /^ufid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}/;
 
@@ -59,16 +59,35 @@ const EINVAL = { code: 'EINVAL' };
  * the actions (numbers only, as in OVS). Returns ovs-dpctl's error line on failure.
  */
 export function parsePut(keyText: string, actionsText: string, portNames: ReadonlyMap<string, number>): ParsedPut | { error: string } {
-  const u = splitUfid(keyText);
-  if (u.error) return { error: dpctlMessage('parsing flow ufid', EINVAL) };
+  return parsePutRange(keyText, 0, keyText.length, actionsText, portNames);
+}
+
+const UUID_AT = new RegExp(UUID_PREFIX.source.slice(1), 'y');
+
+/**
+ * parsePut of the key text s[start, end), inside a larger string (a chunk
+ * of a flow file): a line that takes the fast key scanner costs no copy of
+ * its text. The range must end where the key token does (whitespace or the
+ * end of s).
+ */
+export function parsePutRange(s: string, start: number, end: number, actionsText: string, portNames: ReadonlyMap<string, number>): ParsedPut | { error: string } {
+  let ufid: Ufid | undefined;
+  let keyStart = start;
+  if (s.startsWith('ufid:', start)) {
+    UUID_AT.lastIndex = start;
+    const m = UUID_AT.exec(s);
+    if (!m || start + m[0].length > end) return { error: dpctlMessage('parsing flow ufid', EINVAL) };
+    ufid = parseUfid(m[0]);
+    keyStart = start + m[0].length;
+  }
   let key: Uint8Array;
   let mask: Uint8Array;
-  const fast = fastKeyBytes(u.rest, portNames);
-  if (fast) {
-    ({ key, mask } = fast);
+  if (fastKeyRange(s, keyStart, end, portNames)) {
+    key = FAST_KEY.key.buf.slice(0, FAST_KEY.key.n);
+    mask = FAST_KEY.mask.buf.slice(0, FAST_KEY.mask.n);
   } else {
     try {
-      const f = parseOdpFlow(u.rest, { portNames });
+      const f = parseOdpFlow(s.slice(keyStart, end), { portNames });
       key = keyBytes(f.key);
       mask = keyBytes(f.mask);
     } catch (err) {
@@ -77,7 +96,7 @@ export function parsePut(keyText: string, actionsText: string, portNames: Readon
   }
   const actions = cachedActions(actionsText);
   if (!actions) return { error: dpctlMessage('parsing actions', EINVAL) };
-  return u.ufid ? { ufid: u.ufid, key, mask, actions } : { key, mask, actions };
+  return ufid ? { ufid, key, mask, actions } : { key, mask, actions };
 }
 
 /** Action texts repeat from line to line of a flow file: their bytes are made once. */
