@@ -8,7 +8,7 @@
 // burst leave together.
 import type { Connection } from '../netlink/connection.js';
 import { decodeFlowMessage } from '../ovs/flow.js';
-import { encodeFlowPuts, type FlowPutRequest } from '../ovs/flow-put-encode.js';
+import { encodeFlowPuts, packFlowPuts, type FlowPutRequest } from '../ovs/flow-put-encode.js';
 import { toFlow } from './convert.js';
 import type { FlowPut, FlowPutResult } from './dpif.js';
 import { FLOW_PUT_OPERATION, flowPutError, flowPutRequest } from './flow-put.js';
@@ -16,8 +16,10 @@ import type { KernelLog } from './kernel-log.js';
 
 /** Requests issued ahead of their answers (the connection sends up to its in-flight limit). */
 const WINDOW = 2048;
-/** Flows checked and encoded together, into one buffer. */
+/** Flows checked and encoded together. */
 const CHUNK = 256;
+/** A packed group's buffer: well inside one send (Connection.requestPacked). */
+const PACK_BYTES = 64 * 1024;
 
 const OPTIONS = { operation: FLOW_PUT_OPERATION };
 /** The answer to every put without an echo: shared, as there may be a million. */
@@ -63,10 +65,11 @@ export function putFlowBatch(t: FlowBatchTarget, flows: readonly FlowPut[]): Pro
         },
       );
     };
-    // Puts without an echo have no reply to wait for: one ACK answers the chunk.
-    const sendQuiet = (which: number[], bytes: Uint8Array[]): void => {
+    // Puts without an echo have no reply to wait for: they go out back to
+    // back in one buffer, and one ACK answers the lot (Connection.requestPacked).
+    const sendPacked = (which: number[], buffer: Uint8Array): void => {
       outstanding += which.length;
-      t.conn.requestGroup(bytes, OPTIONS).then((errors) => {
+      t.conn.requestPacked(buffer, which.length, OPTIONS).then((errors) => {
         for (let j = 0; j < which.length; j++) {
           const err = errors[j];
           if (err) fail(which[j], flowPutError(err, flows[which[j]], t.log, t.logMark));
@@ -79,30 +82,38 @@ export function putFlowBatch(t: FlowBatchTarget, flows: readonly FlowPut[]): Pro
     const issue = (): void => {
       while (next < n && outstanding < WINDOW) {
         const end = Math.min(n, next + CHUNK);
-        const requests: FlowPutRequest[] = [];
-        const which: number[] = [];
+        const echoed: FlowPutRequest[] = [];
+        const echoedWhich: number[] = [];
+        const quiet: FlowPutRequest[] = [];
+        const quietWhich: number[] = [];
         for (let i = next; i < end; i++) {
           try {
-            requests.push(flowPutRequest(flows[i], t.allowSymL4));
-            which.push(i);
+            const r = flowPutRequest(flows[i], t.allowSymL4);
+            if (flows[i].echo) {
+              echoed.push(r);
+              echoedWhich.push(i);
+            } else {
+              quiet.push(r);
+              quietWhich.push(i);
+            }
           } catch (err) {
             fail(i, err);
           }
         }
         next = end;
-        const encoded = encodeFlowPuts(t.flowFamilyId, t.dpIfindex, requests);
-        const quiet: Uint8Array[] = [];
-        const quietWhich: number[] = [];
-        for (let j = 0; j < encoded.length; j++) {
-          const bytes = encoded[j];
-          if (bytes instanceof RangeError) fail(which[j], bytes);
-          else if (flows[which[j]].echo) send(which[j], bytes);
-          else {
-            quiet.push(bytes);
-            quietWhich.push(which[j]);
+        if (echoed.length) {
+          const encoded = encodeFlowPuts(t.flowFamilyId, t.dpIfindex, echoed);
+          encoded.forEach((bytes, j) => (bytes instanceof RangeError ? fail(echoedWhich[j], bytes) : send(echoedWhich[j], bytes)));
+        }
+        if (quiet.length) {
+          const { packs, refused } = packFlowPuts(t.flowFamilyId, t.dpIfindex, quiet, PACK_BYTES);
+          for (const [j, err] of refused) fail(quietWhich[j], err);
+          for (const pack of packs) {
+            // A lone request (one that fills a pack by itself may exceed what a packed group takes) goes on its own.
+            if (pack.indexes.length === 1) send(quietWhich[pack.indexes[0]], pack.buffer);
+            else sendPacked(pack.indexes.map((j) => quietWhich[j]), pack.buffer);
           }
         }
-        if (quiet.length) sendQuiet(quietWhich, quiet);
       }
       if (next >= n && outstanding === 0) resolve(results);
     };

@@ -54,6 +54,15 @@ interface Pending {
   reject: (err: Error) => void;
   /** requestGroup: the requests sent without NLM_F_ACK ahead of this one, which its answer settles. */
   group?: Pending[];
+  /** requestPacked: this request carries the ACK of a packed group, whose members' errors land here. */
+  packed?: Packed;
+}
+
+/** A packed group in flight: its members have sequence numbers first .. first+count-1, the last the carrier's. */
+interface Packed {
+  first: number;
+  count: number;
+  errors: (Error | undefined)[];
 }
 
 interface Queued {
@@ -61,6 +70,8 @@ interface Queued {
   pending: Pending;
   /** A request of a group after its first: sent even above the in-flight limit, so a group never waits half sent for answers only its end brings. */
   cont: boolean;
+  /** requestPacked: `bytes` holds this many requests back to back. */
+  count?: number;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -71,6 +82,32 @@ const MAX_BATCH_MESSAGES = 1024;
 /** A request must carry its own length: the engine frames batches by it. */
 function wellFramed(message: Uint8Array): boolean {
   return message.length >= 16 && readHeaderLength(message) === message.length;
+}
+
+/** Why `count` back-to-back requests are not what `buffer` holds, or undefined when they are. */
+function packedFraming(buffer: Uint8Array, count: number): string | undefined {
+  const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    if (at + 16 > buffer.length) return `request ${i} of ${count} starts past the end of the ${buffer.length}-byte buffer`;
+    const len = view.getUint32(at, HOST_LE);
+    if (len < 16 || at + len > buffer.length) return `request ${i} has nlmsg_len ${len} at offset ${at} of ${buffer.length}`;
+    at += (len + 3) & ~3;
+  }
+  return at === buffer.length || (at > buffer.length && at - buffer.length < 4) ? undefined : `${buffer.length - at} bytes follow the ${count} requests`;
+}
+
+/** The messages of a buffer that holds several back to back (debug output). */
+function splitMessages(buffer: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let at = 0;
+  while (at + 16 <= buffer.length) {
+    const len = readHeaderLength(buffer.subarray(at));
+    if (len < 16 || at + len > buffer.length) break;
+    out.push(buffer.subarray(at, at + len));
+    at += (len + 3) & ~3;
+  }
+  return out;
 }
 
 /** The end of a dump the kernel flagged NLM_F_DUMP_INTR: the set changed while it was read. */
@@ -88,6 +125,8 @@ export class Connection {
   private readonly timeoutMs: number;
   private readonly debug: boolean;
   private readonly pending = new Map<number, Pending>();
+  /** Packed groups sent (those whose carrier is still in `pending` are in flight): their members' sequence numbers are not in `pending`. */
+  private packed: Pending[] = [];
   /** Requests waiting for a slot; a head index instead of shift(), which is O(n) on long queues. */
   private queue: Queued[] = [];
   private queueHead = 0;
@@ -183,6 +222,47 @@ export class Connection {
         if (i < carrier) members.push(p);
         else if (i === carrier) p.group = members;
       }
+    });
+  }
+
+  /**
+   * requestGroup for requests encoded back to back in one buffer, `count`
+   * of them, each a whole netlink message (flow puts in bulk): the engine
+   * keeps one record for the group, not one per request, and sends the
+   * buffer as one piece. Sequence numbers and flags are written in place.
+   * Resolves with one entry per request: undefined (done) or its error; an
+   * error that leaves the group's outcome unknown (timeout, closed
+   * connection, failed send) lands on every request not already failed.
+   * The buffer must fit one send (128 KiB).
+   */
+  requestPacked(buffer: Uint8Array, count: number, opts: RequestOptions = {}): Promise<(Error | undefined)[]> {
+    const errors = new Array<Error | undefined>(count).fill(undefined);
+    if (count === 0) return Promise.resolve(errors);
+    return new Promise((resolve) => {
+      let done = false;
+      const fail = (err: Error): void => {
+        if (done) return;
+        done = true;
+        for (let i = 0; i < count; i++) errors[i] ??= err;
+        resolve(errors);
+      };
+      const framing = packedFraming(buffer, count);
+      if (framing) return fail(new MalformedError(`packed group: ${framing}`));
+      if (buffer.length > MAX_BATCH_BYTES) return fail(new RangeError(`packed group of ${buffer.length} bytes exceeds one send (${MAX_BATCH_BYTES})`));
+      const p = this.enqueue(
+        buffer,
+        0,
+        false,
+        opts,
+        () => {
+          done = true;
+          resolve(errors);
+        },
+        fail,
+        false,
+        count,
+      );
+      p.packed = { first: 0, count, errors };
     });
   }
 
@@ -326,6 +406,7 @@ export class Connection {
     resolve: (r: NlMessage[]) => void,
     reject: (e: Error) => void,
     cont = false,
+    count?: number,
   ): Pending {
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
     const pending: Pending = { seq: 0, operation: opts.operation ?? (dump ? 'dump' : 'request'), dump, deadline: 0, timeoutMs, replies: [], interrupted: false, resolve, reject };
@@ -333,13 +414,15 @@ export class Connection {
       reject(this.closedError);
       return pending;
     }
-    if (!wellFramed(message)) {
-      reject(new MalformedError(`request of ${message.length} bytes does not carry its own length in nlmsg_len`));
-      return pending;
+    if (count === undefined) {
+      if (!wellFramed(message)) {
+        reject(new MalformedError(`request of ${message.length} bytes does not carry its own length in nlmsg_len`));
+        return pending;
+      }
+      const view = new DataView(message.buffer, message.byteOffset, message.byteLength);
+      view.setUint16(NLMSG_FLAGS_OFFSET, view.getUint16(NLMSG_FLAGS_OFFSET, HOST_LE) | flags, HOST_LE);
     }
-    const view = new DataView(message.buffer, message.byteOffset, message.byteLength);
-    view.setUint16(NLMSG_FLAGS_OFFSET, view.getUint16(NLMSG_FLAGS_OFFSET, HOST_LE) | flags, HOST_LE);
-    this.queue.push({ bytes: message, pending, cont });
+    this.queue.push(count === undefined ? { bytes: message, pending, cont } : { bytes: message, pending, cont, count });
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       // Requests issued in the same tick leave in one sendmsg.
@@ -351,7 +434,49 @@ export class Connection {
   private nextSeq(): number {
     do {
       this.seq = (this.seq + 1) >>> 0;
-    } while (this.seq === 0 || this.pending.has(this.seq));
+    } while (this.seq === 0 || this.pending.has(this.seq) || (this.packed.length > 0 && this.packedOf(this.seq)));
+    return this.seq;
+  }
+
+  /** The packed group in flight whose members include seq. */
+  private packedOf(seq: number): Pending | undefined {
+    for (const g of this.packed) if (((seq - g.packed!.first) >>> 0) < g.packed!.count && this.pending.get(g.seq) === g) return g;
+    return undefined;
+  }
+
+  /**
+   * Gives a packed group consecutive sequence numbers (clear of every
+   * request in flight: they wrap after 2^32) and its flags: every member
+   * NLM_F_REQUEST, the last NLM_F_ACK too. Returns the last, the carrier's.
+   */
+  private stampPacked(q: Queued): number {
+    const n = q.count!;
+    this.packed = this.packed.filter((g) => this.pending.get(g.seq) === g);
+    let first = (this.seq + 1) >>> 0;
+    for (;;) {
+      if (first === 0 || first + n - 1 > 0xffffffff) first = 1;
+      const last = first + n - 1;
+      const clash = (s: number): boolean => s >= first && s <= last;
+      let blocked = -1;
+      for (const s of this.pending.keys()) if (clash(s)) blocked = Math.max(blocked, s);
+      for (const g of this.packed) {
+        const gl = g.packed!.first + g.packed!.count - 1;
+        if (g.packed!.first <= last && gl >= first) blocked = Math.max(blocked, gl);
+      }
+      if (blocked < 0) break;
+      first = (blocked + 1) >>> 0;
+    }
+    const b = q.bytes;
+    const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    let at = 0;
+    for (let i = 0; i < n; i++) {
+      view.setUint16(at + NLMSG_FLAGS_OFFSET, view.getUint16(at + NLMSG_FLAGS_OFFSET, HOST_LE) | NLM_F_REQUEST | (i === n - 1 ? NLM_F_ACK : 0), HOST_LE);
+      view.setUint32(at + NLMSG_SEQ_OFFSET, first + i, HOST_LE);
+      at += (view.getUint32(at, HOST_LE) + 3) & ~3;
+    }
+    q.pending.packed!.first = first;
+    this.packed.push(q.pending);
+    this.seq = first + n - 1;
     return this.seq;
   }
 
@@ -365,6 +490,7 @@ export class Connection {
       const batch: Uint8Array[] = [];
       const sent: Pending[] = [];
       let bytes = 0;
+      let messages = 0;
       while (
         this.queued() &&
         this.mayIssue() &&
@@ -373,20 +499,21 @@ export class Connection {
       ) {
         const q = this.queue[this.queueHead];
         this.queue[this.queueHead++] = undefined as unknown as Queued;
-        const seq = this.nextSeq();
-        new DataView(q.bytes.buffer, q.bytes.byteOffset, q.bytes.byteLength).setUint32(NLMSG_SEQ_OFFSET, seq, HOST_LE);
+        const seq = q.count === undefined ? this.nextSeq() : this.stampPacked(q);
+        if (q.count === undefined) new DataView(q.bytes.buffer, q.bytes.byteOffset, q.bytes.byteLength).setUint32(NLMSG_SEQ_OFFSET, seq, HOST_LE);
         q.pending.seq = seq;
         q.pending.deadline = q.pending.timeoutMs > 0 ? now + q.pending.timeoutMs : 0;
         this.pending.set(seq, q.pending);
         batch.push(q.bytes);
         sent.push(q.pending);
+        messages += q.count ?? 1;
         bytes += q.bytes.length;
       }
-      if (this.debug) for (const b of batch) debugMessage('send', b);
+      if (this.debug) for (const b of batch) for (const m of splitMessages(b)) debugMessage('send', m);
       this.ensureWatching();
       try {
         this.socket.sendBatch(batch);
-        this.stats.sent += batch.length;
+        this.stats.sent += messages;
         this.stats.sendCalls++;
       } catch (err) {
         const e = err instanceof Error ? err : new Error(String(err));
@@ -522,7 +649,12 @@ export class Connection {
   private dispatch(m: NlMessage): void {
     this.stats.received++;
     if (this.debug) debugMessage('recv', m);
-    const p = m.seq !== 0 && m.pid === this.socket.portId ? this.pending.get(m.seq) : undefined;
+    const ours = m.seq !== 0 && m.pid === this.socket.portId;
+    let p = ours ? this.pending.get(m.seq) : undefined;
+    if (!p && ours && this.packed.length) {
+      const g = this.packedOf(m.seq);
+      if (g) return this.packedMember(g, m);
+    }
     if (!p) {
       if (m.type === NLMSG_NOOP) return;
       if (this.onNotification) this.onNotification(m);
@@ -554,8 +686,31 @@ export class Connection {
     else p.replies.push(m);
   }
 
+  /** An answer to a packed group's member: only an error is news (success sends nothing). */
+  private packedMember(g: Pending, m: NlMessage): void {
+    g.deadline = g.timeoutMs > 0 ? this.readAt + g.timeoutMs : 0;
+    if (m.type !== NLMSG_ERROR) {
+      this.stats.unmatched++;
+      return;
+    }
+    const at = (m.seq - g.packed!.first) >>> 0;
+    try {
+      const e = parseError(m);
+      if (e.error !== 0) g.packed!.errors[at] = new NetlinkError({ errno: -e.error, operation: g.operation, seq: m.seq, extAck: e.extAck });
+    } catch (err) {
+      g.packed!.errors[at] = err as Error;
+    }
+  }
+
   private settle(p: Pending, err?: Error): void {
     this.pending.delete(p.seq);
+    if (p.packed) {
+      // The carrier's own answer: the members with no error before it succeeded.
+      if (err) p.packed.errors[p.packed.count - 1] = err;
+      this.packed = this.packed.filter((g) => g !== p);
+      p.resolve(p.replies);
+      return;
+    }
     // Answers come in order: a member still waiting had no error, so it succeeded.
     this.settleGroup(p, (m) => m.resolve(m.replies));
     if (err) p.reject(err);

@@ -141,6 +141,54 @@ export function encodeFlowPuts(familyId: number, dpIfindex: number, requests: re
   return out;
 }
 
+/** Requests encoded back to back into one buffer, and which of the input they are. */
+export interface FlowPutPack {
+  buffer: Uint8Array;
+  /** Indexes into the requests, in buffer order. */
+  indexes: number[];
+}
+
+/**
+ * Encodes requests back to back into buffers of at most maxBytes each (a
+ * request larger than that gets a buffer of its own), for packed groups
+ * (Connection.requestPacked). A request that cannot be encoded gets its
+ * RangeError in `refused` and is left out.
+ */
+export function packFlowPuts(
+  familyId: number,
+  dpIfindex: number,
+  requests: readonly FlowPutRequest[],
+  maxBytes: number,
+): { packs: FlowPutPack[]; refused: Map<number, RangeError> } {
+  const sizes = new Array<number>(requests.length);
+  const refused = new Map<number, RangeError>();
+  for (let i = 0; i < requests.length; i++) {
+    try {
+      check(requests[i].attrs);
+      sizes[i] = size(requests[i].attrs);
+    } catch (err) {
+      refused.set(i, err as RangeError);
+      sizes[i] = -1;
+    }
+  }
+  const packs: FlowPutPack[] = [];
+  for (let i = 0; i < requests.length; ) {
+    let total = 0;
+    const indexes: number[] = [];
+    for (; i < requests.length; i++) {
+      if (sizes[i] < 0) continue;
+      if (indexes.length && total + sizes[i] > maxBytes) break;
+      total += sizes[i];
+      indexes.push(i);
+    }
+    if (!indexes.length) break;
+    const o = new Out(new Uint8Array(total));
+    for (const j of indexes) write(o, familyId, dpIfindex, requests[j], sizes[j]);
+    packs.push({ buffer: o.buf, indexes });
+  }
+  return { packs, refused };
+}
+
 /** One request; throws RangeError where it cannot be encoded. */
 export function encodeFlowPut(familyId: number, dpIfindex: number, request: FlowPutRequest): Uint8Array {
   const [bytes] = encodeFlowPuts(familyId, dpIfindex, [request]);

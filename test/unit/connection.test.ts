@@ -90,6 +90,39 @@ describe('Connection on the real kernel (nlctrl)', () => {
     expect(c.inFlight).toBe(0);
   });
 
+  it('a packed group: requests back to back in one buffer, one record, each failure on its own request', async () => {
+    const c = connect({ maxInFlight: 4 });
+    const lookup = (name: string): Uint8Array => {
+      const { w, end } = genlRequest(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, CTRL_VERSION);
+      w.string(CTRL_ATTR_FAMILY_NAME, name);
+      return end();
+    };
+    const names = Array.from({ length: 300 }, (_, i) => (i % 7 === 3 ? `no_such_${i}` : 'nlctrl'));
+    const parts = names.map(lookup);
+    const buffer = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    parts.reduce((at, p) => (buffer.set(p, at), at + p.length), 0);
+    // A request of its own in flight beside the group keeps its answer.
+    const [out, alone] = await Promise.all([c.requestPacked(buffer, 300, { operation: 'packed getfamily' }), resolveFamily(c, 'nlctrl')]);
+    expect(alone.name).toBe('nlctrl');
+    expect(out).toHaveLength(300);
+    out.forEach((e, i) => {
+      if (names[i] === 'nlctrl') expect(e).toBeUndefined();
+      else expect(e).toMatchObject({ code: 'ENOENT', operation: 'packed getfamily' });
+    });
+    // Members are meant to be silent when they succeed; nlctrl answers every
+    // lookup, and those answers match no request of their own.
+    const replied = names.slice(0, -1).filter((n) => n === 'nlctrl').length;
+    expect(c.stats.unmatched).toBe(replied);
+    expect(c.stats.sent).toBe(301);
+    expect(c.inFlight).toBe(0);
+
+    // A count that does not match the buffer: nothing is sent, every entry says why.
+    const bad = await c.requestPacked(buffer, 301);
+    expect(bad.every((e) => e?.message.includes('packed group: request 300 of 301'))).toBe(true);
+    expect(c.stats.sent).toBe(301);
+    expect(await c.requestPacked(new Uint8Array(0), 0)).toEqual([]);
+  });
+
   it('dumps all families as a multi-part dump', async () => {
     const fams = await listFamilies(connect());
     const names = fams.map((f) => f.name);

@@ -65,6 +65,11 @@ const ack = (seq: number, error = 0): Uint8Array =>
     w.rawU32(PORT);
   });
 const request = (): Uint8Array => msg(0x20, 0, 0);
+const concat = (parts: Uint8Array[]): Uint8Array => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((at, p) => (out.set(p, at), at + p.length), 0);
+  return out;
+};
 
 describe('request engine faults', () => {
   it('counts a reply for an unknown sequence and keeps working', async () => {
@@ -158,6 +163,61 @@ describe('request engine faults', () => {
     const c = new Connection({ socket: new ScriptedSocket(() => {}) });
     const bytes = request();
     await expect(c.request(bytes.subarray(0, 12))).rejects.toBeInstanceOf(MalformedError);
+  });
+
+  it('a group whose send fails: every request learns it, none is left waiting', async () => {
+    let sends = 0;
+    const sock = new ScriptedSocket((req, push) => {
+      if (req.flags & 0x4) push(ack(req.seq));
+    });
+    const send = sock.sendBatch.bind(sock);
+    // The first send goes out; the second (the rest of the group, with its ACK) fails.
+    sock.sendBatch = (m) => {
+      if (++sends === 2) throw new NetlinkError({ errno: 105, operation: 'sendmsg' });
+      send(m);
+    };
+    const c = new Connection({ socket: sock, maxInFlight: 2 });
+    // More than one send: the first 1024 requests fill a sendmsg.
+    const out = await c.requestGroup(Array.from({ length: 1100 }, request), { operation: 'grouped' });
+    expect(out[0]).toMatchObject({ code: 'ENOBUFS' });
+    expect(out[0]!.message).toContain('outcome unknown');
+    expect(out[1099]).toMatchObject({ code: 'ENOBUFS' });
+    expect(out.every((e) => e instanceof NetlinkError)).toBe(true);
+    expect(c.inFlight).toBe(0);
+
+    sends = 1;
+    const packed = await c.requestPacked(concat(Array.from({ length: 5 }, request)), 5);
+    expect(packed.every((e) => (e as NetlinkError)?.code === 'ENOBUFS')).toBe(true);
+    expect(c.inFlight).toBe(0);
+  });
+
+  it('a packed group across the wrap of sequence numbers, failures by position', async () => {
+    const c = new Connection({
+      socket: new ScriptedSocket((req, push) => {
+        // Members 2 and 4 (of 6) fail; the last carries the ACK.
+        if (req.seq === 0) throw new Error('sequence 0 used');
+        const i = seqs.push(req.seq) - 1;
+        if (i === 2 || i === 4) push(ack(req.seq, -22));
+        if (req.flags & 0x4) push(ack(req.seq));
+      }),
+    });
+    const seqs: number[] = [];
+    (c as unknown as { seq: number }).seq = 0xffffffff - 2;
+    const out = await c.requestPacked(concat(Array.from({ length: 6 }, request)), 6, { operation: 'wrap' });
+    expect(out.map((e) => (e as NetlinkError | undefined)?.code)).toEqual([undefined, undefined, 'EINVAL', undefined, 'EINVAL', undefined]);
+    // Six consecutive numbers, none of them 0.
+    expect(seqs.every((s, i) => i === 0 || s === seqs[i - 1] + 1)).toBe(true);
+    expect(seqs[0]).toBe(1);
+    // A request after the group does not reuse the group's numbers.
+    await c.request(request());
+    expect(seqs[6]).toBe(7);
+  });
+
+  it('times out a packed group the kernel never answers', async () => {
+    const c = new Connection({ socket: new ScriptedSocket(() => {}), timeoutMs: 30 });
+    const out = await c.requestPacked(concat([request(), request()]), 2, { operation: 'silent group' });
+    expect(out.map((e) => (e as NetlinkError).code)).toEqual(['ETIMEDOUT', 'ETIMEDOUT']);
+    expect(c.inFlight).toBe(0);
   });
 
   it('fails everything pending on close', async () => {

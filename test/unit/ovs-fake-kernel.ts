@@ -30,7 +30,7 @@ export class FakeKernel implements DatagramSocket {
   readonly portId = 4242;
   /** Every OVS request, in order (nlctrl lookups are not recorded). */
   readonly sent: Sent[] = [];
-  /** Number of messages per sendBatch call. */
+  /** Number of messages per sendBatch call (a buffer may hold several). */
   readonly batches: number[] = [];
   handler: Handler = () => ({});
   missing = new Set<string>();
@@ -38,10 +38,14 @@ export class FakeKernel implements DatagramSocket {
   private onReadable?: (err?: Error) => void;
 
   sendBatch(messages: Uint8Array[]): void {
-    this.batches.push(messages.length);
+    let n = 0;
     for (const bytes of messages) {
-      for (const m of parseMessages(bytes.slice())) this.answer(m);
+      for (const m of parseMessages(bytes.slice())) {
+        n++;
+        this.answer(m);
+      }
     }
+    this.batches.push(n);
     setImmediate(() => this.onReadable?.());
   }
 
