@@ -208,23 +208,32 @@ async function runOvsnl(dpif, base) {
   }
 }
 
-/** OVSNL_BENCH_PROFILE=1: the ovsnl process's functions by self time (the guest's /tmp goes with the VM). */
+/** OVSNL_BENCH_PROFILE=1: the ovsnl process's functions by self and by inclusive time (the guest's /tmp goes with the VM). */
 function printProfile(dir) {
   for (const f of readdirSync(dir)) {
     const p = JSON.parse(readFileSync(join(dir, f), 'utf8'));
     const byId = new Map(p.nodes.map((n) => [n.id, n]));
+    const parent = new Map();
+    for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+    const name = (n) => `${n.callFrame.functionName || '(anon)'} ${n.callFrame.url.split('/').slice(-2).join('/')}:${n.callFrame.lineNumber + 1}`;
     const self = new Map();
+    const incl = new Map();
     let total = 0;
     for (let i = 0; i < p.samples.length; i++) {
       const n = byId.get(p.samples[i]);
-      const cf = n.callFrame;
-      const k = `${cf.functionName || '(anon)'} ${cf.url.split('/').slice(-2).join('/')}:${cf.lineNumber + 1}`;
+      const k = name(n);
       const dt = p.timeDeltas[i] ?? 0;
       self.set(k, (self.get(k) ?? 0) + dt);
+      // Each function once per sample, however deep it recurses.
+      const seen = new Set();
+      for (let id = n.id; id !== undefined; id = parent.get(id)) seen.add(name(byId.get(id)));
+      for (const s of seen) incl.set(s, (incl.get(s) ?? 0) + dt);
       total += dt;
     }
-    console.log(`profile ${f}: ${(total / 1e6).toFixed(2)} s sampled`);
+    console.log(`profile ${f}: ${(total / 1e6).toFixed(2)} s sampled; by self time:`);
     for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`  ${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`);
+    console.log('by inclusive time:');
+    for (const [k, v] of [...incl].sort((a, b) => b[1] - a[1]).slice(0, 45)) console.log(`  ${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`);
   }
 }
 
