@@ -143,7 +143,7 @@ export async function processFlowFile(ctx: Ctx, dp: Datapath, file: string, def:
     if ('error' in p) return { kind: 'error', message: p.error };
     // mod-flows and "modify" lines modify only (no --may-create, no --clear), as in OVS.
     const mode: FlowPutMode = cmd === 'add' ? 'create' : 'modify';
-    return { kind: 'put', mode, flow: { ufid: p.ufid, key: p.key, mask: p.mask, actions: p.actions, mode, echo: stats } };
+    return { kind: 'put', mode, flow: { ufid: p.ufid, key: p.key, mask: p.mask, actions: p.actions, mode, echo: stats, kernelChecked: p.kernelChecked } };
   };
 
   const run = async (batch: Op[]): Promise<void> => {

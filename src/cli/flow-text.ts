@@ -7,6 +7,7 @@ import { encodeKey } from '../ovs/key-codec.js';
 import type { Action } from '../ovs/actions.js';
 import type { FlowKey } from '../ovs/keys.js';
 import { withoutPacketType } from '../ovs/userspace-only.js';
+import { findUserspaceOnlyAttrs } from '../ovs/userspace-only-raw.js';
 import { parseUfid, type Ufid } from '../ovs/ufid.js';
 import { OdpParseError, parseOdpActions, parseOdpFlow } from '../odp/index.js';
 import { dpctlMessage } from './errors.js';
@@ -46,7 +47,35 @@ export interface ParsedPut {
   key: Uint8Array;
   mask: Uint8Array;
   actions: Uint8Array;
+  /**
+   * Key and mask came from the fast scanner (kernel attributes only, by its
+   * make) and the actions hold nothing only OVS's userspace datapath has:
+   * the Dpif need not scan the put again.
+   */
+  kernelChecked?: boolean;
 }
+
+/**
+ * Key and mask bytes of parsed lines, copied into shared slabs: a typed
+ * array of its own per key (over 64 bytes, so outside V8's heap) cost an
+ * allocation and a free each, and add-flows parses 100k of them.
+ */
+class Slab {
+  private buf = new Uint8Array(0);
+  private at = 0;
+  copy(src: Uint8Array, n: number): Uint8Array {
+    if (this.at + n > this.buf.length) {
+      this.buf = new Uint8Array(Math.max(256 * 1024, n));
+      this.at = 0;
+    }
+    const b = this.buf;
+    const at = this.at;
+    for (let k = 0; k < n; k++) b[at + k] = src[k];
+    this.at = (at + n + 7) & ~7;
+    return b.subarray(at, at + n);
+  }
+}
+const slab = new Slab();
 
 function syntaxText(err: unknown): string {
   return err instanceof OdpParseError ? err.ovsMessage : (err as Error).message;
@@ -82,9 +111,10 @@ export function parsePutRange(s: string, start: number, end: number, actionsText
   }
   let key: Uint8Array;
   let mask: Uint8Array;
-  if (fastKeyRange(s, keyStart, end, portNames)) {
-    key = FAST_KEY.key.buf.slice(0, FAST_KEY.key.n);
-    mask = FAST_KEY.mask.buf.slice(0, FAST_KEY.mask.n);
+  const fast = fastKeyRange(s, keyStart, end, portNames);
+  if (fast) {
+    key = slab.copy(FAST_KEY.key.buf, FAST_KEY.key.n);
+    mask = slab.copy(FAST_KEY.mask.buf, FAST_KEY.mask.n);
   } else {
     try {
       const f = parseOdpFlow(s.slice(keyStart, end), { portNames });
@@ -96,17 +126,21 @@ export function parsePutRange(s: string, start: number, end: number, actionsText
   }
   const actions = cachedActions(actionsText);
   if (!actions) return { error: dpctlMessage('parsing actions', EINVAL) };
-  return ufid ? { ufid, key, mask, actions } : { key, mask, actions };
+  const kernelChecked = fast && kernelActions.has(actions);
+  return ufid ? { ufid, key, mask, actions, kernelChecked } : { key, mask, actions, kernelChecked };
 }
 
 /** Action texts repeat from line to line of a flow file: their bytes are made once. */
 const actionsCache = new Map<string, Uint8Array | null>();
+/** Cached action bytes with nothing only OVS's userspace datapath has (scanned once, when cached). */
+const kernelActions = new WeakSet<Uint8Array>();
 
 function cachedActions(text: string): Uint8Array | undefined {
   let bytes = actionsCache.get(text);
   if (bytes === undefined) {
     try {
       bytes = actionBytes(parseOdpActions(text)).slice();
+      if (findUserspaceOnlyAttrs({ actions: bytes }).length === 0) kernelActions.add(bytes);
     } catch {
       bytes = null;
     }

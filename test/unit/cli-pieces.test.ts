@@ -153,6 +153,13 @@ describe('flow files', () => {
     expect(parsePut('in_port(1)', 'eth0', ports)).toEqual({ error: 'parsing actions (Invalid argument)' });
     expect(parsePut('ufid:xyz in_port(1)', '2', ports)).toEqual({ error: 'parsing flow ufid (Invalid argument)' });
     expect(parseDel('garbage(1)', ports)).toEqual({ error: 'syntax error at garbage(1) (Invalid argument)' });
+    // The Dpif's scan for userspace-only attributes is skipped only where the
+    // scanner made the key and the actions hold none (lb_output and tnl_pop are OVS userspace's).
+    const fast = 'in_port(1),eth(),eth_type(0x0800),ipv4(src=10.0.0.1,frag=no)';
+    expect(parsePut(fast, '2', ports)).toMatchObject({ kernelChecked: true });
+    expect(parsePut(fast, 'lb_output(1)', ports)).toMatchObject({ kernelChecked: false });
+    expect(parsePut(fast, 'tnl_pop(3)', ports)).toMatchObject({ kernelChecked: false });
+    expect(parsePut('in_port(1),eth(),eth_type(0x0800),ipv4(src=10.0.0.1,tos=0x1/0x3,frag=no),tcp_flags(syn)', '2', ports)).toMatchObject({ kernelChecked: false });
     const drop = parsePut('in_port(1)', 'drop', ports) as { actions: Uint8Array };
     expect(drop.actions).toHaveLength(0);
     const byUfid = parseDel('ufid:11111111-2222-3333-4444-555555555555', ports) as { ufid?: Uint8Array; key?: Uint8Array };
