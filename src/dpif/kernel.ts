@@ -482,7 +482,7 @@ export class KernelDpif implements Dpif {
       }
     });
     // Without NLM_F_ECHO a delete sends nothing back when it works: one ACK answers them all.
-    const errors = await this.conn.requestGroup(messages, { operations: which.map((i) => `flow del${describeFlow(ids[i])}`) });
+    const errors = await this.conn.requestGroup(messages, { operations: (j) => `flow del${describeFlow(ids[which[j]])}` });
     errors.forEach((err, j) => {
       const id = ids[which[j]];
       out[which[j]] = err ?? { dpIfindex, ufid: id.ufid, key: id.key };

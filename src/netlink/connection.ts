@@ -52,8 +52,6 @@ interface Pending {
   onMessage?: (m: NlMessage) => void;
   resolve: (replies: NlMessage[]) => void;
   reject: (err: Error) => void;
-  /** requestGroup: the requests sent without NLM_F_ACK ahead of this one, which its answer settles. */
-  group?: Pending[];
   /** requestPacked: this request carries the ACK of a packed group, whose members' errors land here. */
   packed?: Packed;
 }
@@ -68,8 +66,6 @@ interface Packed {
 interface Queued {
   bytes: Uint8Array;
   pending: Pending;
-  /** A request of a group after its first: sent even above the in-flight limit, so a group never waits half sent for answers only its end brings. */
-  cont: boolean;
   /** requestPacked: `bytes` holds this many requests back to back. */
   count?: number;
 }
@@ -78,10 +74,17 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 /** Stays below the default net.core.wmem_default (212992), the kernel's limit for one datagram. */
 const MAX_BATCH_BYTES = 128 * 1024;
 const MAX_BATCH_MESSAGES = 1024;
+/** requestGroup's packed groups: two fit one send. */
+const PACK_BYTES = 64 * 1024;
 
 /** A request must carry its own length: the engine frames batches by it. */
 function wellFramed(message: Uint8Array): boolean {
   return message.length >= 16 && readHeaderLength(message) === message.length;
+}
+
+/** err, named after one request of a group. */
+function renamed(err: NetlinkError, operation: string): NetlinkError {
+  return new NetlinkError({ errno: err.errno, operation, seq: err.seq, extAck: err.extAck, cause: err.cause });
 }
 
 /** Why `count` back-to-back requests are not what `buffer` holds, or undefined when they are. */
@@ -191,38 +194,45 @@ export class Connection {
    * request with no error before it succeeded. That saves the kernel an ACK
    * per request and this side a receive and a promise per request. Resolves
    * with one entry per message: undefined (done) or its error. `operations`
-   * names each request in its error, where `operation` would name them all.
+   * names a failed request in its error, where `operation` would name them
+   * all (a function: only failures are worth a name). The requests are
+   * copied into packed groups (requestPacked), one ACK per group.
    */
-  requestGroup(messages: readonly Uint8Array[], opts: RequestOptions & { operations?: readonly string[] } = {}): Promise<(Error | undefined)[]> {
+  requestGroup(messages: readonly Uint8Array[], opts: RequestOptions & { operations?: (index: number) => string } = {}): Promise<(Error | undefined)[]> {
     const n = messages.length;
     const out = new Array<Error | undefined>(n).fill(undefined);
-    if (n === 0) return Promise.resolve(out);
-    return new Promise((resolve) => {
-      let left = n;
-      const done = (): void => {
-        if (--left === 0) resolve(out);
-      };
-      // The ACK rides on the last request the engine accepts.
-      let carrier = n - 1;
-      while (carrier > 0 && !wellFramed(messages[carrier])) carrier--;
-      const members: Pending[] = [];
-      for (let i = 0; i < n; i++) {
-        const p = this.enqueue(
-          messages[i],
-          i === carrier ? NLM_F_REQUEST | NLM_F_ACK : NLM_F_REQUEST,
-          false,
-          opts.operations ? { ...opts, operation: opts.operations[i] } : opts,
-          done,
-          (err) => {
-            out[i] = err;
-            done();
-          },
-          i > 0 && i <= carrier,
-        );
-        if (i < carrier) members.push(p);
-        else if (i === carrier) p.group = members;
+    // The requests, copied back to back into packed groups of up to PACK_BYTES (a larger one alone).
+    const sends: Promise<void>[] = [];
+    let i = 0;
+    while (i < n) {
+      const members: number[] = [];
+      let bytes = 0;
+      for (; i < n; i++) {
+        const m = messages[i];
+        if (!wellFramed(m)) {
+          out[i] = new MalformedError(`request of ${m.length} bytes does not carry its own length in nlmsg_len`);
+          continue;
+        }
+        if (members.length && bytes + ((m.length + 3) & ~3) > PACK_BYTES) break;
+        members.push(i);
+        bytes += (m.length + 3) & ~3;
       }
-    });
+      if (!members.length) break;
+      const buffer = new Uint8Array(bytes);
+      let at = 0;
+      for (const k of members) {
+        buffer.set(messages[k], at);
+        at += (messages[k].length + 3) & ~3;
+      }
+      sends.push(
+        this.requestPacked(buffer, members.length, opts).then((errors) => {
+          errors.forEach((err, j) => {
+            if (err) out[members[j]] = opts.operations && err instanceof NetlinkError ? renamed(err, opts.operations(members[j])) : err;
+          });
+        }),
+      );
+    }
+    return Promise.all(sends).then(() => out);
   }
 
   /**
@@ -259,7 +269,6 @@ export class Connection {
           resolve(errors);
         },
         fail,
-        false,
         count,
       );
       p.packed = { first: 0, count, errors };
@@ -405,7 +414,6 @@ export class Connection {
     opts: RequestOptions,
     resolve: (r: NlMessage[]) => void,
     reject: (e: Error) => void,
-    cont = false,
     count?: number,
   ): Pending {
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
@@ -422,7 +430,7 @@ export class Connection {
       const view = new DataView(message.buffer, message.byteOffset, message.byteLength);
       view.setUint16(NLMSG_FLAGS_OFFSET, view.getUint16(NLMSG_FLAGS_OFFSET, HOST_LE) | flags, HOST_LE);
     }
-    this.queue.push(count === undefined ? { bytes: message, pending, cont } : { bytes: message, pending, cont, count });
+    this.queue.push(count === undefined ? { bytes: message, pending } : { bytes: message, pending, count });
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       // Requests issued in the same tick leave in one sendmsg.
@@ -520,8 +528,6 @@ export class Connection {
         for (const p of sent) {
           this.pending.delete(p.seq);
           p.reject(e);
-          // Its group's members went out earlier, but the ACK that would say how they fared did not.
-          this.settleGroup(p, (m) => m.reject(new NetlinkError({ errno: (e as NetlinkError).errno ?? 5 /* EIO */, operation: `${m.operation}: outcome unknown, the request that carried its group's ACK was not sent`, seq: m.seq, cause: e })));
         }
       }
     }
@@ -534,7 +540,7 @@ export class Connection {
   }
 
   private mayIssue(): boolean {
-    return this.pending.size < this.maxInFlight || this.queue[this.queueHead].cont;
+    return this.pending.size < this.maxInFlight;
   }
 
   private queued(): number {
@@ -711,18 +717,7 @@ export class Connection {
       p.resolve(p.replies);
       return;
     }
-    // Answers come in order: a member still waiting had no error, so it succeeded.
-    this.settleGroup(p, (m) => m.resolve(m.replies));
     if (err) p.reject(err);
     else p.resolve(p.replies);
-  }
-
-  /** Ends the members of p's group that are still waiting, with `end`. */
-  private settleGroup(p: Pending, end: (m: Pending) => void): void {
-    for (const m of p.group ?? []) {
-      if (this.pending.get(m.seq) !== m) continue;
-      this.pending.delete(m.seq);
-      end(m);
-    }
   }
 }

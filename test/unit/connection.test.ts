@@ -61,26 +61,40 @@ describe('Connection on the real kernel (nlctrl)', () => {
   });
 
   it('a group of requests: one ACK settles them all, each failure lands on its own request', async () => {
-    // A limit far below the group's size: a group never stops half sent waiting for answers only its end brings.
     const c = connect({ maxInFlight: 4 });
     const lookup = (name: string): Uint8Array => {
       const { w, end } = genlRequest(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, CTRL_VERSION);
       w.string(CTRL_ATTR_FAMILY_NAME, name);
       return end();
     };
-    const names = Array.from({ length: 300 }, (_, i) => (i % 7 === 3 ? `no_such_${i}` : 'nlctrl'));
-    const out = await c.requestGroup(names.map(lookup), { operation: 'grouped getfamily' });
-    expect(out).toHaveLength(300);
+    // Over 64 KiB of requests: more than one packed group, so more than one ACK.
+    const names = Array.from({ length: 3000 }, (_, i) => (i % 7 === 3 ? `no_such_${i}` : 'nlctrl'));
+    const named: number[] = [];
+    const packs: number[] = [];
+    const packed = c.requestPacked.bind(c);
+    c.requestPacked = (b, n, o) => (packs.push(n), packed(b, n, o));
+    const out = await c.requestGroup(names.map(lookup), {
+      operation: 'grouped getfamily',
+      operations: (i) => (named.push(i), `getfamily ${names[i]}`),
+    });
+    expect(out).toHaveLength(3000);
     out.forEach((e, i) => {
       if (names[i] === 'nlctrl') expect(e).toBeUndefined();
-      else expect(e).toMatchObject({ code: 'ENOENT', operation: 'grouped getfamily' });
+      else expect(e).toMatchObject({ code: 'ENOENT', operation: `getfamily no_such_${i}` });
     });
-    // nlctrl answers a lookup with its family (a reply, not an ACK), and one ACK ends the group.
-    expect(c.stats.received).toBe(300 + 1);
+    // Only failures are named.
+    expect(named.length).toBe(names.filter((n) => n !== 'nlctrl').length);
+    expect(c.stats.sent).toBe(3000);
+    // Several packed groups, each below 64 KiB.
+    expect(packs.length).toBeGreaterThan(1);
+    expect(packs.reduce((a, b) => a + b)).toBe(3000);
+    // nlctrl answers every lookup (groups are meant for requests that do
+    // not); besides, one ACK per group whose last request succeeded.
+    expect(c.stats.received).toBeGreaterThan(3000);
+    expect(c.stats.received).toBeLessThanOrEqual(3000 + packs.length);
     expect(c.inFlight).toBe(0);
-    expect(c.stats.unmatched).toBe(0);
 
-    // A malformed last request: the ACK rides on the one before it.
+    // A malformed request is refused by itself; the rest go.
     const bad = new Uint8Array(16);
     const out2 = await c.requestGroup([lookup('nlctrl'), lookup('no_such_x'), bad]);
     expect(out2[0]).toBeUndefined();
