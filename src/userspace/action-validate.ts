@@ -35,6 +35,39 @@ export function flowState(key: FlowKey, mask: FlowKey | undefined): FlowState {
   return { ethType, tagged, proto: l3 && l3m ? l3.proto & l3m.proto : 0, frag: l3 && l3m ? l3.frag & l3m.frag : 0 };
 }
 
+/** The module's __ovs_nla_copy_actions takes action lists nested this deep (clone, sample, check_pkt_len, dec_ttl) and no deeper. */
+export const MAX_ACTION_DEPTH = 16;
+/** DP_MAX_PORTS: an output port number must be below it. */
+const DP_MAX_PORTS = 0xffff;
+
+/**
+ * The module's limits on an action list whatever the flow: nesting (EOVERFLOW)
+ * and output port numbers (EINVAL). The reason and the errno, or undefined.
+ */
+export function actionLimitBreach(actions: readonly Action[], depth = 0): { errno: 'EOVERFLOW' | 'EINVAL'; why: string } | undefined {
+  if (depth > MAX_ACTION_DEPTH) return { errno: 'EOVERFLOW', why: `actions nest deeper than ${MAX_ACTION_DEPTH} levels` };
+  for (const a of actions) {
+    let breach;
+    switch (a.type) {
+      case 'output':
+        if (a.port >= DP_MAX_PORTS) return { errno: 'EINVAL', why: `output: port ${a.port} is not below DP_MAX_PORTS (${DP_MAX_PORTS})` };
+        break;
+      case 'sample':
+      case 'clone':
+      case 'decTtl':
+        breach = actionLimitBreach(a.actions, depth + 1);
+        break;
+      case 'checkPktLen':
+        breach = actionLimitBreach(a.gt, depth + 1) ?? actionLimitBreach(a.le, depth + 1);
+        break;
+      default:
+        break;
+    }
+    if (breach) return breach;
+  }
+  return undefined;
+}
+
 /** Why the module would refuse these actions for a flow in this state, or undefined. */
 export function refusedAction(actions: readonly Action[], start: FlowState): string | undefined {
   const s = { ...start };

@@ -16,7 +16,7 @@ import { decodePacketMessage } from '../ovs/packet.js';
 import * as U from '../ovs/uapi.js';
 import { decodeVportMessage, encodeVportMessage, type VportAttrs } from '../ovs/vport.js';
 import { setMaskedOutsideMask, unsupportedAction } from './actions.js';
-import { flowState, refusedAction, type FlowState } from './action-validate.js';
+import { actionLimitBreach, flowState, refusedAction, type FlowState } from './action-validate.js';
 import { Datapath, MAX_PORTS, type UpcallSend } from './datapath.js';
 import { exactMaskOf, FlatKey, UnsupportedKeyError, widenMaskAsKernel, writeFlatFromKey } from './flat-key.js';
 import { clearStats, type FlowEntry } from './flow-table.js';
@@ -32,6 +32,7 @@ const ENODEV = 19;
 const EINVAL = 22;
 const EFBIG = 27;
 const EOPNOTSUPP = 95;
+const EOVERFLOW = 75;
 
 const KNOWN_FEATURES = U.OVS_DP_F_UNALIGNED | U.OVS_DP_F_VPORT_PIDS | U.OVS_DP_F_TC_RECIRC_SHARING | U.OVS_DP_F_DISPATCH_UPCALL_PER_CPU;
 
@@ -295,6 +296,8 @@ function parseActions(bytes: Uint8Array, flow?: FlowState): Action[] {
   } catch (err) {
     throw new DaemonError(EINVAL, `flow actions: ${(err as Error).message}`);
   }
+  const limit = actionLimitBreach(actions);
+  if (limit) throw new DaemonError(limit.errno === 'EOVERFLOW' ? EOVERFLOW : EINVAL, limit.why);
   const bad = unsupportedAction(actions);
   if (bad) throw new DaemonError(EINVAL, `the ovsnl userspace datapath cannot run ${bad} yet`);
   const outside = setMaskedOutsideMask(actions);
@@ -390,7 +393,11 @@ function flowFamily(reg: DatapathRegistry): ServedFamily {
           return echo ? [flowReply(U.OVS_FLOW_CMD_NEW, dp, f, ufidFlags)] : [];
         }
         case U.OVS_FLOW_CMD_SET: {
-          const actions = a.actions ? parseActions(a.actions, a.key ? setFlowState(a.key, a.mask) : undefined) : undefined;
+          // ovs_flow_cmd_set: a flow is named by its key or its UFID, and new
+          // actions are checked against the key, which must then be given too.
+          if (!a.key && !a.ufid) throw new DaemonError(EINVAL, 'Flow set message rejected, Key attribute missing.');
+          if (a.actions && !a.key) throw new DaemonError(EINVAL, 'Flow key attribute not present in set flow.');
+          const actions = a.actions ? parseActions(a.actions, setFlowState(a.key!, a.mask)) : undefined;
           const f = findFlow(dp, a);
           if (!f) throw new DaemonError(ENOENT, 'no such flow');
           if (actions) {

@@ -7,6 +7,8 @@
 // and sample, beside the same actions with the value inside the mask.
 import { describe, expect, it } from 'vitest';
 import { NetlinkError } from '../../src/netlink/errors.js';
+import { encodeFlowMessage, type FlowAttrs } from '../../src/ovs/flow.js';
+import * as U from '../../src/ovs/uapi.js';
 import type { Action } from '../../src/ovs/actions.js';
 import type { FlowKey } from '../../src/ovs/keys.js';
 import { encodeActionBytes, encodeKeyBytes } from '../../src/switch/handler.js';
@@ -27,11 +29,14 @@ interface Case {
   name: string;
   actions: (s: Side) => Action[];
   /** What both datapaths must answer: null for success. */
-  expect: 'EINVAL' | null;
+  expect: 'EINVAL' | 'EOVERFLOW' | null;
 }
 
 const setIp = (src: string, mask: string): Action => ({ type: 'setMasked', key: { ipv4: { src, dst: '0.0.0.0', proto: 0, tos: 0, ttl: 0, frag: 0 } }, mask: { ipv4: { src: mask, dst: '0.0.0.0', proto: 0, tos: 0, ttl: 0, frag: 0 } } });
 const out = (s: Side): Action => ({ type: 'output', port: s.outPort });
+
+/** The actions wrapped in `depth` clones. */
+const nestClones = (depth: number, inner: Action[]): Action[] => (depth === 0 ? inner : [{ type: 'clone', actions: nestClones(depth - 1, inner) }]);
 
 const CASES: Case[] = [
   { name: 'ipv4 src inside its mask', actions: (s) => [setIp('10.9.0.0', '255.255.0.0'), out(s)], expect: null },
@@ -49,6 +54,11 @@ const CASES: Case[] = [
   { name: 'set_masked of the IPv4 protocol (not writable)', actions: (s) => [{ type: 'setMasked', key: { ipv4: { src: '0.0.0.0', dst: '0.0.0.0', proto: 6, tos: 0, ttl: 0, frag: 0 } }, mask: { ipv4: { src: '0.0.0.0', dst: '0.0.0.0', proto: 0xff, tos: 0, ttl: 0, frag: 0 } } }, out(s)], expect: 'EINVAL' },
   { name: 'set of tcp ports on a UDP flow', actions: (s) => [{ type: 'set', key: { tcp: { src: 1, dst: 2 } } }, out(s)], expect: 'EINVAL' },
   { name: 'set of udp ports on a UDP flow', actions: (s) => [{ type: 'set', key: { udp: { src: 1, dst: 2 } } }, out(s)], expect: null },
+  { name: 'output to port 65534', actions: () => [{ type: 'output', port: 65534 }], expect: null },
+  { name: 'output to port 65535 (DP_MAX_PORTS)', actions: () => [{ type: 'output', port: 65535 }], expect: 'EINVAL' },
+  { name: 'output to port 65535 inside a sample', actions: (s) => [{ type: 'sample', probability: 0xffffffff, actions: [{ type: 'output', port: 65535 }] }, out(s)], expect: 'EINVAL' },
+  { name: 'clones nested 16 deep', actions: (s) => nestClones(16, [out(s)]), expect: null },
+  { name: 'clones nested 17 deep', actions: (s) => nestClones(17, [out(s)]), expect: 'EOVERFLOW' },
 ];
 
 async function put(s: Side, c: Case, port: number): Promise<string> {
@@ -72,5 +82,34 @@ describe('flow put validation: the fallback refuses what the module refuses', ()
       expect(k).toBe(c.expect ?? 'ok');
       expect(f).toBe(k);
     });
+  });
+});
+
+describe('flow SET without a key: the fallback refuses what the module refuses', () => {
+  const sides = useSides('dvs');
+  const UFID = new Uint8Array(16).fill(0x5e);
+
+  /** A raw OVS_FLOW_CMD_SET (the Dpif always sends a key): 'ok' or the errno name. */
+  async function set(s: Side, attrs: FlowAttrs): Promise<string> {
+    const dpIfindex = (await s.dpif.getDatapath(s.dp)).dpIfindex;
+    try {
+      await s.dpif.conn.request(encodeFlowMessage(s.dpif.families.flow.id, { cmd: U.OVS_FLOW_CMD_SET, dpIfindex, attrs }));
+      return 'ok';
+    } catch (err) {
+      if (err instanceof NetlinkError) return err.code;
+      throw err;
+    }
+  }
+
+  it('a UFID alone names the flow; new actions need the key too; neither is refused', async () => {
+    const answers = [];
+    for (const s of sides) {
+      const k = encodeKeyBytes(key(s, 4999));
+      const actions = encodeActionBytes([out(s)]);
+      await s.dpif.putFlow(s.dp, { key: k, actions, ufid: UFID, mode: 'create' });
+      answers.push([await set(s, { ufid: UFID, clear: true }), await set(s, { ufid: UFID, actions }), await set(s, { actions }), await set(s, { clear: true }), await set(s, { key: k, ufid: UFID, actions })]);
+    }
+    expect(answers[0]).toEqual(['ok', 'EINVAL', 'EINVAL', 'EINVAL', 'ok']);
+    expect(answers[1]).toEqual(answers[0]);
   });
 });

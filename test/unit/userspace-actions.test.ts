@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { Action, UserspaceAction } from '../../src/ovs/actions.js';
 import { buildFrame, ipv4HeaderChecksumOk, l4ChecksumOk, Layer, parsePacket } from '../../src/packet/index.js';
 import { executeActions, unsupportedAction, type ActionSink } from '../../src/userspace/actions.js';
+import { actionLimitBreach } from '../../src/userspace/action-validate.js';
 import type { PacketMeta } from '../../src/userspace/extract.js';
 
 class Sink implements ActionSink {
@@ -128,5 +129,27 @@ describe('userspace actions', () => {
     expect(run(udp(), a).out).toHaveLength(0);
     expect(unsupportedAction([{ type: 'clone', actions: [{ type: 'ct', zone: 1 }] }])).toBe('ct');
     expect(unsupportedAction([{ type: 'output', port: 1 }])).toBeUndefined();
+  });
+});
+
+describe("the module's limits on action lists (actionLimitBreach)", () => {
+  const nest = (depth: number, type: 'clone' | 'decTtl' | 'sample'): Action[] => {
+    let a: Action[] = [{ type: 'output', port: 1 }];
+    for (let i = 0; i < depth; i++) a = [type === 'sample' ? { type, probability: 1, actions: a } : { type, actions: a }];
+    return a;
+  };
+  it('nesting: 16 levels pass, 17 overflow, whatever the container', () => {
+    for (const t of ['clone', 'decTtl', 'sample'] as const) {
+      expect(actionLimitBreach(nest(16, t))).toBeUndefined();
+      expect(actionLimitBreach(nest(17, t))).toMatchObject({ errno: 'EOVERFLOW' });
+    }
+    const gt = nest(16, 'clone');
+    expect(actionLimitBreach([{ type: 'checkPktLen', pktLen: 100, gt, le: [] }])).toMatchObject({ errno: 'EOVERFLOW' });
+    expect(actionLimitBreach([{ type: 'checkPktLen', pktLen: 100, gt: nest(15, 'clone'), le: [] }])).toBeUndefined();
+  });
+  it('output ports below DP_MAX_PORTS (65535), nested ones too', () => {
+    expect(actionLimitBreach([{ type: 'output', port: 65534 }])).toBeUndefined();
+    expect(actionLimitBreach([{ type: 'output', port: 65535 }])).toMatchObject({ errno: 'EINVAL', why: expect.stringContaining('65535') });
+    expect(actionLimitBreach([{ type: 'clone', actions: [{ type: 'output', port: 70000 }] }])).toMatchObject({ errno: 'EINVAL' });
   });
 });
