@@ -27,7 +27,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   lazy({ name: 'del-flow', usage: '[dp] flow', min: 1, max: 2, mode: 'rw', description: 'delete FLOW from DP' }, async () => (await flows()).delFlow),
   lazy({ name: 'add-flows', usage: '[dp] file', min: 1, max: 2, mode: 'rw', description: 'add flows from FILE (- for stdin)' }, async () => (await flows()).addFlows),
   lazy({ name: 'mod-flows', usage: '[dp] file', min: 1, max: 2, mode: 'rw', description: 'change flows from FILE (- for stdin)' }, async () => (await flows()).modFlows),
-  lazy({ name: 'del-flows', usage: '[dp] [file]', min: 0, max: 2, mode: 'rw', description: 'delete all or specified flows from DP' }, async () => (await flows()).delFlows),
+  lazy({ name: 'del-flows', usage: '[dp] [file]', min: 0, max: 2, mode: 'rw', description: 'delete all or specified flows from DP' }, async () => (await import('./del-flows.js')).delFlows),
   lazy({ name: 'cache-get-size', usage: '[dp]', min: 0, max: 1, mode: 'ro', json: true, description: 'show the current size for all caches' }, async () => (await dp()).cacheGetSize),
   lazy({ name: 'cache-set-size', usage: 'dp cache <size>', min: 3, max: 3, mode: 'rw', description: 'set cache size for a specific cache (masks-cache)' }, async () => (await dp()).cacheSetSize),
   lazy(

@@ -7,7 +7,7 @@ import type { Flow, FlowPutMode } from '../dpif/dpif.js';
 import { parseOdpActions, formatOdpActions } from '../odp/index.js';
 import type { Ctx } from './context.js';
 import { CliError, dpctlMessage, errnoOf, dpctlError } from './errors.js';
-import { dpArgExists, optDatapath } from './dpname.js';
+import { optDatapath } from './dpname.js';
 import { flowJson, formatStats, monotonicMs, parseDel, parsePut, splitUfid } from './flow-text.js';
 import { DumpFormatter } from './dump-format.js';
 import { processFlowFile } from './flow-file.js';
@@ -89,17 +89,8 @@ async function flowsFromFile(ctx: Ctx, args: string[], defaultCommand: 'add' | '
   await processFlowFile(ctx, dp, args[args.length - 1], defaultCommand);
 }
 
-export async function delFlows(ctx: Ctx, args: string[]): Promise<void> {
-  // dpctl_del_flows: a lone argument that is no datapath is a file.
-  const exists = await dpArgExists(ctx, args[0]);
-  if ((!exists && args.length === 1) || args.length > 1) return flowsFromFile(ctx, args, 'delete');
-  const { dp } = await optDatapath(ctx, args, 2);
-  try {
-    await (await ctx.dpif()).flushFlows(dp.dpIfindex);
-  } catch (err) {
-    throw dpctlError('deleting all flows', err);
-  }
-}
+/** del-flows FILE (del-flows.ts decides between a file and a flush). */
+export const delFlowsFromFile = (ctx: Ctx, args: string[]): Promise<void> => flowsFromFile(ctx, args, 'delete');
 
 export async function parseActions(ctx: Ctx, args: string[]): Promise<void> {
   const out: string[] = [];
