@@ -212,6 +212,8 @@ class FastParser {
   private depth = 0;
   /** Where the last ident() began. */
   private wordStart = 0;
+  /** The mask maskedU16() read. */
+  private mask16 = 0;
   readonly key = KEY_OUT;
   readonly mask = MASK_OUT;
 
@@ -470,31 +472,25 @@ class FastParser {
         return;
       }
       case W_CT_ZONE: {
-        const v = this.uint(16);
-        const m = this.lit(47) ? this.uint(16) : 0xffff;
-        this.expect(41);
+        const v = this.maskedU16();
         let at = this.key.attr(23, 2);
         this.key.view.setUint16(at, v, HOST_LE);
         at = this.mask.attr(23, 2);
-        this.mask.view.setUint16(at, m, HOST_LE);
+        this.mask.view.setUint16(at, this.mask16, HOST_LE);
         return;
       }
       case W_ETH_TYPE: {
-        const v = this.uint(16);
-        const m = this.lit(47) ? this.uint(16) : 0xffff;
-        this.expect(41);
+        const v = this.maskedU16();
         this.key.be16(6, v);
-        this.mask.be16(6, m);
+        this.mask.be16(6, this.mask16);
         return;
       }
       case W_TCP_FLAGS: {
         // Numbers only ("0/0", "0x002/0x012"); flag names take the general path.
-        const v = this.uint(16);
-        const m = this.lit(47) ? this.uint(16) : 0xffff;
+        const v = this.maskedU16();
         if (v > 0xfff) bail();
-        this.expect(41);
         this.key.be16(18, v);
-        this.mask.be16(18, m & 0xffff);
+        this.mask.be16(18, this.mask16);
         return;
       }
       case W_VLAN:
@@ -518,6 +514,14 @@ class FastParser {
       default:
         bail();
     }
+  }
+
+  /** value[/mask] as 16-bit numbers and the attribute's `)`: returns the value, leaves the mask in mask16. */
+  private maskedU16(): number {
+    const v = this.uint(16);
+    this.mask16 = this.lit(47) ? this.uint(16) : 0xffff;
+    this.expect(41);
+    return v;
   }
 
   private vlan(): void {

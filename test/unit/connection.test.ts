@@ -16,6 +16,13 @@ afterEach(() => {
   for (const c of conns.splice(0)) c.close();
 });
 
+/** A GETFAMILY request for `name`. */
+const lookup = (name: string): Uint8Array => {
+  const { w, end } = genlRequest(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, CTRL_VERSION);
+  w.string(CTRL_ATTR_FAMILY_NAME, name);
+  return end();
+};
+
 describe('Connection on the real kernel (nlctrl)', () => {
   it('resolves a family with its id, version and multicast groups', async () => {
     const f = await resolveFamily(connect(), 'nlctrl');
@@ -62,11 +69,6 @@ describe('Connection on the real kernel (nlctrl)', () => {
 
   it('a group of requests: one ACK settles them all, each failure lands on its own request', async () => {
     const c = connect({ maxInFlight: 4 });
-    const lookup = (name: string): Uint8Array => {
-      const { w, end } = genlRequest(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, CTRL_VERSION);
-      w.string(CTRL_ATTR_FAMILY_NAME, name);
-      return end();
-    };
     // Over 64 KiB of requests: more than one packed group, so more than one ACK.
     const names = Array.from({ length: 3000 }, (_, i) => (i % 7 === 3 ? `no_such_${i}` : 'nlctrl'));
     const named: number[] = [];
@@ -106,11 +108,6 @@ describe('Connection on the real kernel (nlctrl)', () => {
 
   it('a packed group: requests back to back in one buffer, one record, each failure on its own request', async () => {
     const c = connect({ maxInFlight: 4 });
-    const lookup = (name: string): Uint8Array => {
-      const { w, end } = genlRequest(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, CTRL_VERSION);
-      w.string(CTRL_ATTR_FAMILY_NAME, name);
-      return end();
-    };
     const names = Array.from({ length: 300 }, (_, i) => (i % 7 === 3 ? `no_such_${i}` : 'nlctrl'));
     const parts = names.map(lookup);
     const buffer = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
