@@ -19,6 +19,14 @@ export interface Attr {
   data: Uint8Array;
 }
 
+/** nla_len is a u16: a longer attribute would wrap and corrupt what follows. */
+const MAX_ATTR_LEN = 0xffff;
+
+// Kept out of the writers so their hot path is a comparison, not a template string.
+function tooLong(type: number, len: number, nest = false): RangeError {
+  return new RangeError(`${nest ? 'nested attribute' : 'attribute'} type ${type & NLA_TYPE_MASK}: ${len} bytes exceed the ${MAX_ATTR_LEN}-byte netlink attribute limit`);
+}
+
 const textDecoder = new TextDecoder('utf-8', { fatal: false });
 const textEncoder = new TextEncoder();
 
@@ -83,8 +91,12 @@ export class AttrWriter {
   }
 
   private header(type: number, payloadLen: number): number {
+    const len = NLA_HDRLEN + payloadLen;
+    // Checked before anything is written, so a caller that catches the error
+    // still holds a well-formed message.
+    if (len > MAX_ATTR_LEN) throw tooLong(type, len);
     const at = this.reserve(NLA_HDRLEN);
-    this.view.setUint16(at, NLA_HDRLEN + payloadLen, HOST_LE);
+    this.view.setUint16(at, len, HOST_LE);
     this.view.setUint16(at + 2, type, HOST_LE);
     return at + NLA_HDRLEN;
   }
@@ -174,7 +186,7 @@ export class AttrWriter {
   }
   nestEnd(token: number): void {
     const len = this.length - token;
-    if (len > 0xffff) throw new RangeError(`nested attribute of ${len} bytes exceeds the 65535-byte netlink limit`);
+    if (len > MAX_ATTR_LEN) throw tooLong(this.view.getUint16(token + 2, HOST_LE), len, true);
     this.view.setUint16(token, len, HOST_LE);
   }
 

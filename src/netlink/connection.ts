@@ -607,7 +607,7 @@ export class Connection {
     this.readAt = Date.now();
     this.readCount = 0;
     try {
-      this.socket.drain((datagram, sender) => this.onDatagram(datagram, sender));
+      this.drainAll();
     } catch (e) {
       if (e instanceof NetlinkError && e.code === 'ENOBUFS') {
         // The kernel dropped replies that did not fit the receive buffer; any
@@ -618,7 +618,7 @@ export class Connection {
         // congested and drops further replies without even an error: read
         // the stale replies now (they match nothing) before sending more.
         try {
-          this.socket.drain((datagram, sender) => this.onDatagram(datagram, sender));
+          this.drainAll();
         } catch {
           // Another overrun or a failure: the next readiness event reports it.
         }
@@ -628,6 +628,35 @@ export class Connection {
     }
     if (this.queued() && this.mayIssue()) this.flush();
     else this.updateKeepAlive();
+  }
+
+  /**
+   * drain(), failing only the request whose reply was too big for a receive
+   * slot: the socket throws EMSGSIZE once per cut datagram, naming the
+   * request by seq, and keeps the rest of its batch for the next call.
+   */
+  private drainAll(): void {
+    for (;;) {
+      try {
+        this.socket.drain((datagram, sender) => this.onDatagram(datagram, sender));
+        return;
+      } catch (e) {
+        if (!(e instanceof NetlinkError && e.code === 'EMSGSIZE')) throw e;
+        this.onCut(e);
+      }
+    }
+  }
+
+  private onCut(e: NetlinkError): void {
+    const p = e.seq !== undefined ? this.pending.get(e.seq) : undefined;
+    if (p) {
+      this.settle(p, new NetlinkError({ errno: e.errno, operation: `${p.operation}: ${e.operation}`, seq: p.seq, cause: e }));
+      return;
+    }
+    const g = e.seq !== undefined && this.packed.length ? this.packedOf(e.seq) : undefined;
+    // A packed member's answer is an error (success sends nothing): it failed, how is lost.
+    if (g) g.packed!.errors[(e.seq! - g.packed!.first) >>> 0] = new NetlinkError({ errno: e.errno, operation: `${g.operation}: ${e.operation}`, seq: e.seq, cause: e });
+    else this.stats.unmatched++;
   }
 
   private onDatagram(datagram: Uint8Array, sender: number): void {

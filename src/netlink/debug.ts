@@ -4,7 +4,7 @@
 import { HOST_LE, parseAttrs } from './attr.js';
 import { GENL_HDRLEN, GENL_ID_CTRL, NLMSG_DONE, NLMSG_ERROR, NLMSG_MIN_TYPE, NLMSG_NOOP, NLMSG_OVERRUN, NLM_F_DUMP } from './constants.js';
 import { errnoName } from './errno.js';
-import { parseError, type NlMessage } from './message.js';
+import { parseError, parseGenlHeader, type NlMessage } from './message.js';
 
 interface FamilyInfo {
   name: string;
@@ -91,7 +91,8 @@ export function describeMessage(msg: Uint8Array | NlMessage): string {
       if (e.extAck.missingType !== undefined) line += ` missing-type=${e.extAck.missingType}`;
     } else if (m.type >= NLMSG_MIN_TYPE && m.payload.length >= GENL_HDRLEN) {
       const hdr = GENL_HDRLEN + (families.get(m.type)?.hdrSize ?? 0);
-      line += ` cmd=${m.payload[0]} version=${m.payload[1]}`;
+      const g = parseGenlHeader(m.payload);
+      line += ` cmd=${g.cmd} version=${g.version}`;
       if (hdr > GENL_HDRLEN && m.payload.length >= hdr) {
         line += ` hdr=${Buffer.from(m.payload.subarray(GENL_HDRLEN, hdr)).toString('hex')}`;
       }

@@ -20,7 +20,7 @@ import {
 import type { Connection } from './connection.js';
 import { registerFamily } from './debug.js';
 import { MalformedError, NetlinkError } from './errors.js';
-import { beginMessage, endMessage, writeGenlHeader, type NlMessage } from './message.js';
+import { beginMessage, endMessage, parseGenlHeader, writeGenlHeader, type NlMessage } from './message.js';
 
 export interface GenlFamily {
   id: number;
@@ -55,7 +55,8 @@ export function genlRequest(family: number, cmd: number, version: number, flags 
 /** Decodes a CTRL_CMD_NEWFAMILY message (the reply to GETFAMILY). */
 export function decodeFamily(m: NlMessage): GenlFamily {
   const f: GenlFamily = { id: 0, name: '', version: 0, hdrSize: 0, maxAttr: 0, ops: [], groups: new Map() };
-  if (m.payload.length < GENL_HDRLEN) throw new MalformedError('nlctrl reply without genlmsghdr');
+  // For its length check only: the attributes do not depend on the command.
+  parseGenlHeader(m.payload);
   for (const a of parseAttrs(m.payload, GENL_HDRLEN)) {
     switch (a.type) {
       case CTRL_ATTR_FAMILY_ID:

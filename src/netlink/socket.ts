@@ -2,6 +2,7 @@
 // addon's system calls and the request engine. Holds no protocol state.
 import { native, type NativeNetlinkSocket } from '../native.js';
 import { NETLINK_ADD_MEMBERSHIP, NETLINK_DROP_MEMBERSHIP, NETLINK_GENERIC, SOL_NETLINK, SOL_SOCKET, SO_RCVBUF, SO_RCVBUFFORCE } from './constants.js';
+import { HOST_LE } from './attr.js';
 import { NetlinkError, fromSystemError } from './errors.js';
 
 export interface SocketOptions {
@@ -25,7 +26,12 @@ export interface SocketOptions {
 export interface DatagramSocket {
   readonly portId: number;
   sendBatch(messages: Uint8Array[]): void;
-  /** Calls onDatagram for each datagram queued now; returns how many. Never blocks. */
+  /**
+   * Calls onDatagram for each datagram queued now; returns how many. Never
+   * blocks. A datagram larger than a receive slot is thrown as a NetlinkError
+   * EMSGSIZE whose seq, when set, is that of the request it answered; the
+   * datagrams after it are delivered by the next call.
+   */
   drain(onDatagram: (datagram: Uint8Array, senderPort: number) => void): number;
   watch(onReadable: (err?: Error) => void): void;
   unwatch(): void;
@@ -42,6 +48,9 @@ export class NetlinkSocket implements DatagramSocket {
   private readonly pids: Uint32Array;
   /** Datagrams larger than slotBytes: the kernel's data was cut and is lost. */
   truncated = 0;
+  /** Slots [restFrom, restCount) of the last receive, not yet delivered because a cut datagram was thrown. */
+  private restFrom = 0;
+  private restCount = 0;
 
   constructor(opts: SocketOptions = {}) {
     try {
@@ -114,20 +123,50 @@ export class NetlinkSocket implements DatagramSocket {
     }
   }
 
-  private deliver(count: number, onDatagram: (datagram: Uint8Array, senderPort: number) => void): void {
-    for (let i = 0; i < count; i++) {
+  /**
+   * Hands out slots [from, count). A datagram cut short is thrown as
+   * EMSGSIZE, one per throw, and the slots after it are kept for the next
+   * drain or receiveWait: the rest of the batch was already taken from the
+   * kernel, and dropping it would lose replies that did fit.
+   */
+  private deliver(from: number, count: number, onDatagram: (datagram: Uint8Array, senderPort: number) => void): void {
+    for (let i = from; i < count; i++) {
       const len = this.lens[i];
+      const start = i * this.slotBytes;
       if (len > this.slotBytes) {
         this.truncated++;
-        throw new NetlinkError({ errno: 90 /* EMSGSIZE */, operation: `receive: datagram of ${len} bytes exceeds the ${this.slotBytes}-byte slot` });
+        this.restFrom = i + 1;
+        this.restCount = count;
+        throw this.cutError(start, len, this.pids[i]);
       }
-      const start = i * this.slotBytes;
       onDatagram(this.recvBuf.subarray(start, start + len), this.pids[i]);
     }
   }
 
+  /** The error for a cut datagram, with the sequence number of our request it answered, if it did. */
+  private cutError(start: number, len: number, sender: number): NetlinkError {
+    // The slot still holds the datagram's first nlmsghdr (slots are at least 16 bytes).
+    const view = new DataView(this.recvBuf.buffer, this.recvBuf.byteOffset + start, 16);
+    const seq = view.getUint32(8, HOST_LE);
+    const ours = sender === 0 && seq !== 0 && view.getUint32(12, HOST_LE) === this.portId;
+    return new NetlinkError({
+      errno: 90 /* EMSGSIZE */,
+      operation: `receive: datagram of ${len} bytes exceeds the ${this.slotBytes}-byte slot`,
+      seq: ours ? seq : undefined,
+    });
+  }
+
+  /** Delivers what a previous call left after a cut datagram; returns how many. */
+  private deliverRest(onDatagram: (datagram: Uint8Array, senderPort: number) => void): number {
+    const from = this.restFrom;
+    const count = this.restCount;
+    this.restFrom = this.restCount = 0;
+    this.deliver(from, count, onDatagram);
+    return count - from;
+  }
+
   drain(onDatagram: (datagram: Uint8Array, senderPort: number) => void): number {
-    let total = 0;
+    let total = this.restFrom < this.restCount ? this.deliverRest(onDatagram) : 0;
     for (;;) {
       let n: number;
       try {
@@ -136,21 +175,26 @@ export class NetlinkSocket implements DatagramSocket {
         throw fromSystemError(err, 'receive');
       }
       if (n === 0) return total;
-      this.deliver(n, onDatagram);
+      this.deliver(0, n, onDatagram);
       total += n;
       if (n < this.lens.length) return total;
     }
   }
 
-  /** Blocks up to timeoutMs (-1: forever) for datagrams; returns how many were delivered. */
+  /**
+   * Blocks up to timeoutMs (-1: forever) for datagrams; returns how many were
+   * delivered, 0 after the timeout. Throws EMSGSIZE for a datagram larger
+   * than a slot (see deliver).
+   */
   receiveWait(timeoutMs: number, onDatagram: (datagram: Uint8Array, senderPort: number) => void): number {
+    if (this.restFrom < this.restCount) return this.deliverRest(onDatagram);
     let n: number;
     try {
       n = this.raw.recvWait(this.recvBuf, this.slotBytes, this.lens, this.pids, timeoutMs);
     } catch (err) {
       throw fromSystemError(err, 'receive');
     }
-    this.deliver(n, onDatagram);
+    this.deliver(0, n, onDatagram);
     return n;
   }
 
@@ -168,6 +212,7 @@ export class NetlinkSocket implements DatagramSocket {
   }
 
   close(): void {
+    this.restFrom = this.restCount = 0;
     this.raw.close();
   }
 }

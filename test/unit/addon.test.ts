@@ -81,6 +81,22 @@ describe('NetlinkSocket (native)', () => {
     expect(acked).toEqual(reqs.map((_, i) => 1000 + i));
   });
 
+  it('recvmmsg takes several queued datagrams in one recv call', async () => {
+    const s = socket();
+    s.setOption(C.SOL_SOCKET, C.SO_RCVBUF, 1 << 20);
+    s.sendBatch(Array.from({ length: 100 }, (_, i) => getFamilyRequest('nlctrl', 1000 + i)));
+    // Readable per libuv, then a moment more, so the count cannot hinge on when the kernel answers.
+    await new Promise<void>((resolve) => s.pollStart(() => (s.pollStop(), resolve())));
+    await new Promise((r) => setTimeout(r, 10));
+    const buf = new Uint8Array(8 * SLOT);
+    const lens = new Int32Array(8);
+    const n = s.recv(buf, SLOT, lens);
+    expect(n).toBe(8);
+    // Eight separate datagrams, in order: each request's reply, then its ACK.
+    const got = Array.from({ length: n }, (_, i) => parseMessages(buf.subarray(i * SLOT, i * SLOT + lens[i])).map((m) => [m.type, m.seq]));
+    expect(got).toEqual(Array.from({ length: 8 }, (_, i) => [[i % 2 ? C.NLMSG_ERROR : C.GENL_ID_CTRL, 1000 + (i >> 1)]]));
+  });
+
   it('recv never blocks and returns 0 when nothing is queued', () => {
     const s = socket();
     expect(s.recv(new Uint8Array(SLOT), SLOT, new Int32Array(1))).toBe(0);

@@ -107,6 +107,54 @@ describe('typed getters', () => {
   });
 });
 
+describe('AttrWriter length limit (nla_len is a u16)', () => {
+  const lenField = (b: Uint8Array, at = 0): number => new DataView(b.buffer, b.byteOffset).getUint16(at, true);
+
+  it('writes an attribute of exactly 65535 bytes, header included', () => {
+    const w = new AttrWriter();
+    const payload = new Uint8Array(65531).fill(0x5a);
+    w.bytes(3, payload);
+    const out = w.finish();
+    expect(lenField(out)).toBe(0xffff);
+    const [a] = parseAttrs(out);
+    expect(a.type).toBe(3);
+    expect(a.data.length).toBe(65531);
+    expect(a.data.every((x) => x === 0x5a)).toBe(true);
+  });
+
+  it('refuses 65536 bytes with a RangeError naming the type and length, writing nothing', () => {
+    const w = new AttrWriter();
+    w.u32(1, 42);
+    expect(() => w.bytes(7, new Uint8Array(65532))).toThrow(RangeError);
+    expect(() => w.bytes(7, new Uint8Array(65532))).toThrow(/attribute type 7: 65536 bytes exceed the 65535-byte/);
+    expect(() => w.bytes(1, new Uint8Array(70000))).toThrow(/attribute type 1: 70004 bytes/);
+    // The refused attribute left no header behind: the message is still whole.
+    expect(w.length).toBe(8);
+    expect(parseAttrs(w.finish()).map((a) => [a.type, getU32(a)])).toEqual([[1, 42]]);
+  });
+
+  it('counts the NUL of a string, and names the type without its flag bits', () => {
+    const w = new AttrWriter();
+    w.string(2, 'x'.repeat(65530));
+    expect(lenField(w.finish())).toBe(0xffff);
+    expect(() => new AttrWriter().string(2, 'x'.repeat(65531))).toThrow(/attribute type 2: 65536 bytes/);
+    expect(() => new AttrWriter().attr({ type: 5, flags: NLA_F_NESTED, data: new Uint8Array(65532) })).toThrow(/^attribute type 5: 65536 bytes/);
+  });
+
+  it('refuses a nest past 65535 bytes the same way, naming its type', () => {
+    const fits = new AttrWriter();
+    let n = fits.nestStart(9);
+    fits.bytes(1, new Uint8Array(65524)); // 4 + 65524, then the nest's own 4: 65532
+    fits.nestEnd(n);
+    expect(lenField(fits.finish())).toBe(65532);
+    const over = new AttrWriter();
+    n = over.nestStart(9, true);
+    over.bytes(1, new Uint8Array(65528)); // 65532 + 4: one word too many
+    expect(() => over.nestEnd(n)).toThrow(RangeError);
+    expect(() => over.nestEnd(n)).toThrow(/^nested attribute type 9: 65536 bytes exceed the 65535-byte/);
+  });
+});
+
 describe('parseAttrs on bad input', () => {
   it('rejects a length below the header', () => {
     expect(() => parseAttrs(Uint8Array.of(2, 0, 1, 0))).toThrow(/below the 4-byte header/);

@@ -5,6 +5,7 @@ import { Connection } from '../../src/netlink/connection.js';
 import { CTRL_ATTR_FAMILY_NAME, CTRL_CMD_GETFAMILY, CTRL_VERSION, GENL_ID_CTRL } from '../../src/netlink/constants.js';
 import { NetlinkError } from '../../src/netlink/errors.js';
 import { genlRequest, listFamilies, resolveFamily } from '../../src/netlink/genl.js';
+import { NetlinkSocket } from '../../src/netlink/socket.js';
 
 const conns: Connection[] = [];
 const connect = (...args: ConstructorParameters<typeof Connection>): Connection => {
@@ -224,5 +225,43 @@ describe('Connection after a real receive-buffer overrun', () => {
     expect(c.stats.unmatched).toBeGreaterThan(0);
     // The same connection still answers.
     await expect(resolveFamily(c, 'nlctrl')).resolves.toMatchObject({ name: 'nlctrl' });
+  });
+});
+
+describe('Connection with a receive slot smaller than a reply', () => {
+  // nlctrl's own family reply is ~136 bytes; an ACK or ENOENT (capped, no
+  // echoed request) is 36: 64-byte slots cut the first and hold the others.
+  const SLOT = 64;
+  const truncated = (c: Connection): number => (c.socket as NetlinkSocket).truncated;
+
+  it('fails only the request whose reply was cut (EMSGSIZE), answers the rest, and keeps working', async () => {
+    const c = connect({ slotBytes: SLOT, timeoutMs: 5000 });
+    // One tick, one sendmsg: all six answers land in one recvmmsg batch behind the cut one.
+    const [cut, a, b] = await Promise.allSettled([resolveFamily(c, 'nlctrl'), resolveFamily(c, 'no_such_a'), resolveFamily(c, 'no_such_b')]);
+    expect(cut.status).toBe('rejected');
+    const err = (cut as PromiseRejectedResult).reason;
+    expect(err).toBeInstanceOf(NetlinkError);
+    expect(err).toMatchObject({ code: 'EMSGSIZE', errno: 90 });
+    expect(err.seq).toEqual(expect.any(Number));
+    expect(err.message).toMatch(/resolve generic netlink family nlctrl: receive: datagram of \d+ bytes exceeds the 64-byte slot/);
+    expect(a).toMatchObject({ status: 'rejected', reason: { code: 'ENOENT' } });
+    expect(b).toMatchObject({ status: 'rejected', reason: { code: 'ENOENT' } });
+    expect(truncated(c)).toBe(1);
+    expect(c.inFlight).toBe(0);
+    // The cut request's own ACK came after it was failed.
+    expect(c.stats.unmatched).toBe(1);
+    // Later requests on the same connection: one whose answer fits, one whose reply does not.
+    await expect(resolveFamily(c, 'no_such_c')).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(resolveFamily(c, 'nlctrl')).rejects.toMatchObject({ code: 'EMSGSIZE' });
+    expect(truncated(c)).toBe(2);
+    expect(c.inFlight).toBe(0);
+  });
+
+  it('fails a dump whose datagram was cut, without leaving it pending', async () => {
+    const c = connect({ slotBytes: SLOT, timeoutMs: 5000 });
+    await expect(listFamilies(c)).rejects.toMatchObject({ code: 'EMSGSIZE' });
+    expect(truncated(c)).toBeGreaterThan(0);
+    expect(c.inFlight).toBe(0);
+    await expect(resolveFamily(c, 'no_such_family')).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });

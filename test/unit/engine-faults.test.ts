@@ -216,6 +216,41 @@ describe('request engine faults', () => {
     expect(c.inFlight).toBe(0);
   });
 
+  // What NetlinkSocket throws for a datagram larger than its receive slot; the rest stays queued.
+  const cut = (seq?: number): NetlinkError => new NetlinkError({ errno: 90, operation: 'receive: datagram of 9000 bytes exceeds the 64-byte slot', seq });
+
+  it('a cut reply fails its own request only; a cut datagram that answers nothing is counted', async () => {
+    let n = 0;
+    const sock = new ScriptedSocket((req, push) => {
+      n++;
+      if (n === 1) sock.failNextDrain = cut(req.seq);
+      if (n === 3) sock.failNextDrain = cut();
+      push(ack(req.seq));
+    });
+    const c = new Connection({ socket: sock });
+    const [a, b] = await Promise.allSettled([c.request(request(), { operation: 'big get' }), c.request(request())]);
+    expect(a).toMatchObject({ status: 'rejected', reason: { code: 'EMSGSIZE', message: expect.stringMatching(/^big get: receive: datagram of 9000 bytes/) } });
+    expect(b).toMatchObject({ status: 'fulfilled', value: [] });
+    // The cut request's ACK arrived after it had failed.
+    expect(c.stats.unmatched).toBe(1);
+    await expect(c.request(request())).resolves.toEqual([]);
+    expect(c.stats.unmatched).toBe(2);
+    expect(c.inFlight).toBe(0);
+  });
+
+  it("a cut answer to a packed group's member fails that member", async () => {
+    const sock = new ScriptedSocket((req, push) => {
+      if (++i === 2) sock.failNextDrain = cut(req.seq);
+      if (req.flags & 0x4) push(ack(req.seq));
+    });
+    let i = 0;
+    const c = new Connection({ socket: sock });
+    const out = await c.requestPacked(concat([request(), request(), request()]), 3, { operation: 'group' });
+    expect(out.map((e) => (e as NetlinkError | undefined)?.code)).toEqual([undefined, 'EMSGSIZE', undefined]);
+    expect(out[1]?.message).toMatch(/^group: receive: datagram/);
+    expect(c.inFlight).toBe(0);
+  });
+
   it('fails everything pending on close', async () => {
     const sock = new ScriptedSocket(() => {});
     const c = new Connection({ socket: sock });

@@ -1,9 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AttrWriter } from '../../src/netlink/attr.js';
-import { NLMSGERR_ATTR_MSG, NLMSGERR_ATTR_OFFS, NLMSG_ERROR, NLM_F_ACK_TLVS, NLM_F_CAPPED } from '../../src/netlink/constants.js';
+import { CTRL_ATTR_FAMILY_NAME, CTRL_CMD_GETFAMILY, CTRL_VERSION, GENL_ID_CTRL, NLMSGERR_ATTR_MSG, NLMSGERR_ATTR_OFFS, NLMSG_ERROR, NLM_F_ACK_TLVS, NLM_F_CAPPED } from '../../src/netlink/constants.js';
+import { describeMessage } from '../../src/netlink/debug.js';
 import { MalformedError } from '../../src/netlink/errors.js';
-import { beginMessage, endMessage, parseError, parseMessages } from '../../src/netlink/message.js';
+import { decodeFamily, genlRequest } from '../../src/netlink/genl.js';
+import { beginMessage, endMessage, parseError, parseGenlHeader, parseMessages, writeGenlHeader } from '../../src/netlink/message.js';
 
 describe('parseMessages', () => {
   it('splits a datagram holding several aligned messages', () => {
@@ -36,6 +38,39 @@ describe('parseMessages', () => {
       }),
       { numRuns: 3000 },
     );
+  });
+});
+
+describe('genlmsghdr', () => {
+  it('parseGenlHeader reads back what writeGenlHeader wrote, reserved bytes zero', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), (cmd, version) => {
+        const w = new AttrWriter(8);
+        const s = beginMessage(w, 0x20, 0);
+        writeGenlHeader(w, cmd, version);
+        w.u32(1, 0xdeadbeef);
+        endMessage(w, s);
+        const [m] = parseMessages(w.finish());
+        expect(parseGenlHeader(m.payload)).toEqual({ cmd, version });
+        expect([...m.payload.subarray(2, 4)]).toEqual([0, 0]);
+      }),
+    );
+  });
+  it('rejects a payload shorter than genlmsghdr with MalformedError', () => {
+    for (const n of [0, 1, 2, 3]) {
+      expect(() => parseGenlHeader(new Uint8Array(n))).toThrow(MalformedError);
+      expect(() => parseGenlHeader(new Uint8Array(n))).toThrow(`generic netlink payload of ${n} bytes has no genlmsghdr`);
+    }
+    expect(parseGenlHeader(Uint8Array.of(7, 1, 0, 0))).toEqual({ cmd: 7, version: 1 });
+  });
+  it('is what decodeFamily and the debug printer go by', () => {
+    const short = { type: GENL_ID_CTRL, flags: 0, seq: 1, pid: 0, payload: Uint8Array.of(1, 2) };
+    expect(() => decodeFamily(short)).toThrow(/payload of 2 bytes has no genlmsghdr/);
+    const { w, end } = genlRequest(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, CTRL_VERSION);
+    w.string(CTRL_ATTR_FAMILY_NAME, 'ovs_flow');
+    expect(describeMessage(end())).toMatch(/ cmd=3 version=2 attrs=\[2:9\]$/);
+    // Too short for genlmsghdr: header fields only, no made-up cmd.
+    expect(describeMessage(short)).toMatch(/type=nlctrl\(0x10\) flags=0 seq=1 pid=0$/);
   });
 });
 
