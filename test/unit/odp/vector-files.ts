@@ -18,7 +18,7 @@ export interface InvalidVector {
   mode: 'actions' | 'keys' | 'wc-keys';
   input: string;
   ovsOutput: string;
-  /** A string OVS prints but cannot parse: a reimplementation may accept it. */
+  /** A string OVS prints but cannot parse: ovsnl reads it and must print it back unchanged (vectors.test.ts). */
   asymmetry: boolean;
 }
 

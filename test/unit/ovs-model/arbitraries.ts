@@ -8,6 +8,7 @@
 import fc from 'fast-check';
 import { ipv4FromBytes, ipv6FromBytes, macFromBytes } from '../../../src/ovs/addr.js';
 import type { Action, CtAction, CtNat } from '../../../src/ovs/actions.js';
+import { keyFieldPayload } from '../../../src/ovs/key-codec.js';
 import type { FlowKey, MplsLse, NshKey, TunnelKey } from '../../../src/ovs/keys.js';
 
 type Arb<T> = fc.Arbitrary<T>;
@@ -134,7 +135,8 @@ function keyFields(text: boolean, depth: number): Record<string, Arb<unknown>> {
     key40: bytes(0, 8),
   };
   if (!text) f.key0 = bytes(0, 4);
-  if (text) delete f.nsh;
+  // nsh(...) stays in text mode too: OVS prints it but cannot read it back
+  // (odp-invalid.txt, ASYMMETRY B and C); ovsnl reads it, so it must round-trip.
   if (depth < 2) f.encap = fc.constant(null);
   return f;
 }
@@ -178,6 +180,7 @@ const WIDTHS: Record<string, number> = {
   'vlan.vid': 12, 'vlan.pcp': 3, 'vlan.cfi': 1, proto: 8, tos: 8, ttl: 8, frag: 8, label: 20, tclass: 8, hlimit: 8, src: 16, dst: 16, type: 8, code: 8, op: 16,
   reserved: 32, optionsType: 8, ns: 16, id: 16, srcPort: 16, dstPort: 16, tpSrc: 16, tpDst: 16, gbp: 32, flags: 8, msgtype: 8,
   'mpls.label': 20, 'mpls.tc': 3, 'mpls.ttl': 8, 'mpls.bos': 1, index: 32,
+  'nsh.mdtype': 8, 'nsh.np': 8, 'nsh.spi': 24, 'nsh.si': 8,
 };
 
 /** Replaces the -1 placeholders of maskLike with numbers of the field's width. */
@@ -367,6 +370,23 @@ export function actions(text = false, depth = 0): Arb<Action[]> {
     u32.map((port) => ({ type: 'tnlPop', port }) as Action),
     u32.map((bondId) => ({ type: 'lbOutput', bondId }) as Action),
   ];
+  if (text) {
+    // set(attr(value/mask)), printed as OVS's SET_MASKED case of format_odp_action
+    // does (the attribute in the terse, masked form; nsh via format_odp_set_nsh).
+    // Two kinds of masked set are left out because OVS itself prints them in a
+    // form that does not read back as the same text:
+    // - a mask of all ones: odp_actions_from_string turns it into a plain set,
+    //   which prints in the verbose form (ct_state(new|trk) becomes
+    //   ct_state(0x21); an unknown attribute loses its "/ff ff" mask);
+    // - a zero mask on ct_zone, ct_mark or ct_label: the terse form prints no
+    //   value at all, "set(ct_zone())", which neither OVS nor ovsnl can read.
+    list.push(
+      oneFieldKey(true)
+        .chain((key) => maskFor(key).map((mask) => ({ key, mask })))
+        .filter(({ key, mask }) => !allOnes(key, mask) && !emptyCtMask(mask))
+        .map(({ key, mask }) => ({ type: 'setMasked', key, mask }) as Action),
+    );
+  }
   if (!text) {
     list.push(
       oneFieldKey(false)
@@ -379,6 +399,18 @@ export function actions(text = false, depth = 0): Arb<Action[]> {
     );
   }
   return fc.array(fc.oneof(...list), { maxLength: depth ? 3 : 6 });
+}
+
+/** The mask covers every byte of the one attribute (OVS reads that back as a plain set). */
+function allOnes(key: FlowKey, mask: FlowKey): boolean {
+  const name = Object.keys(key)[0];
+  const k = keyFieldPayload(name, (key as Obj)[name]);
+  const m = keyFieldPayload(name, (mask as Obj)[name]);
+  return k.length === m.length && m.every((b) => b === 0xff);
+}
+
+function emptyCtMask(mask: FlowKey): boolean {
+  return mask.ctZone === 0 || mask.ctMark === 0 || mask.ctLabels === 0n;
 }
 
 function pushNsh(text: boolean): Arb<Action> {
