@@ -1,0 +1,797 @@
+// The fallback datapath's connection tracker: what the ct() action does in
+// the openvswitch module (net/openvswitch/conntrack.c) on top of netfilter's
+// conntrack (nf_conntrack_core.c and the TCP, UDP, ICMP, ICMPv6 and generic
+// trackers), as Linux 6.1 does it with its sysctls at their defaults
+// (nf_conntrack_checksum=1, tcp_loose=1, tcp_be_liberal=0). The kernel is the
+// specification: a flow key's ct_state, ct_mark, ct_labels and ct_tuple must
+// come out as the module's would, so its corners are kept on purpose, and the
+// kernel function each rule comes from is named where it is not obvious.
+//
+// Pure: no I/O and no timers. The clock is injected; connections expire
+// lazily when looked up and in a small sweep on every call.
+//
+// Where this differs from the kernel, deliberately:
+// - IP fragments are not reassembled (the module does it before tracking, in
+//   ovs_ct_handle_fragments, and holds fragments until the datagram is
+//   whole): a fragment is reported invalid here.
+// - SCTP, DCCP, UDP-Lite and GRE have trackers of their own in the kernel
+//   (states, checksums, their own timeouts); here they are tracked like any
+//   other protocol by the generic tracker (600 s), with ports in the tuple for
+//   SCTP, DCCP and UDP-Lite as the kernel's tuple has them.
+// - No NAT, no helpers or expectations, no timeout policies, no zone limits,
+//   no events: ct() actions asking for them are refused before they get here.
+// - A full table (maxEntries) evicts like the kernel's early_drop(): one
+//   connection not yet assured, or else the packet is dropped; but the
+//   candidates are the oldest entries, not those of the new tuple's hash
+//   buckets, and an expired entry counts as one.
+import type { CtTuple } from '../conntrack/entry.js';
+import { ipv4FromBytes, ipv6FromBytes } from '../ovs/addr.js';
+import { be16 } from '../packet/bytes.js';
+import { l4ChecksumOk } from '../packet/checksum.js';
+import { ETH_P_IP, ETH_P_IPV6, FRAG_NONE, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../packet/constants.js';
+import { Layer, type ParsedPacket } from '../packet/result.js';
+import {
+  TCP_ACCEPT,
+  TCP_ACCEPT_KILL,
+  TCP_CT_NAMES,
+  TCP_INVALID,
+  TCP_REPEAT,
+  tcpEstablished,
+  tcpPacket,
+  tcpSetLiberal,
+  type TcpConn,
+  type TcpOwner,
+  type TcpSegment,
+} from './conntrack-tcp.js';
+
+/** OVS_CS_F_* (ct_state bits of a flow key). */
+export const CS_NEW = 0x01;
+export const CS_EST = 0x02;
+export const CS_REL = 0x04;
+export const CS_RPL = 0x08;
+export const CS_INV = 0x10;
+export const CS_TRK = 0x20;
+export const CS_SNAT = 0x40;
+export const CS_DNAT = 0x80;
+
+/** IPS_* status bits the tracker keeps (entries() reports them). */
+export const IPS_EXPECTED = 1 << 0;
+export const IPS_SEEN_REPLY = 1 << 1;
+export const IPS_ASSURED = 1 << 2;
+export const IPS_CONFIRMED = 1 << 3;
+
+/** The original-direction tuple the key's ct_tuple4 / ct_tuple6 attribute reports. Shared with the entry: do not modify. */
+export interface CtOrigTuple {
+  ipv6: boolean;
+  /** 4 or 16 bytes, wire order. */
+  src: Uint8Array;
+  dst: Uint8Array;
+  /** Ports; for ICMP and ICMPv6 the type and the code, as OVS reports them. 0 for protocols without ports. */
+  srcPort: number;
+  dstPort: number;
+  proto: number;
+}
+
+/** What ct() sets in the flow key. */
+export interface CtVerdict {
+  state: number;
+  mark: number;
+  labels: bigint;
+  /** Absent for a packet that is invalid (no connection). */
+  orig?: CtOrigTuple;
+  /**
+   * The module frees the packet: the table was full and nothing could be
+   * evicted (nf_conntrack_in() answers NF_DROP, ovs_ct_execute() fails).
+   * The other fields then mean nothing.
+   */
+  drop?: boolean;
+}
+
+/** ct(commit): what to write into the connection, and force_commit. */
+export interface CtCommit {
+  /** ovs_ct_set_mark(): new = value | (old & ~mask), the value used as given. */
+  mark?: { value: number; mask: number };
+  /**
+   * 128-bit labels, host order. A new connection gets (old & ~mask) | (value
+   * & mask) (ovs_ct_init_labels); a committed one (old & ~mask) ^ value
+   * (nf_connlabels_replace), the value unmasked.
+   */
+  labels?: { value: bigint; mask: bigint };
+  /** OVS_CT_ATTR_FORCE_COMMIT: a packet in the reply direction ends its connection and starts one it originates. */
+  force?: boolean;
+}
+
+/**
+ * The flow key's ct_state and ct_zone before this ct() (after recirculation
+ * they travel with the packet). A packet already tracked in this zone is not
+ * run through the tracker again: its connection is only found (the module's
+ * skb_nfct_cached()).
+ */
+export interface CtPrior {
+  state: number;
+  zone: number;
+}
+
+/** A live connection, for dumps. */
+export interface CtEntryView {
+  zone: number;
+  /** AF_INET (2) or AF_INET6 (10). */
+  family: number;
+  proto: number;
+  orig: CtTuple;
+  reply: CtTuple;
+  /** IPS_* bits. */
+  status: number;
+  /** The protocol's state name (TCP: tcp_conntrack_names), '' for protocols without states. */
+  state: string;
+  /** enum tcp_conntrack, for TCP. */
+  tcpState?: number;
+  mark: number;
+  labels: bigint;
+  /** Seconds left. */
+  timeout: number;
+}
+
+export interface ConnTrackerOptions {
+  /** Milliseconds from a monotonic clock. */
+  now?: () => number;
+  /** Connections the table holds at most (nf_conntrack_max). */
+  maxEntries?: number;
+}
+
+const IPPROTO_DCCP = 33;
+const IPPROTO_UDPLITE = 136;
+const IPPROTO_FRAGMENT = 44;
+const IPPROTO_NONE = 59;
+const AF_INET = 2;
+const AF_INET6 = 10;
+
+const ORIGINAL = 0;
+const REPLY = 1;
+
+const UDP_UNREPLIED_MS = 30_000;
+const UDP_REPLIED_MS = 120_000;
+/** A UDP flow answered and still going this long after its first packet is a stream (nf_conntrack_udp_packet). */
+const UDP_STREAM_MS = 2_000;
+const ICMP_MS = 30_000;
+const GENERIC_MS = 600_000;
+
+/** Expired connections looked at per process() call. */
+const SWEEP_PER_PACKET = 4;
+/** Connections early drop looks at (the kernel scans 8 hash buckets). */
+const EVICTION_SCAN = 64;
+
+const LABELS_MASK = (1n << 128n) - 1n;
+
+/** Protocols whose tuple holds ports (nf_ct_get_tuple_ports). */
+const hasPorts = (proto: number): boolean =>
+  proto === IPPROTO_TCP || proto === IPPROTO_UDP || proto === IPPROTO_SCTP || proto === IPPROTO_DCCP || proto === IPPROTO_UDPLITE;
+
+/**
+ * The ICMP types a reply type exists for, as type + 1 (invmap of
+ * nf_conntrack_proto_icmp.c): echo, timestamp, information and address mask
+ * requests and replies. Other types have no reverse, so no connection.
+ */
+const ICMP_INVERSE = new Uint8Array(256);
+for (const [a, b] of [
+  [8, 0],
+  [13, 14],
+  [15, 16],
+  [17, 18],
+]) {
+  ICMP_INVERSE[a] = b + 1;
+  ICMP_INVERSE[b] = a + 1;
+}
+/** ICMPv6: echo and node information query and reply. */
+const ICMPV6_INVERSE = new Uint8Array(256);
+for (const [a, b] of [
+  [128, 129],
+  [139, 140],
+]) {
+  ICMPV6_INVERSE[a] = b + 1;
+  ICMPV6_INVERSE[b] = a + 1;
+}
+/** The requests that can start an ICMP "connection" (valid_new). */
+const ICMP_NEW = new Set([8, 13, 15, 17]);
+const ICMPV6_NEW = new Set([128, 139]);
+/** ICMPv6 the kernel leaves untracked: MLD, router and neighbour discovery (noct_valid_new). */
+const ICMPV6_UNTRACKED = new Set([130, 131, 132, 133, 134, 135, 136, 143]);
+/** icmp_is_err(). */
+const ICMP_ERRORS = new Set([3, 4, 5, 11, 12]);
+/** NR_ICMP_TYPES: higher types are invalid. */
+const ICMP_MAX_TYPE = 18;
+
+const isIcmpProto = (proto: number): boolean => proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6;
+
+/** The reverse of an ICMP type, or -1 (nf_conntrack_invert_icmp[v6]_tuple). */
+function icmpInverse(proto: number, type: number): number {
+  const v = (proto === IPPROTO_ICMP ? ICMP_INVERSE : ICMPV6_INVERSE)[type];
+  return v ? v - 1 : -1;
+}
+
+/** A 16-bit word of an address. */
+const w = (x: Uint8Array, o: number): number => (x[o] << 8) | x[o + 1];
+
+/**
+ * The table key of a tuple: zone, family, protocol, addresses and the two
+ * protocol fields (ports; for ICMP the id, and type << 8 | code), packed as
+ * 16-bit code units: one short string per lookup and nothing else.
+ */
+function tupleKey(zone: number, v6: boolean, proto: number, sb: Uint8Array, so: number, db: Uint8Array, dOff: number, a: number, b: number): string {
+  const head = v6 ? 0x600 | proto : 0x400 | proto;
+  if (!v6) {
+    return String.fromCharCode(zone, head, w(sb, so), w(sb, so + 2), w(db, dOff), w(db, dOff + 2), a, b);
+  }
+  return String.fromCharCode(
+    zone, head,
+    w(sb, so), w(sb, so + 2), w(sb, so + 4), w(sb, so + 6), w(sb, so + 8), w(sb, so + 10), w(sb, so + 12), w(sb, so + 14),
+    w(db, dOff), w(db, dOff + 2), w(db, dOff + 4), w(db, dOff + 6), w(db, dOff + 8), w(db, dOff + 10), w(db, dOff + 12), w(db, dOff + 14),
+    a, b,
+  );
+}
+
+/** A connection (struct nf_conn, the parts kept here). */
+class Conn implements TcpOwner {
+  readonly origKey: string;
+  readonly replyKey: string;
+  /** The tuple fields after the addresses: ports, or ICMP id and type << 8 | code. */
+  readonly origA: number;
+  readonly origB: number;
+  readonly replyA: number;
+  readonly replyB: number;
+  readonly orig: CtOrigTuple;
+  readonly halves: [Half, Half];
+  /** In the table (IPS_CONFIRMED). */
+  confirmed = false;
+  seenReply = false;
+  assured = false;
+  expires = 0;
+  mark = 0;
+  labels = 0n;
+  tcp: TcpConn | undefined = undefined;
+  /** When an answered UDP flow counts as a stream. */
+  udpStreamAt = 0;
+
+  constructor(
+    readonly zone: number,
+    readonly v6: boolean,
+    readonly proto: number,
+    src: Uint8Array,
+    dst: Uint8Array,
+    a: number,
+    b: number,
+    replyA: number,
+    replyB: number,
+  ) {
+    this.origA = a;
+    this.origB = b;
+    this.replyA = replyA;
+    this.replyB = replyB;
+    this.origKey = tupleKey(zone, v6, proto, src, 0, dst, 0, a, b);
+    this.replyKey = tupleKey(zone, v6, proto, dst, 0, src, 0, replyA, replyB);
+    // __ovs_ct_update_key_orig_tp(): ICMP reports type and code as the ports.
+    const icmp = proto === (v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP);
+    this.orig = { ipv6: v6, src, dst, srcPort: icmp ? b >>> 8 : a, dstPort: icmp ? b & 0xff : b, proto };
+    this.halves = [
+      { conn: this, dir: ORIGINAL },
+      { conn: this, dir: REPLY },
+    ];
+  }
+
+  get status(): number {
+    return (this.seenReply ? IPS_SEEN_REPLY : 0) | (this.assured ? IPS_ASSURED : 0) | (this.confirmed ? IPS_CONFIRMED : 0);
+  }
+}
+
+/** One direction of a connection: what a table key leads to. */
+interface Half {
+  conn: Conn;
+  dir: number;
+}
+
+/**
+ * The packet as conntrack sees it (reused): the IP packet trimmed to its
+ * header's length (nf_ct_skb_network_trim), where its upper-layer data starts
+ * (ipv4_get_l4proto / ipv6_get_l4proto) and the tuple's protocol fields.
+ */
+const pk = {
+  buf: new Uint8Array(0) as Uint8Array,
+  l3: 0,
+  /** Bytes of the IP packet, from l3. */
+  len: 0,
+  v6: false,
+  proto: 0,
+  /** Upper-layer data, from l3. */
+  dataoff: 0,
+  /** Tuple fields (see tupleKey). */
+  a: 0,
+  b: 0,
+};
+
+/** ipv6_skip_exthdr() from `off` (relative to l3) over b[l3 .. l3 + len): the upper layer's offset, or -1 (no next header, cut short, or a later fragment). */
+function skipIpv6Ext(b: Uint8Array, l3: number, len: number, off: number, nh: number, out: { nh: number }): number {
+  for (;;) {
+    if (nh !== 0 && nh !== 43 && nh !== IPPROTO_FRAGMENT && nh !== 51 && nh !== IPPROTO_NONE && nh !== 60) break;
+    if (nh === IPPROTO_NONE || off + 2 > len) return -1;
+    let hdrLen: number;
+    if (nh === IPPROTO_FRAGMENT) {
+      if (off + 4 > len) return -1;
+      // Offset (or the reserved bits) set: a later fragment, not trackable.
+      if (be16(b, l3 + off + 2) & ~7) return -1;
+      hdrLen = 8;
+    } else if (nh === 51) {
+      hdrLen = (b[l3 + off + 1] + 2) << 2;
+    } else {
+      hdrLen = (b[l3 + off + 1] + 1) << 3;
+    }
+    nh = b[l3 + off];
+    off += hdrLen;
+  }
+  out.nh = nh;
+  return off;
+}
+const nhOut = { nh: 0 };
+
+/** Reads the network layer of a parsed frame into `pk`; false if conntrack cannot track it. */
+function readPacket(p: ParsedPacket): boolean {
+  const b = p.buf;
+  const l3 = p.l3;
+  // The module reassembles fragments before tracking; the fallback cannot yet.
+  if (p.ipFrag !== FRAG_NONE) return false;
+  const avail = p.len - l3;
+  if (p.ethType === ETH_P_IP && p.layers & Layer.IPV4) {
+    const len = Math.min(be16(b, l3 + 2), avail);
+    if (len < 20) return false;
+    const dataoff = (b[l3] & 15) << 2;
+    if (be16(b, l3 + 6) & 0x1fff || dataoff > len) return false;
+    pk.v6 = false;
+    pk.len = len;
+    pk.dataoff = dataoff;
+    pk.proto = b[l3 + 9];
+  } else if (p.ethType === ETH_P_IPV6 && p.layers & Layer.IPV6) {
+    if (avail < 40) return false;
+    const len = Math.min(40 + be16(b, l3 + 4), avail);
+    const off = skipIpv6Ext(b, l3, len, 40, b[l3 + 6], nhOut);
+    if (off < 0) return false;
+    pk.v6 = true;
+    pk.len = len;
+    pk.dataoff = off;
+    pk.proto = nhOut.nh;
+  } else {
+    return false;
+  }
+  pk.buf = b;
+  pk.l3 = l3;
+  return true;
+}
+
+/** nf_ct_get_tuple()'s protocol part for the data at `l4` (absolute) of a packet ending at `end`: sets a and b. */
+function readTupleFields(t: { a: number; b: number }, b: Uint8Array, l4: number, end: number, proto: number): boolean {
+  if (isIcmpProto(proto)) {
+    if (l4 + 8 > end) return false;
+    t.a = be16(b, l4 + 4);
+    t.b = (b[l4] << 8) | b[l4 + 1];
+  } else if (hasPorts(proto)) {
+    if (l4 + 4 > end) return false;
+    t.a = be16(b, l4);
+    t.b = be16(b, l4 + 2);
+  } else {
+    t.a = 0;
+    t.b = 0;
+  }
+  return true;
+}
+
+/** The reverse tuple's fields (nf_ct_invert_tuple), or false where ICMP has no reverse. */
+function invertFields(t: { a: number; b: number }, proto: number, a: number, b: number): boolean {
+  if (isIcmpProto(proto)) {
+    const rev = icmpInverse(proto, b >>> 8);
+    if (rev < 0) return false;
+    t.a = a;
+    t.b = (rev << 8) | (b & 0xff);
+    return true;
+  }
+  t.a = b;
+  t.b = a;
+  return true;
+}
+const inv = { a: 0, b: 0 };
+const inner = { a: 0, b: 0 };
+const tcpSeg: TcpSegment = { buf: pk.buf, l4: 0, l4Len: 0 };
+
+function sameBytes(x: Uint8Array, xo: number, y: Uint8Array, n: number): boolean {
+  for (let i = 0; i < n; i++) if (x[xo + i] !== y[i]) return false;
+  return true;
+}
+
+// Outcomes of tracking a packet.
+const T_OK = 0;
+const T_INVALID = 1;
+const T_DROP = 2;
+// Of the ICMP error check.
+const E_NOT_ERROR = 3;
+const E_RELATED = 4;
+
+function invalidVerdict(): CtVerdict {
+  return { state: CS_TRK | CS_INV, mark: 0, labels: 0n, orig: undefined, drop: false };
+}
+
+export class ConnTracker {
+  private readonly clock: () => number;
+  private readonly maxEntries: number;
+  /** Both directions of every connection, by tuple key. */
+  private readonly byKey = new Map<string, Half>();
+  /** Connections in the order they were confirmed (for sweeps and eviction). */
+  private readonly conns = new Set<Conn>();
+  private sweeper: IterableIterator<Conn> | undefined;
+  // What track() found (fields rather than a result object: no allocation per packet).
+  private resConn: Conn | undefined;
+  private resState = 0;
+
+  constructor(opts: ConnTrackerOptions = {}) {
+    this.clock = opts.now ?? (() => performance.now());
+    this.maxEntries = opts.maxEntries ?? 65536;
+  }
+
+  /** Connections in the table (expired ones included until a sweep or a lookup finds them). */
+  get size(): number {
+    return this.conns.size;
+  }
+
+  /**
+   * ct() on one packet in `zone`. With `commit` the connection is kept
+   * (ovs_ct_commit); without, a new connection is looked at and forgotten,
+   * while an existing one is still updated, as the kernel does. `prior`: the
+   * key's ct fields before this action, if the packet went through ct()
+   * before (see CtPrior).
+   */
+  process(p: ParsedPacket, zone: number, commit?: CtCommit, prior?: CtPrior): CtVerdict {
+    const now = this.clock();
+    this.sweep(now, SWEEP_PER_PACKET);
+    if (!readPacket(p)) return invalidVerdict();
+
+    const priorState = prior?.state ?? 0;
+    const force = commit?.force === true;
+    // skb_nfct_cached() / ovs_ct_executed(): tracked here already, or forced.
+    const executed = (priorState & CS_TRK) !== 0 && (priorState & CS_INV) === 0 && prior?.zone === zone;
+    let conn: Conn | undefined;
+    let state = 0;
+    if (executed || (priorState === 0 && force)) {
+      const h = this.findPacket(zone, now);
+      if (h && force && h.dir === REPLY) {
+        // Force: the packet's direction becomes the original one.
+        this.remove(h.conn);
+      } else if (h && executed) {
+        conn = h.conn;
+        state = priorState;
+      }
+    }
+    if (!conn) {
+      const r = this.track(zone, now);
+      if (r === T_DROP) return { state: 0, mark: 0, labels: 0n, orig: undefined, drop: true };
+      if (r === T_INVALID || !this.resConn) return invalidVerdict();
+      conn = this.resConn;
+      state = this.resState;
+    }
+    this.resConn = undefined;
+
+    // __ovs_ct_lookup(): established TCP connections are liberal about
+    // windows from now on, so out-of-window packets are not marked invalid.
+    if (conn.confirmed && conn.tcp && tcpEstablished(conn)) tcpSetLiberal(conn.tcp);
+
+    if (commit && !this.commit(conn, commit, state)) return { state: 0, mark: 0, labels: 0n, orig: undefined, drop: true };
+    return { state, mark: conn.mark, labels: conn.labels, orig: conn.orig, drop: false };
+  }
+
+  /** Deletes every connection, or those of one zone; returns how many. */
+  flush(zone?: number): number {
+    let n = 0;
+    for (const c of this.conns) {
+      if (zone !== undefined && c.zone !== zone) continue;
+      this.remove(c);
+      n++;
+    }
+    this.sweeper = undefined;
+    return n;
+  }
+
+  /** Removes every expired connection now; returns how many. */
+  expire(): number {
+    const now = this.clock();
+    let n = 0;
+    for (const c of this.conns) {
+      if (c.expires > now) continue;
+      this.remove(c);
+      n++;
+    }
+    return n;
+  }
+
+  /** Each live connection, for a dump (conntrack -L style). */
+  *entries(): IterableIterator<CtEntryView> {
+    const now = this.clock();
+    for (const c of this.conns) {
+      if (c.expires <= now) continue;
+      const family = c.v6 ? AF_INET6 : AF_INET;
+      const tcpState = c.tcp?.state;
+      yield {
+        zone: c.zone,
+        family,
+        proto: c.proto,
+        orig: viewTuple(c, c.orig.src, c.orig.dst, c.origA, c.origB),
+        reply: viewTuple(c, c.orig.dst, c.orig.src, c.replyA, c.replyB),
+        status: c.status,
+        state: tcpState === undefined ? '' : TCP_CT_NAMES[tcpState],
+        tcpState,
+        mark: c.mark,
+        labels: c.labels,
+        timeout: Math.max(0, Math.floor((c.expires - now) / 1000)),
+      };
+    }
+  }
+
+  /**
+   * nf_conntrack_in(): finds or makes the packet's connection and runs its
+   * protocol's tracker. Sets resConn and resState (the key's ct_state) on T_OK.
+   */
+  private track(zone: number, now: number): number {
+    const p = pk;
+    if (p.proto === IPPROTO_ICMP || p.proto === IPPROTO_ICMPV6) {
+      const r = this.icmpError(zone, now);
+      if (r === E_RELATED) return T_OK;
+      if (r !== E_NOT_ERROR) return r;
+    }
+    for (;;) {
+      const l4 = p.l3 + p.dataoff;
+      if (!readTupleFields(p, p.buf, l4, p.l3 + p.len, p.proto)) return T_INVALID;
+      const key = tupleKey(zone, p.v6, p.proto, p.buf, p.l3 + (p.v6 ? 8 : 12), p.buf, p.l3 + (p.v6 ? 24 : 16), p.a, p.b);
+      const h = this.find(key, now);
+      let conn: Conn;
+      let dir = ORIGINAL;
+      if (h) {
+        conn = h.conn;
+        dir = h.dir;
+      } else {
+        // init_conntrack(): a tuple without a reverse is no connection.
+        if (!invertFields(inv, p.proto, p.a, p.b)) return T_INVALID;
+        if (this.conns.size >= this.maxEntries && !this.earlyDrop(now)) return T_DROP;
+        const n = p.v6 ? 16 : 4;
+        const so = p.l3 + (p.v6 ? 8 : 12);
+        conn = new Conn(zone, p.v6, p.proto, p.buf.slice(so, so + n), p.buf.slice(so + n, so + 2 * n), p.a, p.b, inv.a, inv.b);
+      }
+      const fresh = !conn.confirmed;
+      const r = this.handlePacket(conn, dir, fresh, now);
+      if (r === TCP_INVALID) return T_INVALID;
+      if (r === TCP_REPEAT) {
+        this.remove(conn);
+        continue;
+      }
+      if (r === TCP_ACCEPT_KILL) this.remove(conn);
+      // resolve_normal_ct()'s ctinfo, as ovs_ct_get_state() maps it.
+      let state: number;
+      if (dir === REPLY) {
+        state = CS_TRK | CS_EST | CS_RPL;
+        conn.seenReply = true;
+      } else {
+        state = conn.seenReply ? CS_TRK | CS_EST : CS_TRK | CS_NEW;
+      }
+      // Every unconfirmed connection is NEW (ovs_ct_update_key()).
+      if (fresh) state |= CS_NEW;
+      this.resConn = conn;
+      this.resState = state;
+      return T_OK;
+    }
+  }
+
+  /** nf_conntrack_handle_packet(): the protocol tracker's verdict (TCP_* values). */
+  private handlePacket(c: Conn, dir: number, fresh: boolean, now: number): number {
+    const p = pk;
+    const l4 = p.l3 + p.dataoff;
+    const l4Len = p.len - p.dataoff;
+    switch (p.proto) {
+      case IPPROTO_TCP:
+        // tcp_error()'s checksum check (the rest is in tcpPacket()).
+        if (l4Len < 20 || !l4ChecksumOk(p.buf, p.l3, l4, l4Len, IPPROTO_TCP)) return TCP_INVALID;
+        tcpSeg.buf = p.buf;
+        tcpSeg.l4 = l4;
+        tcpSeg.l4Len = l4Len;
+        return tcpPacket(c, dir, tcpSeg, fresh, now);
+      case IPPROTO_UDP:
+        return this.udpPacket(c, l4, l4Len, fresh, now);
+      case IPPROTO_ICMP:
+        // The tracker of the other family's ICMP refuses it.
+        if (p.v6 || !ICMP_NEW.has(c.origB >>> 8)) return TCP_INVALID;
+        c.expires = now + ICMP_MS;
+        return TCP_ACCEPT;
+      case IPPROTO_ICMPV6:
+        if (!p.v6 || (fresh && !ICMPV6_NEW.has(c.origB >>> 8))) return TCP_INVALID;
+        c.expires = now + ICMP_MS;
+        return TCP_ACCEPT;
+      default:
+        c.expires = now + GENERIC_MS;
+        return TCP_ACCEPT;
+    }
+  }
+
+  /** nf_conntrack_udp_packet() with udp_error(). */
+  private udpPacket(c: Conn, l4: number, l4Len: number, fresh: boolean, now: number): number {
+    const b = pk.buf;
+    if (l4Len < 8) return TCP_INVALID;
+    const ulen = be16(b, l4 + 4);
+    if (ulen > l4Len || ulen < 8) return TCP_INVALID;
+    // A zero checksum is "none sent"; udp_error() takes it over IPv6 too.
+    if (be16(b, l4 + 6) !== 0 && !l4ChecksumOk(b, pk.l3, l4, l4Len, IPPROTO_UDP)) return TCP_INVALID;
+    if (fresh) c.udpStreamAt = now + UDP_STREAM_MS;
+    if (c.seenReply) {
+      // Answered: still going two seconds on, it is a stream and kept longer.
+      const stream = now > c.udpStreamAt;
+      c.expires = now + (stream ? UDP_REPLIED_MS : UDP_UNREPLIED_MS);
+      if (stream) c.assured = true;
+    } else {
+      c.expires = now + UDP_UNREPLIED_MS;
+    }
+    return TCP_ACCEPT;
+  }
+
+  /**
+   * nf_conntrack_icmpv4_error() / nf_conntrack_icmpv6_error(): a malformed
+   * ICMP message is invalid; an error message is related to the connection
+   * of the packet it quotes, or invalid if there is none. E_NOT_ERROR: track
+   * it as a message of its own.
+   */
+  private icmpError(zone: number, now: number): number {
+    const p = pk;
+    const b = p.buf;
+    const l4 = p.l3 + p.dataoff;
+    const l4Len = p.len - p.dataoff;
+    if (p.v6 !== (p.proto === IPPROTO_ICMPV6)) return E_NOT_ERROR;
+    if (l4Len < 8 || !l4ChecksumOk(b, p.l3, l4, l4Len, p.proto)) return T_INVALID;
+    const type = b[l4];
+    if (p.v6) {
+      // MLD, RS/RA and NS/NA stay untracked, which the module reports as
+      // tracked and invalid (no connection).
+      if (ICMPV6_UNTRACKED.has(type)) return T_INVALID;
+      if (type >= 128) return E_NOT_ERROR;
+    } else {
+      if (type > ICMP_MAX_TYPE) return T_INVALID;
+      if (!ICMP_ERRORS.has(type)) return E_NOT_ERROR;
+    }
+    return this.related(zone, now, l4 + 8);
+  }
+
+  /** nf_conntrack_inet_error(): the connection of the quoted packet at `at`, if the error travels towards one of its ends. */
+  private related(zone: number, now: number, at: number): number {
+    const p = pk;
+    const b = p.buf;
+    const end = p.l3 + p.len;
+    let proto: number;
+    let l4: number;
+    if (!p.v6) {
+      if (at + 20 > end || be16(b, at + 6) & 0x1fff) return T_INVALID;
+      l4 = at + ((b[at] & 15) << 2);
+      if (l4 > end) return T_INVALID;
+      proto = b[at + 9];
+    } else {
+      if (at + 40 > end) return T_INVALID;
+      const off = skipIpv6Ext(b, at, end - at, 40, b[at + 6], nhOut);
+      if (off < 0) return T_INVALID;
+      l4 = at + off;
+      proto = nhOut.nh;
+    }
+    if (!readTupleFields(inner, b, l4, end, proto)) return T_INVALID;
+    // The quoted packet went the other way: look its reverse up.
+    if (!invertFields(inv, proto, inner.a, inner.b)) return T_INVALID;
+    const srcOff = at + (p.v6 ? 8 : 12);
+    const n = p.v6 ? 16 : 4;
+    const h = this.find(tupleKey(zone, p.v6, proto, b, srcOff + n, b, srcOff, inv.a, inv.b), now);
+    if (!h) return T_INVALID;
+    const c = h.conn;
+    // The error must go to the connection's end in that direction.
+    const ctDst = h.dir === ORIGINAL ? c.orig.dst : c.orig.src;
+    if (!sameBytes(b, p.l3 + (p.v6 ? 24 : 16), ctDst, n)) return T_INVALID;
+    this.resConn = c;
+    this.resState = h.dir === REPLY ? CS_TRK | CS_REL | CS_RPL : CS_TRK | CS_REL;
+    return E_RELATED;
+  }
+
+  /**
+   * ovs_ct_commit(): mark and labels, then nf_conntrack_confirm() for a new
+   * connection. False: the module drops the packet.
+   */
+  private commit(c: Conn, cm: CtCommit, state: number): boolean {
+    if (cm.mark && cm.mark.mask) c.mark = (cm.mark.value | (c.mark & ~cm.mark.mask)) >>> 0;
+    const lm = cm.labels ? cm.labels.mask & LABELS_MASK : 0n;
+    if (cm.labels && lm) {
+      // A new connection's labels are written through the mask
+      // (ovs_ct_init_labels); a confirmed one's go through
+      // nf_connlabels_replace(), which XORs the value in unmasked.
+      const v = cm.labels.value & LABELS_MASK;
+      c.labels = c.confirmed ? ((c.labels & ~lm) ^ v) & LABELS_MASK : (c.labels & ~lm) | (v & lm);
+    }
+    // Only the original direction confirms (__nf_conntrack_confirm()).
+    if (!c.confirmed && !(state & CS_RPL)) {
+      if (this.byKey.has(c.origKey) || this.byKey.has(c.replyKey)) return false;
+      c.confirmed = true;
+      this.byKey.set(c.origKey, c.halves[ORIGINAL]);
+      this.byKey.set(c.replyKey, c.halves[REPLY]);
+      this.conns.add(c);
+    }
+    return true;
+  }
+
+  /** The connection the packet's own tuple names, without tracking it (ovs_ct_find_existing()). */
+  private findPacket(zone: number, now: number): Half | undefined {
+    const p = pk;
+    if (!readTupleFields(p, p.buf, p.l3 + p.dataoff, p.l3 + p.len, p.proto)) return undefined;
+    return this.find(tupleKey(zone, p.v6, p.proto, p.buf, p.l3 + (p.v6 ? 8 : 12), p.buf, p.l3 + (p.v6 ? 24 : 16), p.a, p.b), now);
+  }
+
+  /** A table lookup; an expired connection found is deleted and not returned (____nf_conntrack_find()). */
+  private find(key: string, now: number): Half | undefined {
+    const h = this.byKey.get(key);
+    if (h && h.conn.expires <= now) {
+      this.remove(h.conn);
+      return undefined;
+    }
+    return h;
+  }
+
+  private remove(c: Conn): void {
+    if (!c.confirmed) return;
+    if (this.byKey.get(c.origKey)?.conn === c) this.byKey.delete(c.origKey);
+    if (this.byKey.get(c.replyKey)?.conn === c) this.byKey.delete(c.replyKey);
+    this.conns.delete(c);
+  }
+
+  /** early_drop(): room for one more by evicting an expired or not yet assured connection. */
+  private earlyDrop(now: number): boolean {
+    let n = 0;
+    for (const c of this.conns) {
+      if (n++ >= EVICTION_SCAN) break;
+      if (c.expires <= now || !c.assured) {
+        this.remove(c);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Looks at up to `budget` connections, round robin, deleting the expired ones. */
+  private sweep(now: number, budget: number): number {
+    let removed = 0;
+    let it = this.sweeper;
+    for (let i = 0; i < budget; i++) {
+      if (!it) it = this.conns.values();
+      const r = it.next();
+      if (r.done) {
+        it = undefined;
+        if (this.conns.size === 0) break;
+        continue;
+      }
+      if (r.value.expires <= now) {
+        this.remove(r.value);
+        removed++;
+      }
+    }
+    this.sweeper = it;
+    return removed;
+  }
+}
+
+function viewTuple(c: Conn, src: Uint8Array, dst: Uint8Array, a: number, b: number): CtTuple {
+  const t: CtTuple = {
+    family: c.v6 ? AF_INET6 : AF_INET,
+    src: c.v6 ? ipv6FromBytes(src, 0) : ipv4FromBytes(src, 0),
+    dst: c.v6 ? ipv6FromBytes(dst, 0) : ipv4FromBytes(dst, 0),
+    proto: c.proto,
+  };
+  if (isIcmpProto(c.proto)) {
+    t.icmpId = a;
+    t.icmpType = b >>> 8;
+    t.icmpCode = b & 0xff;
+  } else if (hasPorts(c.proto)) {
+    t.srcPort = a;
+    t.dstPort = b;
+  }
+  return t;
+}
