@@ -8,7 +8,7 @@
 // protocol and fragment bits). Like the module, the checks run against the
 // flow's masked key, following the ethertype and VLAN tag the actions push
 // and pop, into nested action lists with a copy of that state.
-import type { Action } from '../ovs/actions.js';
+import type { Action, CtAction } from '../ovs/actions.js';
 import type { FlowKey } from '../ovs/keys.js';
 import { ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, ETH_P_MPLS_MC, ETH_P_MPLS_UC, ETH_P_RARP, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../packet/constants.js';
 import { isVlanTpid } from '../packet/ethernet.js';
@@ -23,6 +23,8 @@ export interface FlowState {
   /** The flow's masked IP protocol and fragment type (not changed by actions). */
   proto: number;
   frag: number;
+  /** The flow key's network-layer EtherType (inside VLAN tags): what ct() takes its family from. */
+  l3Type: number;
 }
 
 /** The state the module starts from: the flow's key under its mask (an absent mask: exact). */
@@ -32,7 +34,10 @@ export function flowState(key: FlowKey, mask: FlowKey | undefined): FlowState {
   const l3 = key.ipv4 ?? key.ipv6;
   const l3m = mask === undefined ? { proto: 0xff, frag: 0xff } : (mask.ipv4 ?? mask.ipv6);
   const tagged = !!key.vlan && !!key.vlan.cfi && (mask === undefined || !!mask.vlan?.cfi);
-  return { ethType, tagged, proto: l3 && l3m ? l3.proto & l3m.proto : 0, frag: l3 && l3m ? l3.frag & l3m.frag : 0 };
+  let inner: FlowKey = key;
+  while (inner.vlan && inner.encap) inner = inner.encap;
+  const l3Type = inner.ethertype ?? 0;
+  return { ethType, tagged, proto: l3 && l3m ? l3.proto & l3m.proto : 0, frag: l3 && l3m ? l3.frag & l3m.frag : 0, l3Type };
 }
 
 /** The module's __ovs_nla_copy_actions takes action lists nested this deep (clone, sample, check_pkt_len, dec_ttl) and no deeper. */
@@ -110,10 +115,27 @@ export function refusedAction(actions: readonly Action[], start: FlowState): str
         if (why) return why;
         break;
       }
+      case 'ct': {
+        const why = refusedCt(a, s);
+        if (why) return why;
+        break;
+      }
       default:
         break;
     }
   }
+  return undefined;
+}
+
+// ovs_ct_copy_action and parse_ct: the family comes from the flow's key, and
+// mark or labels are only written by a committing ct().
+function refusedCt(a: CtAction, s: FlowState): string | undefined {
+  if (s.l3Type !== ETH_P_IP && s.l3Type !== ETH_P_IPV6) return 'ct family unspecified';
+  if (a.mark && a.mark.mask === 0) return 'ct_mark mask cannot be 0';
+  if (a.labels && a.labels.mask === 0n) return 'ct_labels mask cannot be 0';
+  const commit = a.commit || a.forceCommit;
+  if (!commit && a.mark) return "Setting conntrack mark requires 'commit' flag.";
+  if (!commit && a.labels) return "Setting conntrack labels requires 'commit' flag.";
   return undefined;
 }
 

@@ -5,7 +5,7 @@
 // is deferred until the current list ends; nesting stops at the kernel's
 // recursion limit. Header rewrites keep IP and transport checksums right by
 // incremental update. Where the packet goes is the caller's (ActionSink).
-import type { Action, SetAction, SetMaskedAction, UserspaceAction } from '../ovs/actions.js';
+import type { Action, CtAction, SetAction, SetMaskedAction, UserspaceAction } from '../ovs/actions.js';
 import { ipv4ToU32, macIntoBytes, ipv6IntoBytes } from '../ovs/addr.js';
 import { AttrWriter } from '../netlink/attr.js';
 import { encodeKey, mplsLseValue } from '../ovs/key-codec.js';
@@ -17,6 +17,7 @@ import { ETH_HLEN, ETH_P_IP, ETH_P_IPV6, ETH_P_MPLS_MC, ETH_P_MPLS_UC, IPPROTO_S
 import { isVlanTpid } from '../packet/ethernet.js';
 import { parsePacket } from '../packet/parse.js';
 import { Layer, ParsedPacket } from '../packet/result.js';
+import { CS_INV, CS_TRK } from './conntrack.js';
 import type { PacketMeta } from './extract.js';
 
 /** The kernel's OVS_RECURSION_LIMIT: nested lists and recirculations deeper than this drop the packet. */
@@ -35,6 +36,12 @@ export interface ActionSink {
   meter(id: number, len: number): boolean;
   /** Runs the packet through the table again with the new metadata. */
   recirculate(frame: Uint8Array, meta: PacketMeta, depth: number): void;
+  /**
+   * ct(): sends the packet through the connection tracker and sets meta.ct
+   * to its verdict. False: the packet is dropped (the module frees it when
+   * conntrack fails, e.g. a zone over its limit).
+   */
+  conntrack(frame: Uint8Array, meta: PacketMeta, action: CtAction): boolean;
 }
 
 export interface ExecStats {
@@ -160,10 +167,23 @@ function run(sink: ActionSink, p: Packet, actions: readonly Action[], depth: num
       case 'meter':
         if (sink.meter(a.id, p.frame.length)) return;
         break;
+      case 'ct':
+        // After pop_eth there is no Ethernet header for the tracker to read;
+        // the module would track the bare L3 packet, which ovsnl does not do yet.
+        if (p.l3Type !== 0) {
+          p.meta.ct = { state: CS_TRK | CS_INV, zone: a.zone ?? 0, mark: 0, labels: 0n };
+          break;
+        }
+        if (!sink.conntrack(p.frame, p.meta, a)) return;
+        break;
+      case 'ctClear':
+        // ovs_ct_clear: the packet is untracked again and its key's ct fields zero.
+        p.meta.ct = undefined;
+        break;
       case 'drop':
         return;
       default:
-        // ct, NSH, tunnels: refused when the flow is installed
+        // ct(nat), NSH, tunnels: refused when the flow is installed
         // (served-families.ts); reaching here means execute got one: skip it.
         break;
     }
@@ -201,6 +221,8 @@ export const SUPPORTED_ACTIONS: ReadonlySet<Action['type']> = new Set([
   'decTtl',
   'meter',
   'drop',
+  'ct',
+  'ctClear',
 ]);
 
 /** Set keys this file can write. */
@@ -210,6 +232,13 @@ const SETTABLE: ReadonlySet<string> = new Set(['ethernet', 'ipv4', 'ipv6', 'tcp'
 export function unsupportedAction(actions: readonly Action[]): string | undefined {
   for (const a of actions) {
     if (!SUPPORTED_ACTIONS.has(a.type)) return a.type;
+    if (a.type === 'ct') {
+      // The tracker has no NAT, no ALG helpers and no timeout policies yet.
+      if (a.nat) return 'ct(nat)';
+      if (a.helper !== undefined) return `ct(helper=${a.helper})`;
+      if (a.timeout !== undefined) return `ct(timeout=${a.timeout})`;
+      if (a.extra?.length) return `ct attribute ${a.extra[0].type}`;
+    }
     if (a.type === 'set' || a.type === 'setMasked') {
       for (const k of Object.keys(a.key)) if (!SETTABLE.has(k)) return `set(${k})`;
     }

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { native } from '../native.js';
 import { AttrWriter } from '../netlink/attr.js';
-import type { UserspaceAction } from '../ovs/actions.js';
+import type { CtAction, UserspaceAction } from '../ovs/actions.js';
 import { encodeKey } from '../ovs/key-codec.js';
 import { encodePacketMessage } from '../ovs/packet.js';
 import type { DpMegaflowStats, DpStats } from '../ovs/structs.js';
@@ -14,6 +14,7 @@ import { kernelCutsShortIpv6Chain } from '../packet/ipv6.js';
 import { parsePacket } from '../packet/parse.js';
 import { ParsedPacket } from '../packet/result.js';
 import { executeActions, type ActionSink, type ExecStats } from './actions.js';
+import { ConnTracker } from './conntrack.js';
 import { extractKey, type PacketMeta } from './extract.js';
 import { FlatKey, writeFlatFromPacket } from './flat-key.js';
 import { flowOutputs, FlowTable, hitFlow, monotonicMs } from './flow-table.js';
@@ -41,6 +42,17 @@ export interface DatapathEnv {
   send: UpcallSend;
   /** Whether some datapath already has a port on this interface name. */
   portInUse: (name: string) => boolean;
+  /**
+   * The connection tracker ct() uses. The kernel's is per network namespace,
+   * shared by every datapath in it: by default one per process here too.
+   */
+  conntrack?: ConnTracker;
+}
+
+let processTracker: ConnTracker | undefined;
+/** The process's connection tracker, shared by its datapaths. */
+export function sharedConnTracker(): ConnTracker {
+  return (processTracker ??= new ConnTracker({ now: monotonicMs }));
 }
 
 /** The ifindex of a host interface, or undefined. */
@@ -66,6 +78,9 @@ export class Datapath implements ActionSink {
   /** Meters by id (the kernel's per-datapath meter table). */
   readonly meters = new Map<number, Meter>();
   private readonly pp = new ParsedPacket();
+  /** ct() parses the packet as it is at that action, apart from the parse of the lookup. */
+  private readonly ctPp = new ParsedPacket();
+  private readonly tracker: ConnTracker;
   private readonly key = new FlatKey();
   /** Metadata of received frames, reused: only in_port is set. */
   private readonly rxMeta: PacketMeta = { inPort: 0 };
@@ -80,6 +95,8 @@ export class Datapath implements ActionSink {
   ) {
     // Keys as this host's kernel would give them, where kernels differ.
     this.pp.ipv6ChainMustFit = kernelCutsShortIpv6Chain(release());
+    this.ctPp.ipv6ChainMustFit = this.pp.ipv6ChainMustFit;
+    this.tracker = env.conntrack ?? sharedConnTracker();
     // The kernel re-sorts its masks by use every 4 s.
     this.rankTimer = setInterval(() => this.table.rank(), 4000);
     this.rankTimer.unref();
@@ -233,6 +250,18 @@ export class Datapath implements ActionSink {
 
   recirculate(frame: Uint8Array, meta: PacketMeta, depth: number): void {
     this.process(frame, meta, depth);
+  }
+
+  conntrack(frame: Uint8Array, meta: PacketMeta, a: CtAction): boolean {
+    const pp = parsePacket(frame, frame.length, this.ctPp);
+    const zone = a.zone ?? 0;
+    const commit = a.commit || a.forceCommit ? { mark: a.mark, labels: a.labels, force: a.forceCommit } : undefined;
+    // A packet tracked before (then recirculated) carries that verdict: in
+    // the same zone the module only finds its connection again.
+    const v = this.tracker.process(pp, zone, commit, meta.ct);
+    if (v.drop) return false;
+    meta.ct = { state: v.state, zone, mark: v.mark, labels: v.labels, orig: v.orig };
+    return true;
   }
 
   private missPid(inPort: number, frame: Uint8Array): number {

@@ -29,6 +29,8 @@ import {
 } from '../packet/constants.js';
 import { isVlanTpid } from '../packet/ethernet.js';
 import { Layer, type ParsedPacket } from '../packet/result.js';
+import { be32 } from '../packet/bytes.js';
+import type { CtOrigTuple } from './conntrack.js';
 
 /** What the datapath knows about a packet besides its bytes (the kernel's skb metadata). */
 export interface PacketMeta {
@@ -37,6 +39,31 @@ export interface PacketMeta {
   skbMark?: number;
   recircId?: number;
   dpHash?: number;
+  /**
+   * What the last ct() (conntrack.ts) said of the packet; it stays with the
+   * packet through recirculation as the kernel's key does. Absent: never
+   * tracked (the key reports zeros).
+   */
+  ct?: CtMeta;
+}
+
+/** The key's conntrack fields after a ct() action. */
+export interface CtMeta {
+  state: number;
+  zone: number;
+  mark: number;
+  labels: bigint;
+  /** The connection's original direction (ct_tuple4/6); absent for an invalid packet. */
+  orig?: CtOrigTuple;
+}
+
+/** The key's ct_tuple4/6 attribute, where the packet has one (__ovs_ct_update_key: only when its IP version is the connection's). */
+function origTuple(p: ParsedPacket, orig: CtOrigTuple | undefined): Pick<FlowKey, 'ctOrigTupleIpv4' | 'ctOrigTupleIpv6'> {
+  if (!orig || !(p.layers & Layer.ETH)) return {};
+  const tuple = { srcPort: orig.srcPort, dstPort: orig.dstPort, proto: orig.proto };
+  if (!orig.ipv6 && p.ethType === ETH_P_IP) return { ctOrigTupleIpv4: { src: ipv4FromU32(be32(orig.src, 0)), dst: ipv4FromU32(be32(orig.dst, 0)), ...tuple } };
+  if (orig.ipv6 && p.ethType === ETH_P_IPV6) return { ctOrigTupleIpv6: { src: ipv6FromBytes(orig.src, 0), dst: ipv6FromBytes(orig.dst, 0), ...tuple } };
+  return {};
 }
 
 /**
@@ -44,18 +71,20 @@ export interface PacketMeta {
  * Ethernet header gets metadata only (the kernel never sees such a frame).
  */
 export function extractKey(p: ParsedPacket, meta: PacketMeta): FlowKey {
+  const ct = meta.ct;
   const key: FlowKey = {
     recircId: meta.recircId ?? 0,
     dpHash: meta.dpHash ?? 0,
     priority: meta.priority ?? 0,
     inPort: meta.inPort,
     skbMark: meta.skbMark ?? 0,
-    // No conntrack in the fallback yet: the kernel reports these as zeros
-    // for packets that never went through ct().
-    ctState: 0,
-    ctZone: 0,
-    ctMark: 0,
-    ctLabels: 0n,
+    // Zeros for a packet that never went through ct(), as the kernel reports them.
+    ctState: ct?.state ?? 0,
+    ctZone: ct?.zone ?? 0,
+    ctMark: ct?.mark ?? 0,
+    ctLabels: ct?.labels ?? 0n,
+    // Right after the ct fields, where __ovs_nla_put_key puts it.
+    ...origTuple(p, ct?.orig),
   };
   if (!(p.layers & Layer.ETH)) return key;
   key.ethernet = { src: macFromBytes(p.buf, 6), dst: macFromBytes(p.buf, 0) };

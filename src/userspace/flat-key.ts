@@ -66,7 +66,14 @@ export const F = {
   /** ARP tha, or the ND target link-layer address. */
   THA: 146,
   ND_TARGET: 152,
-  END: 168,
+  /** The conntrack original direction (ct_tuple4/6); proto 0: none. */
+  CT_ORIG_PROTO: 168,
+  CT_ORIG_TP_SRC: 170,
+  CT_ORIG_TP_DST: 172,
+  /** IPv4 addresses take the first 4 bytes of each. */
+  CT_ORIG_SRC: 176,
+  CT_ORIG_DST: 192,
+  END: 208,
 } as const;
 
 const DP_MAX_PORTS = 0xffff;
@@ -125,8 +132,24 @@ export function writeFlatFromPacket(p: ParsedPacket, meta: PacketMeta, k: FlatKe
   k.u32(F.PRIORITY, meta.priority ?? 0);
   k.u32(F.IN_PORT, meta.inPort);
   k.u32(F.SKB_MARK, meta.skbMark ?? 0);
+  const ct = meta.ct;
+  if (ct) {
+    k.u32(F.CT_STATE, ct.state);
+    k.u16(F.CT_ZONE, ct.zone);
+    k.u32(F.CT_MARK, ct.mark);
+    writeLabels(k, ct.labels);
+  }
   if (!(p.layers & Layer.ETH)) return;
   const b = p.buf;
+  // As extractKey reports it: only where the packet's IP version is the connection's.
+  const orig = ct?.orig;
+  if (orig && (orig.ipv6 ? p.ethType === ETH_P_IPV6 : p.ethType === ETH_P_IP)) {
+    k.u8(F.CT_ORIG_PROTO, orig.proto);
+    k.u16(F.CT_ORIG_TP_SRC, orig.srcPort);
+    k.u16(F.CT_ORIG_TP_DST, orig.dstPort);
+    k.copy(F.CT_ORIG_SRC, orig.src, 0, orig.src.length);
+    k.copy(F.CT_ORIG_DST, orig.dst, 0, orig.dst.length);
+  }
   k.copy(F.ETH_SRC, b, 6, 6);
   k.copy(F.ETH_DST, b, 0, 6);
   if (p.layers & Layer.VLAN) {
@@ -188,7 +211,16 @@ export class UnsupportedKeyError extends Error {
   }
 }
 
-const UNSUPPORTED: readonly (keyof FlowKey)[] = ['tunnel', 'ctOrigTupleIpv4', 'ctOrigTupleIpv6', 'nsh', 'packetType', 'ndExtensions'];
+const UNSUPPORTED: readonly (keyof FlowKey)[] = ['tunnel', 'nsh', 'packetType', 'ndExtensions'];
+
+/** ct_labels as 16 bytes, most significant first, the same from packets and from keys. */
+function writeLabels(k: FlatKey, labels: bigint): void {
+  let v = labels;
+  for (let i = 15; i >= 0; i--) {
+    k.u8(F.CT_LABELS + i, Number(v & 0xffn));
+    v >>= 8n;
+  }
+}
 
 /**
  * Writes a typed key (or mask: the same shape, mask bits as values) into the
@@ -218,11 +250,21 @@ function writeLevel(key: FlowKey, k: FlatKey, depth: number, isMask: boolean): v
     if (key.ctState !== undefined) k.u32(F.CT_STATE, key.ctState);
     if (key.ctZone !== undefined) k.u16(F.CT_ZONE, key.ctZone);
     if (key.ctMark !== undefined) k.u32(F.CT_MARK, key.ctMark);
-    if (key.ctLabels !== undefined) {
-      let v = key.ctLabels;
-      for (let i = 15; i >= 0; i--) {
-        k.u8(F.CT_LABELS + i, Number(v & 0xffn));
-        v >>= 8n;
+    if (key.ctLabels !== undefined) writeLabels(k, key.ctLabels);
+    const t4 = key.ctOrigTupleIpv4;
+    const t6 = key.ctOrigTupleIpv6;
+    if (t4 && t6 && !isMask) throw new UnsupportedKeyError('both ct_tuple4 and ct_tuple6');
+    const t = t4 ?? t6;
+    if (t) {
+      k.u8(F.CT_ORIG_PROTO, t.proto);
+      k.u16(F.CT_ORIG_TP_SRC, t.srcPort);
+      k.u16(F.CT_ORIG_TP_DST, t.dstPort);
+      if (t4) {
+        k.u32(F.CT_ORIG_SRC, ipv4ToU32(t4.src));
+        k.u32(F.CT_ORIG_DST, ipv4ToU32(t4.dst));
+      } else {
+        ipv6IntoBytes(t6!.src, k.bytes, F.CT_ORIG_SRC);
+        ipv6IntoBytes(t6!.dst, k.bytes, F.CT_ORIG_DST);
       }
     }
     if (key.ethernet) {
@@ -351,6 +393,12 @@ export function exactMaskOf(key: FlowKey): FlowKey {
         break;
       case 'ctLabels':
         m.ctLabels = (1n << 128n) - 1n;
+        break;
+      case 'ctOrigTupleIpv4':
+        m.ctOrigTupleIpv4 = { src: ONES_V4, dst: ONES_V4, srcPort: 0xffff, dstPort: 0xffff, proto: 0xff };
+        break;
+      case 'ctOrigTupleIpv6':
+        m.ctOrigTupleIpv6 = { src: ONES_V6, dst: ONES_V6, srcPort: 0xffff, dstPort: 0xffff, proto: 0xff };
         break;
       case 'ctZone':
       case 'ethertype':

@@ -9,7 +9,7 @@
 //   here match any dp_hash.
 // - the explicit drop action (OVS_ACTION_ATTR_DROP) and psample: 6.1 lacks
 //   them (6.4 and 6.11); drop is tested as the empty action list.
-// - ct: the fallback has no connection tracker (it refuses ct flows).
+// - ct: test/diff/conntrack.test.ts has its own scenarios.
 // Meters are set through ovs_meter on both, and their stats compared.
 // - set_masked with key bits outside the mask: both refuse such flows
 //   (validate_masked; test/diff/validate.test.ts), so the cases here keep

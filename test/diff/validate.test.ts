@@ -25,8 +25,18 @@ const key = (s: Side, port: number): FlowKey => ({
   udp: { src: port, dst: 53 },
 });
 
+/** An ARP flow: ct() has no family to track it in. */
+const arpKey = (s: Side, port: number): FlowKey => ({
+  inPort: s.inPort,
+  ethernet: { src: '02:83:00:00:00:01', dst: '02:83:00:00:00:02' },
+  ethertype: 0x0806,
+  arp: { sip: '10.83.0.1', tip: '10.83.1.' + (port % 250), op: 1, sha: '02:83:00:00:00:01', tha: '00:00:00:00:00:00' },
+});
+
 interface Case {
   name: string;
+  /** The flow (default: exact UDP over IPv4). */
+  key?: (s: Side, port: number) => FlowKey;
   actions: (s: Side) => Action[];
   /** What both datapaths must answer: null for success. */
   expect: 'EINVAL' | 'EOVERFLOW' | null;
@@ -59,11 +69,19 @@ const CASES: Case[] = [
   { name: 'output to port 65535 inside a sample', actions: (s) => [{ type: 'sample', probability: 0xffffffff, actions: [{ type: 'output', port: 65535 }] }, out(s)], expect: 'EINVAL' },
   { name: 'clones nested 16 deep', actions: (s) => nestClones(16, [out(s)]), expect: null },
   { name: 'clones nested 17 deep', actions: (s) => nestClones(17, [out(s)]), expect: 'EOVERFLOW' },
+  { name: 'ct(commit) with zone, mark and labels', actions: (s) => [{ type: 'ct', commit: true, zone: 5, mark: { value: 1, mask: 0xff }, labels: { value: 2n, mask: 0xffn } }, out(s)], expect: null },
+  { name: 'ct look-up, then ct_clear', actions: (s) => [{ type: 'ct', zone: 5 }, { type: 'ctClear' }, out(s)], expect: null },
+  { name: 'ct mark without commit', actions: (s) => [{ type: 'ct', zone: 5, mark: { value: 1, mask: 0xff } }, out(s)], expect: 'EINVAL' },
+  { name: 'ct labels without commit', actions: (s) => [{ type: 'ct', labels: { value: 1n, mask: 1n } }, out(s)], expect: 'EINVAL' },
+  { name: 'ct mark with a zero mask', actions: (s) => [{ type: 'ct', commit: true, mark: { value: 0, mask: 0 } }, out(s)], expect: 'EINVAL' },
+  { name: 'ct labels with a zero mask', actions: (s) => [{ type: 'ct', commit: true, labels: { value: 0n, mask: 0n } }, out(s)], expect: 'EINVAL' },
+  { name: 'ct on an ARP flow (no family)', key: arpKey, actions: (s) => [{ type: 'ct', commit: true }, out(s)], expect: 'EINVAL' },
+  { name: 'ct nested in clone, on an ARP flow', key: arpKey, actions: (s) => [{ type: 'clone', actions: [{ type: 'ct' }] }, out(s)], expect: 'EINVAL' },
 ];
 
 async function put(s: Side, c: Case, port: number): Promise<string> {
   try {
-    await s.dpif.putFlow(s.dp, { key: encodeKeyBytes(key(s, port)), actions: encodeActionBytes(c.actions(s)), mode: 'create' });
+    await s.dpif.putFlow(s.dp, { key: encodeKeyBytes((c.key ?? key)(s, port)), actions: encodeActionBytes(c.actions(s)), mode: 'create' });
     return 'ok';
   } catch (err) {
     if (err instanceof NetlinkError) return err.code;

@@ -1,7 +1,7 @@
 // Actions of the fallback datapath: outputs, upcalls, rewrites with correct
 // checksums, VLAN push/pop, trunc, nested lists, recirculation, recursion limit.
 import { describe, expect, it } from 'vitest';
-import type { Action, UserspaceAction } from '../../src/ovs/actions.js';
+import type { Action, CtAction, UserspaceAction } from '../../src/ovs/actions.js';
 import { buildFrame, ipv4HeaderChecksumOk, l4ChecksumOk, Layer, parsePacket } from '../../src/packet/index.js';
 import { executeActions, unsupportedAction, type ActionSink } from '../../src/userspace/actions.js';
 import { actionLimitBreach } from '../../src/userspace/action-validate.js';
@@ -24,6 +24,14 @@ class Sink implements ActionSink {
   }
   recirculate(_f: Uint8Array, meta: PacketMeta, depth: number): void {
     this.recirc.push([meta, depth]);
+  }
+  cts: CtAction[] = [];
+  /** Zone 66 is over its limit (the packet is dropped); others are new connections. */
+  conntrack(_f: Uint8Array, meta: PacketMeta, a: CtAction): boolean {
+    this.cts.push(a);
+    if (a.zone === 66) return false;
+    meta.ct = { state: 0x21, zone: a.zone ?? 0, mark: 0, labels: 0n };
+    return true;
   }
 }
 
@@ -123,11 +131,36 @@ describe('userspace actions', () => {
     expect(s.recirc[0][0].dpHash).not.toBe(0);
   });
 
+  it('keeps what ct() says with the packet through recirculation, until ct_clear; a refused packet goes no further', () => {
+    const s = run(udp(), [
+      { type: 'clone', actions: [{ type: 'ct', zone: 3 }, { type: 'recirc', id: 1 }] },
+      { type: 'recirc', id: 2 },
+      { type: 'ct', zone: 4, commit: true },
+      { type: 'ctClear' },
+      { type: 'recirc', id: 3 },
+      { type: 'ct', zone: 5 },
+      { type: 'recirc', id: 4 },
+      { type: 'ct', zone: 66 },
+      { type: 'output', port: 9 },
+    ]);
+    expect(s.cts.map((a) => a.zone)).toEqual([3, 4, 5, 66]);
+    // In the order they were met, each with the ct() verdict of its own copy.
+    expect(s.recirc.map(([m]) => [m.recircId, m.ct?.zone])).toEqual([
+      [1, 3],
+      [2, undefined],
+      [3, undefined],
+      [4, 5],
+    ]);
+    expect(s.out).toEqual([]);
+  });
+
   it('stops at the recursion limit and names what it cannot run', () => {
     let a: Action[] = [{ type: 'output', port: 1 }];
     for (let i = 0; i < 8; i++) a = [{ type: 'clone', actions: a }];
     expect(run(udp(), a).out).toHaveLength(0);
-    expect(unsupportedAction([{ type: 'clone', actions: [{ type: 'ct', zone: 1 }] }])).toBe('ct');
+    expect(unsupportedAction([{ type: 'clone', actions: [{ type: 'ct', zone: 1, nat: { src: true } }] }])).toBe('ct(nat)');
+    expect(unsupportedAction([{ type: 'ct', helper: 'ftp' }])).toBe('ct(helper=ftp)');
+    expect(unsupportedAction([{ type: 'clone', actions: [{ type: 'ct', zone: 1, commit: true }, { type: 'ctClear' }] }])).toBeUndefined();
     expect(unsupportedAction([{ type: 'output', port: 1 }])).toBeUndefined();
   });
 });
