@@ -44,15 +44,18 @@ import {
   type TcpSegment,
 } from './conntrack-tcp.js';
 
-/** OVS_CS_F_* (ct_state bits of a flow key). */
-export const CS_NEW = 0x01;
-export const CS_EST = 0x02;
-export const CS_REL = 0x04;
-export const CS_RPL = 0x08;
-export const CS_INV = 0x10;
-export const CS_TRK = 0x20;
-export const CS_SNAT = 0x40;
-export const CS_DNAT = 0x80;
+// OVS_CS_F_* (ct_state bits of a flow key), under the short names the tracker's rules read best with.
+import {
+  OVS_CS_F_DST_NAT as CS_DNAT,
+  OVS_CS_F_ESTABLISHED as CS_EST,
+  OVS_CS_F_INVALID as CS_INV,
+  OVS_CS_F_NEW as CS_NEW,
+  OVS_CS_F_RELATED as CS_REL,
+  OVS_CS_F_REPLY_DIR as CS_RPL,
+  OVS_CS_F_SRC_NAT as CS_SNAT,
+  OVS_CS_F_TRACKED as CS_TRK,
+} from '../ovs/uapi-keys.js';
+export { CS_DNAT, CS_EST, CS_INV, CS_NEW, CS_REL, CS_RPL, CS_SNAT, CS_TRK };
 
 /** IPS_* status bits the tracker keeps (entries() reports them). */
 export const IPS_EXPECTED = 1 << 0;
