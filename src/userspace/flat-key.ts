@@ -66,14 +66,19 @@ export const F = {
   /** ARP tha, or the ND target link-layer address. */
   THA: 146,
   ND_TARGET: 152,
-  /** The conntrack original direction (ct_tuple4/6); proto 0: none. */
-  CT_ORIG_PROTO: 168,
-  CT_ORIG_TP_SRC: 170,
-  CT_ORIG_TP_DST: 172,
+  // The conntrack original direction (ct_tuple4/6), sharing bytes with
+  // fields no tracked packet has, as sw_flow_key's unions do: MPLS packets
+  // are never tracked, ARP is not IP, and neighbour discovery is untracked
+  // (its ct_state is +trk+inv, with no original tuple). The key stays at 42
+  // words, which the exact-match cache compares and hashes per packet.
+  /** proto 0: no original direction. */
+  CT_ORIG_PROTO: 127,
+  CT_ORIG_TP_SRC: 128,
+  CT_ORIG_TP_DST: 130,
   /** IPv4 addresses take the first 4 bytes of each. */
-  CT_ORIG_SRC: 176,
-  CT_ORIG_DST: 192,
-  END: 208,
+  CT_ORIG_SRC: 136,
+  CT_ORIG_DST: 152,
+  END: 168,
 } as const;
 
 const DP_MAX_PORTS = 0xffff;

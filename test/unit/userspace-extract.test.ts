@@ -11,7 +11,7 @@ import { decodeKey, encodeKey } from '../../src/ovs/key-codec.js';
 import { decodeUpcall } from '../../src/ovs/packet.js';
 import type { FlowKey } from '../../src/ovs/keys.js';
 import { buildFrame, parsePacket, type FrameSpec } from '../../src/packet/index.js';
-import { extractKey } from '../../src/userspace/extract.js';
+import { extractKey, type CtMeta } from '../../src/userspace/extract.js';
 import { FlatKey, writeFlatFromKey, writeFlatFromPacket } from '../../src/userspace/flat-key.js';
 
 const A = '00:00:00:00:00:0a';
@@ -39,15 +39,15 @@ const frames: Record<string, FrameSpec> = {
 
 const keyOf = (spec: FrameSpec, inPort = 1) => extractKey(parsePacket(buildFrame(spec)), { inPort });
 
-function flatOfPacket(frame: Uint8Array, inPort = 1): Uint8Array {
+function flatOfPacket(frame: Uint8Array, inPort = 1, ct?: CtMeta): Uint8Array {
   const k = new FlatKey();
-  writeFlatFromPacket(parsePacket(frame), { inPort }, k);
+  writeFlatFromPacket(parsePacket(frame), { inPort, ct }, k);
   return k.bytes.slice();
 }
 
-function flatOfKey(frame: Uint8Array, inPort = 1): Uint8Array {
+function flatOfKey(frame: Uint8Array, inPort = 1, ct?: CtMeta): Uint8Array {
   const k = new FlatKey();
-  writeFlatFromKey(extractKey(parsePacket(frame), { inPort }), k);
+  writeFlatFromKey(extractKey(parsePacket(frame), { inPort, ct }), k);
   return k.bytes.slice();
 }
 
@@ -113,6 +113,39 @@ describe('userspace key extraction', () => {
         if (!cutTag(extractKey(parsePacket(cut), { inPort: 3 }))) expect(flatOfPacket(cut)).toEqual(flatOfKey(cut));
       }
     }
+  });
+});
+
+describe('conntrack fields in the key', () => {
+  const v4: CtMeta = { state: 0x22, zone: 7, mark: 0x1234, labels: (1n << 127n) | 5n, orig: { ipv6: false, src: new Uint8Array([10, 0, 0, 1]), dst: new Uint8Array([10, 0, 0, 2]), srcPort: 53, dstPort: 5353, proto: 17 } };
+  const v6: CtMeta = { ...v4, orig: { ipv6: true, src: new Uint8Array(16).fill(0xfe), dst: new Uint8Array(16).fill(0x01), srcPort: 128, dstPort: 0, proto: 58 } };
+
+  it('reports ct_state, zone, mark, labels and the original tuple of its own IP version, right after the ct fields', () => {
+    const k = extractKey(parsePacket(buildFrame(frames.udp)), { inPort: 1, ct: v4 });
+    expect(Object.keys(k).slice(5, 10)).toEqual(['ctState', 'ctZone', 'ctMark', 'ctLabels', 'ctOrigTupleIpv4']);
+    expect(k).toMatchObject({ ctState: 0x22, ctZone: 7, ctMark: 0x1234, ctLabels: (1n << 127n) | 5n, ctOrigTupleIpv4: { src: '10.0.0.1', dst: '10.0.0.2', srcPort: 53, dstPort: 5353, proto: 17 } });
+    expect(extractKey(parsePacket(buildFrame(frames.echo6)), { inPort: 1, ct: v6 }).ctOrigTupleIpv6).toEqual({ src: 'fefe:fefe:fefe:fefe:fefe:fefe:fefe:fefe', dst: '101:101:101:101:101:101:101:101', srcPort: 128, dstPort: 0, proto: 58 });
+    // An IPv6 connection's tuple on an IPv4 packet, and any tuple on ARP or MPLS: not reported.
+    for (const [spec, ct] of [[frames.udp, v6], [frames.arp, v4], [frames.mpls, v4]] as const) {
+      const key = extractKey(parsePacket(buildFrame(spec)), { inPort: 1, ct });
+      expect(key.ctOrigTupleIpv4 ?? key.ctOrigTupleIpv6).toBeUndefined();
+    }
+  });
+
+  it('writes the same table key from the packet as from its reported key, for every frame, tracked or not', () => {
+    const empty = flatOfPacket(buildFrame(frames.udp), 1, { state: 0x30, zone: 0, mark: 0, labels: 0n });
+    expect(empty).not.toEqual(flatOfPacket(buildFrame(frames.udp)));
+    for (const [name, spec] of Object.entries(frames)) {
+      const f = buildFrame(spec);
+      // Neighbour discovery is never tracked (conntrack.ts: +trk+inv, no
+      // tuple), and its fields share bytes with the tuple, as in the kernel's
+      // sw_flow_key: a tracked ND packet has no one key.
+      const cts = name === 'ns' || name === 'na' ? [undefined, v4] : [undefined, v4, v6];
+      for (const ct of cts) expect(flatOfPacket(f, 2, ct), `${name}, tuple ${ct?.orig?.ipv6 ? 'v6' : ct ? 'v4' : 'none'}`).toEqual(flatOfKey(f, 2, ct));
+    }
+    // The tuple shares bytes with MPLS and ND fields (never in a tracked packet); it must still tell connections apart.
+    const other: CtMeta = { ...v4, orig: { ...v4.orig!, srcPort: 54 } };
+    expect(flatOfPacket(buildFrame(frames.udp), 1, v4)).not.toEqual(flatOfPacket(buildFrame(frames.udp), 1, other));
   });
 });
 
