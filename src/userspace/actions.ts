@@ -2,7 +2,8 @@
 // (net/openvswitch/actions.c): actions run in order on one packet; output
 // and userspace see the packet as it is at that point (cut by a preceding
 // trunc); sample, clone and check_pkt_len run nested lists on a copy; recirc
-// is deferred until the current list ends; nesting stops at the kernel's
+// runs the packet through the table at once, or once the current list ends
+// when nested deep (as the module defers it); nesting stops at the kernel's
 // recursion limit. Header rewrites keep IP and transport checksums right by
 // incremental update. Where the packet goes is the caller's (ActionSink).
 import type { Action, CtAction, SetAction, SetMaskedAction, UserspaceAction } from '../ovs/actions.js';
@@ -22,6 +23,8 @@ import type { PacketMeta } from './extract.js';
 
 /** The kernel's OVS_RECURSION_LIMIT: nested lists and recirculations deeper than this drop the packet. */
 export const RECURSION_LIMIT = 5;
+/** OVS_DEFERRED_ACTION_THRESHOLD: up to this nesting level a recirculation runs at once, past it it waits for its list to end. */
+export const DEFERRED_ACTION_THRESHOLD = RECURSION_LIMIT - 2;
 
 /** Where executed packets go. */
 export interface ActionSink {
@@ -142,7 +145,12 @@ function run(sink: ActionSink, p: Packet, actions: readonly Action[], depth: num
         const q = last ? p : copy(p);
         q.meta.recircId = a.id;
         q.cut = 0;
-        deferred.push(q);
+        // clone_execute(): the module runs a recirculation on the spot while
+        // its nesting level (depth + 1) allows another flow key, and queues
+        // it past that, so what the recirculated packet does comes before
+        // the actions after recirc.
+        if (depth + 1 <= DEFERRED_ACTION_THRESHOLD) sink.recirculate(q.frame, q.meta, depth + 1);
+        else deferred.push(q);
         break;
       }
       case 'hash':

@@ -57,6 +57,8 @@ interface Case {
   repeat?: number;
   /** Flows for recirculated packets: their key (without in_port) and mask. */
   recirc?: { key: FlowKey; mask: FlowKey; actions: (s: Side) => Action[] };
+  /** Compare the frames out in the order they left (default: as a set). */
+  ordered?: boolean;
 }
 
 const out = (s: Side): Action => ({ type: 'output', port: s.outPort });
@@ -151,6 +153,18 @@ const CASES: Case[] = [
     },
   },
   { name: 'recirc without a flow: MISS upcall with recirc_id', frames: ['udp4'], actions: () => [{ type: 'recirc', id: 9 }] },
+  {
+    // The module recirculates on the spot (clone_execute), not after the list.
+    name: 'recirc before output: what the recirculated packet does comes first',
+    frames: ['udp4'],
+    ordered: true,
+    actions: (s) => [{ type: 'recirc', id: 11 }, out(s)],
+    recirc: {
+      key: { recircId: 11, ethernet: { src: '00:00:00:00:00:00', dst: '00:00:00:00:00:00' } },
+      mask: { recircId: 0xffffffff, ethernet: { src: '00:00:00:00:00:00', dst: '00:00:00:00:00:00' } },
+      actions: (s) => [{ type: 'set', key: { ethernet: { src: MAC1, dst: MAC2 } } }, out(s)],
+    },
+  },
   // Sent within milliseconds: the buckets refill by less than one packet.
   { name: 'meter (packets/s, burst 3)', frames: ['udp4'], repeat: 8, meters: [{ id: 5, bands: [{ rate: 1, burst: 3 }] }], actions: (s) => [{ type: 'meter', id: 5 }, out(s)] },
   { name: 'meter (kbps, burst 2 kbit)', frames: ['udp4'], repeat: 8, meters: [{ id: 6, kbps: true, bands: [{ rate: 1, burst: 2 }] }], actions: (s) => [out(s), { type: 'meter', id: 6 }, out(s)] },
@@ -205,7 +219,7 @@ async function runCase(c: Case, s: Side, frames: Uint8Array[]): Promise<Result> 
     flows.push(`meter ${m.id}: ${got.stats?.packets}/${got.stats?.bytes} bands ${(got.bands ?? []).map((b) => `${b.stats?.packets}/${b.stats?.bytes}`).join(',')}`);
   }
   return {
-    out: s.output.poll().map(hex).sort(),
+    out: c.ordered ? s.output.poll().map(hex) : s.output.poll().map(hex).sort(),
     upcalls: s.upcalls
       .filter((u) => u.kind === 'action' || [...mine].some((m) => hex(u.packet).startsWith(m.slice(0, 60))))
       .map((u) => {

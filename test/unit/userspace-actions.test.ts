@@ -154,6 +154,20 @@ describe('userspace actions', () => {
     expect(s.out).toEqual([]);
   });
 
+  it('recirculates at once up to the deferral threshold, after the list past it (clone_execute)', () => {
+    const order = (depth: number) => {
+      const events: string[] = [];
+      const s = new Sink();
+      s.output = (port) => void events.push(`out ${port}`);
+      s.recirculate = (_f, meta, d) => void events.push(`recirc ${meta.recircId} at ${d}`);
+      executeActions(s, udp(), { inPort: 1 }, [{ type: 'recirc', id: 1 }, { type: 'output', port: 5 }], depth);
+      return events;
+    };
+    expect(order(0)).toEqual(['recirc 1 at 1', 'out 5']);
+    expect(order(2)).toEqual(['recirc 1 at 3', 'out 5']);
+    expect(order(3)).toEqual(['out 5', 'recirc 1 at 4']);
+  });
+
   it('stops at the recursion limit and names what it cannot run', () => {
     let a: Action[] = [{ type: 'output', port: 1 }];
     for (let i = 0; i < 8; i++) a = [{ type: 'clone', actions: a }];
