@@ -55,6 +55,12 @@ export interface CtMeta {
   labels: bigint;
   /** The connection's original direction (ct_tuple4/6); absent for an invalid packet. */
   orig?: CtOrigTuple;
+  /**
+   * Taken from an execute request's key rather than found by a ct() here:
+   * reported in keys, but no connection goes with the packet (the module's
+   * skb has none), so the next ct() looks it up afresh.
+   */
+  fromKey?: boolean;
 }
 
 /** The key's ct_tuple4/6 attribute, where the packet has one (__ovs_ct_update_key: only when its IP version is the connection's). */

@@ -25,6 +25,9 @@ import { DaemonError, type GenlCall, type GenlReply, type ServedFamily } from '.
 import { validateMatch } from './match-validate.js';
 import { meterFamily } from './meter-family.js';
 import type { Port } from './port.js';
+import { extractKey, type CtMeta, type PacketMeta } from './extract.js';
+import { parsePacket } from '../packet/parse.js';
+import { ipv4ToU32, ipv6IntoBytes } from '../ovs/addr.js';
 
 const ENOENT = 2;
 const EEXIST = 17;
@@ -316,6 +319,34 @@ function setFlowState(keyBytes: Uint8Array, maskBytes: Uint8Array | undefined): 
   }
 }
 
+/**
+ * An execute's key may carry conntrack fields (a handler sends back the
+ * upcall's key): the module takes them as the packet's key metadata, but the
+ * packet has no connection attached, so a ct() in the actions tracks it anew.
+ */
+function ctFromKey(k: FlowKey): CtMeta | undefined {
+  if (!k.ctState && !k.ctZone && !k.ctMark && !k.ctLabels) return undefined;
+  const t4 = k.ctOrigTupleIpv4;
+  const t6 = k.ctOrigTupleIpv6;
+  const orig = t4
+    ? { ipv6: false, src: ipv4Bytes(t4.src), dst: ipv4Bytes(t4.dst), srcPort: t4.srcPort, dstPort: t4.dstPort, proto: t4.proto }
+    : t6
+      ? { ipv6: true, src: ipv6Bytes(t6.src), dst: ipv6Bytes(t6.dst), srcPort: t6.srcPort, dstPort: t6.dstPort, proto: t6.proto }
+      : undefined;
+  return { state: k.ctState ?? 0, zone: k.ctZone ?? 0, mark: k.ctMark ?? 0, labels: k.ctLabels ?? 0n, orig, fromKey: true };
+}
+
+const ipv4Bytes = (a: string): Uint8Array => {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, ipv4ToU32(a));
+  return b;
+};
+const ipv6Bytes = (a: string): Uint8Array => {
+  const b = new Uint8Array(16);
+  ipv6IntoBytes(a, b, 0);
+  return b;
+};
+
 function flowInfo(f: FlowEntry, ufidFlags: number): FlowAttrs {
   const a: FlowAttrs = {};
   // ovs_nla_put_identifier(): the UFID, or the key as it was given.
@@ -450,8 +481,12 @@ function packetFamily(reg: DatapathRegistry): ServedFamily {
       } catch (err) {
         throw new DaemonError(EINVAL, `execute key: ${(err as Error).message}`);
       }
-      const list = parseActions(actions);
-      dp.execute(packet.slice(), { inPort: k.inPort ?? MAX_PORTS, priority: k.priority, skbMark: k.skbMark, recircId: k.recircId, dpHash: k.dpHash }, list);
+      const frame = packet.slice();
+      const meta: PacketMeta = { inPort: k.inPort ?? MAX_PORTS, priority: k.priority, skbMark: k.skbMark, recircId: k.recircId, dpHash: k.dpHash, ct: ctFromKey(k) };
+      // The module checks an execute's actions as it checks a flow's, against
+      // the key it extracts from the packet (ovs_flow_key_extract_userspace).
+      const list = parseActions(actions, flowState(extractKey(parsePacket(frame), meta), undefined));
+      dp.execute(frame, meta, list);
       return [];
     },
   };

@@ -11,6 +11,7 @@ import { encodeFlowMessage, type FlowAttrs } from '../../src/ovs/flow.js';
 import * as U from '../../src/ovs/uapi.js';
 import type { Action } from '../../src/ovs/actions.js';
 import type { FlowKey } from '../../src/ovs/keys.js';
+import { buildFrame } from '../../src/packet/build.js';
 import { encodeActionBytes, encodeKeyBytes } from '../../src/switch/handler.js';
 import { useSides, type Side } from './harness.js';
 
@@ -100,6 +101,39 @@ describe('flow put validation: the fallback refuses what the module refuses', ()
       expect(k).toBe(c.expect ?? 'ok');
       expect(f).toBe(k);
     });
+  });
+});
+
+describe('packet execute: the actions are checked against the packet, as a flow\'s are', () => {
+  const sides = useSides('dvx');
+  const frame = (arp: boolean) =>
+    buildFrame({
+      src: '02:83:00:00:00:01',
+      dst: '02:83:00:00:00:02',
+      l3: arp ? { kind: 'arp', op: 1, sha: '02:83:00:00:00:01', spa: '10.83.0.1', tpa: '10.83.0.2' } : { kind: 'ipv4', src: '10.83.0.1', dst: '10.83.0.2', ttl: 64 },
+      l4: arp ? undefined : { kind: 'udp', src: 1, dst: 2 },
+      payload: 8,
+    });
+  const cases: [string, boolean, (s: Side) => Action[], string][] = [
+    ['ct(commit) on UDP', false, (s) => [{ type: 'ct', commit: true, zone: 3 }, out(s)], 'ok'],
+    ['ct on ARP (no family)', true, (s) => [{ type: 'ct' }, out(s)], 'EINVAL'],
+    ['set(tcp) on UDP', false, (s) => [{ type: 'set', key: { tcp: { src: 1, dst: 2 } } }, out(s)], 'EINVAL'],
+    ['ct mark without commit', false, (s) => [{ type: 'ct', mark: { value: 1, mask: 1 } }, out(s)], 'EINVAL'],
+  ];
+  it.each(cases)('%s', async (_, arp, actions, expected) => {
+    const answers: string[] = [];
+    for (const s of sides) {
+      // The key holds only metadata: the datapath takes the rest from the packet.
+      const x = { packet: frame(arp), key: encodeKeyBytes({ inPort: s.inPort }), actions: encodeActionBytes(actions(s)) };
+      answers.push(
+        await s.dpif.execute(s.dp, x).then(
+          () => 'ok',
+          (err: unknown) => (err instanceof NetlinkError ? err.code : String(err)),
+        ),
+      );
+    }
+    expect(answers[0]).toBe(expected);
+    expect(answers[1]).toBe(answers[0]);
   });
 });
 
