@@ -5,12 +5,12 @@
 // dumped text (line -> typed key/mask/actions -> netlink bytes). ovsnl's dump
 // is timed twice: through the typed model (decodeKey, formatFlowDump: the
 // library's general path) and through the formatter `ovsnl dump-flows` uses
-// (cli/dump-format.js, straight from the attribute bytes, with repeated
+// (odp/dump-format.js, also the library's DumpFormatter; straight from the attribute bytes, with repeated
 // attributes remembered). Both must print ovs-dpctl's text. Run with
 //   node scripts/bench.mjs bench/odp-dpctl.mjs      (OVSNL_BENCH_N=100000)
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { DumpFormatter } from '../dist/cli/dump-format.js';
+import { DumpFormatter } from '../dist/odp/dump-format.js';
 import { eachFlow } from '../dist/cli/flow-walk.js';
 import { monotonicMs } from '../dist/cli/flow-out.js';
 import { AttrWriter, KernelDpif, decodeActions, decodeKey, decodeMask, encodeActions, encodeKey, encodeMask, formatFlowDump, parseFlowDump, parseOdpActions, parseOdpFlow } from '../dist/index.js';

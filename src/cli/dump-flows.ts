@@ -1,14 +1,14 @@
 // dump-flows, in a module of its own: it imports the formatters and none of
 // the flow parsers, which under emulation take seconds to load (filter=
 // loads its parser when given). Replies are read in place (flow-walk.ts)
-// and formatted from their bytes (dump-format.ts).
+// and formatted from their bytes (odp/dump-format.ts).
 import type { Datapath } from '../dpif/dpif.js';
 import type { Ctx } from './context.js';
 import { CliError, dpctlError } from './errors.js';
 import { fullName, optDatapath } from './dpname.js';
 import type { FlowFilter } from './filter.js';
 import { flowJson, monotonicMs } from './flow-out.js';
-import { DumpFormatter } from './dump-format.js';
+import { DumpFormatter } from '../odp/dump-format.js';
 import { eachFlow } from './flow-walk.js';
 import { decodeKey } from '../ovs/key-codec.js';
 

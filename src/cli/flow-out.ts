@@ -4,7 +4,7 @@
 import type { Flow } from '../dpif/dpif.js';
 import { formatUfid } from '../ovs/ufid.js';
 import { formatTcpFlagLetters } from '../odp/flags.js';
-import type { DumpFormatter } from './dump-format.js';
+import type { DumpFormatter } from '../odp/dump-format.js';
 
 /** The kernel's monotonic clock in ms, which flows' `used` times are on. */
 export function monotonicMs(): bigint {

@@ -9,7 +9,7 @@ import type { Ctx } from './context.js';
 import { CliError, dpctlMessage, errnoOf, dpctlError } from './errors.js';
 import { optDatapath } from './dpname.js';
 import { flowJson, formatStats, monotonicMs, parseDel, parsePut, splitUfid } from './flow-text.js';
-import { DumpFormatter } from './dump-format.js';
+import { DumpFormatter } from '../odp/dump-format.js';
 import { processFlowFile } from './flow-file.js';
 import { portMaps } from './dump-flows.js';
 

@@ -8,7 +8,7 @@ import { formatUfid } from '../ovs/ufid.js';
 import type { Ctx } from './context.js';
 import { fullName, optDatapath } from './dpname.js';
 import { CliError, dpctlError } from './errors.js';
-import { DumpFormatter } from './dump-format.js';
+import { DumpFormatter } from '../odp/dump-format.js';
 import { eachFlow } from './flow-walk.js';
 import { portMaps } from './dump-flows.js';
 import { parseCount, parseInterval, sleepUnless, stopper } from './live.js';

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { DumpFormatter } from '../../src/cli/dump-format.js';
+import { DumpFormatter } from '../../src/odp/dump-format.js';
 import { keyBytes, actionBytes } from '../../src/cli/flow-text.js';
 import { formatFlowDump, formatOdpFlow, parseFlowDump, parseOdpActions, parseOdpFlow } from '../../src/odp/index.js';
 import { decodeKey } from '../../src/ovs/key-codec.js';
@@ -119,4 +119,18 @@ describe('real ovs-dpctl 3.1 dump lines', () => {
       });
     });
   }
+});
+
+describe('DumpFormatter in the library', () => {
+  it('is exported by the ODP module, and reads `used` against the monotonic clock by default', async () => {
+    const odp = await import('../../src/odp/index.js');
+    expect(odp.DumpFormatter).toBe(DumpFormatter);
+    const p = parseFlowDump('in_port(1),eth(),eth_type(0x0800),ipv4(src=10.0.0.1,frag=no), packets:3, bytes:180, used:never, actions:2');
+    const base = { dpIfindex: 1, key: keyBytes(p.key), mask: keyBytes(p.mask), actions: actionBytes(p.actions), stats: { packets: 3n, bytes: 180n } };
+    const now = process.hrtime.bigint() / 1_000_000n;
+    const line = new DumpFormatter(false).line({ ...base, used: now - 1500n });
+    // 1.5 s ago, give or take the time the test took to get here.
+    expect(line).toMatch(/^in_port\(1\),eth\(\),eth_type\(0x0800\),ipv4\(src=10\.0\.0\.1,frag=no\), packets:3, bytes:180, used:1\.5\d\ds, actions:2$/);
+    expect(new DumpFormatter(false).line({ ...base, used: undefined })).toContain('used:never');
+  });
 });

@@ -12,11 +12,11 @@ import type { Flow } from '../dpif/dpif.js';
 import { decodeActions } from '../ovs/action-codec.js';
 import { decodeKey, decodeKeyField } from '../ovs/key-codec.js';
 import { formatUfid } from '../ovs/ufid.js';
-// The formatting modules alone, not odp/index.js: dump-flows loads no parser.
-import { formatOdpActions } from '../odp/format-actions.js';
-import { formatAttr, formatOdpFlow } from '../odp/format-key.js';
-import { formatTcpFlagLetters } from '../odp/flags.js';
-import { maskIsConstant, wildcardMaskOf } from '../odp/mask-util.js';
+// The formatting modules alone, not index.js: dump-flows loads no parser.
+import { formatOdpActions } from './format-actions.js';
+import { formatAttr, formatOdpFlow } from './format-key.js';
+import { formatTcpFlagLetters } from './flags.js';
+import { maskIsConstant, wildcardMaskOf } from './mask-util.js';
 
 const ETHERNET = 4;
 const ETHERTYPE = 6;
@@ -119,6 +119,12 @@ function allZero(b: Uint8Array, off: number, len: number): boolean {
 /** An attribute header's u16 (host order) read from the bytes: no DataView per flow. */
 const hostU16 = HOST_LE ? (b: Uint8Array, o: number): number => b[o] | (b[o + 1] << 8) : (b: Uint8Array, o: number): number => (b[o] << 8) | b[o + 1];
 
+/**
+ * Dumped flows as `ovs-dpctl dump-flows` prints them (`-m` with verbose),
+ * straight from their attribute bytes: the fast path for text. Keep one per
+ * dump: it remembers the text of attributes and actions that repeat from flow
+ * to flow. `ports` names ports for `--names`.
+ */
 export class DumpFormatter {
   private readonly memo: (Memo | undefined)[] = [];
   /** Per attribute type: where the current flow's mask has it (-1: nowhere). */
@@ -259,8 +265,11 @@ export class DumpFormatter {
     return text;
   }
 
-  /** format_dpif_flow: one dump-flows (or get-flow) line. */
-  line(f: Flow, now: bigint): string {
+  /**
+   * format_dpif_flow: one dump-flows (or get-flow) line. `now`: the
+   * monotonic clock in ms (the kernel's clock for `used`), read once per dump.
+   */
+  line(f: Flow, now: bigint = process.hrtime.bigint() / 1_000_000n): string {
     let s = this.verbose && f.ufid ? `${formatUfid(f.ufid)}, ` : '';
     s += this.key(f.key, f.mask);
     const used = f.used ? `${(Number(now - f.used) / 1000).toFixed(3)}s` : 'never';
