@@ -27,7 +27,7 @@ import { meterFamily } from './meter-family.js';
 import type { Port } from './port.js';
 import { extractKey, type CtMeta, type PacketMeta } from './extract.js';
 import { parsePacket } from '../packet/parse.js';
-import { ipv4ToU32, ipv6IntoBytes } from '../ovs/addr.js';
+import { ipv4ToBytes, ipv6ToBytes } from '../ovs/addr.js';
 
 const ENOENT = 2;
 const EEXIST = 17;
@@ -329,23 +329,12 @@ function ctFromKey(k: FlowKey): CtMeta | undefined {
   const t4 = k.ctOrigTupleIpv4;
   const t6 = k.ctOrigTupleIpv6;
   const orig = t4
-    ? { ipv6: false, src: ipv4Bytes(t4.src), dst: ipv4Bytes(t4.dst), srcPort: t4.srcPort, dstPort: t4.dstPort, proto: t4.proto }
+    ? { ipv6: false, src: ipv4ToBytes(t4.src), dst: ipv4ToBytes(t4.dst), srcPort: t4.srcPort, dstPort: t4.dstPort, proto: t4.proto }
     : t6
-      ? { ipv6: true, src: ipv6Bytes(t6.src), dst: ipv6Bytes(t6.dst), srcPort: t6.srcPort, dstPort: t6.dstPort, proto: t6.proto }
+      ? { ipv6: true, src: ipv6ToBytes(t6.src), dst: ipv6ToBytes(t6.dst), srcPort: t6.srcPort, dstPort: t6.dstPort, proto: t6.proto }
       : undefined;
   return { state: k.ctState ?? 0, zone: k.ctZone ?? 0, mark: k.ctMark ?? 0, labels: k.ctLabels ?? 0n, orig, fromKey: true };
 }
-
-const ipv4Bytes = (a: string): Uint8Array => {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, ipv4ToU32(a));
-  return b;
-};
-const ipv6Bytes = (a: string): Uint8Array => {
-  const b = new Uint8Array(16);
-  ipv6IntoBytes(a, b, 0);
-  return b;
-};
 
 function flowInfo(f: FlowEntry, ufidFlags: number): FlowAttrs {
   const a: FlowAttrs = {};
