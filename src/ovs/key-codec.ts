@@ -2,7 +2,8 @@
 // encoder appends to an AttrWriter, the decoder reads a buffer of attributes.
 // Fixed structs are checked for their exact size (as the kernel does);
 // anything else malformed is a MalformedError.
-import { AttrWriter, HOST_LE, parseAttrs, type Attr } from '../netlink/attr.js';
+import { AttrWriter, HOST_LE, type Attr } from '../netlink/attr.js';
+import { NLA_HDRLEN, NLA_TYPE_MASK } from '../netlink/constants.js';
 import { MalformedError } from '../netlink/errors.js';
 import { ipv4FromBytes, ipv6FromBytes, macFromBytes } from './addr.js';
 import type {
@@ -265,21 +266,143 @@ export function keyFieldPayload(name: string, v: unknown): Uint8Array {
   return out.slice(4, len);
 }
 
-/** Decodes a buffer of key (or mask) attributes. */
+/**
+ * Decodes a buffer of key (or mask) attributes. Every MISS upcall and every
+ * dumped flow goes through here, so it walks the bytes itself: no Attr
+ * objects, no [name, value] pairs, no DataViews. decodeKeyField is the same
+ * mapping one attribute at a time; the unit tests hold the two equal.
+ */
 export function decodeKey(bytes: Uint8Array): FlowKey {
-  return decodeKeyAttrs(parseAttrs(bytes), 0);
+  return decodeKeyBytes(bytes, 0, bytes.length, 0);
 }
 
 export const decodeMask: (bytes: Uint8Array) => FlowKey = decodeKey;
 
-function decodeKeyAttrs(attrs: Attr[], depth: number): FlowKey {
+const be16At = (b: Uint8Array, o: number): number => (b[o] << 8) | b[o + 1];
+const be32At = (b: Uint8Array, o: number): number => ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+const h16At = (b: Uint8Array, o: number): number => (HOST_LE ? b[o] | (b[o + 1] << 8) : (b[o] << 8) | b[o + 1]);
+const h32At = (b: Uint8Array, o: number): number =>
+  (HOST_LE ? b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24) : (b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+
+function sized(type: number, len: number, size: number, what: string): void {
+  if (len !== size) throw new MalformedError(`${what} (attribute ${type}) needs ${size} bytes, got ${len}`);
+}
+
+function u128At(b: Uint8Array, o: number): bigint {
+  // ct_labels rides in every upcall key of a kernel with conntrack labels, nearly always zero.
+  let any = 0;
+  for (let i = 0; i < 16; i++) any |= b[o + i];
+  return any === 0 ? 0n : u128FromBytes(b, o);
+}
+
+function decodeKeyBytes(b: Uint8Array, start: number, end: number, depth: number): FlowKey {
   if (depth > MAX_DEPTH) throw new MalformedError(`flow key nests encap deeper than ${MAX_DEPTH}`);
   const key: FlowKey = {};
   const r = key as Record<string, unknown>;
-  for (const a of attrs) {
-    const [name, value] = decodeField(a, depth);
-    if (name in r) throw new MalformedError(`duplicate ${name} attribute in flow key`);
-    r[name] = value;
+  // Attribute types seen, for duplicates: a bit each below 32, the object beyond.
+  let seen = 0;
+  let off = start;
+  while (off < end) {
+    if (end - off < NLA_HDRLEN) throw new MalformedError(`${end - off} trailing bytes after the last attribute`, off);
+    const len = h16At(b, off);
+    const type = h16At(b, off + 2) & NLA_TYPE_MASK;
+    if (len < NLA_HDRLEN) throw new MalformedError(`attribute ${type} has length ${len}, below the 4-byte header`, off);
+    if (off + len > end) throw new MalformedError(`attribute ${type} of length ${len} runs past the end of its buffer (${end - off} bytes left)`, off);
+    const p = off + NLA_HDRLEN;
+    const n = len - NLA_HDRLEN;
+    off += (len + 3) & ~3;
+    const name = type < KEY_TYPE_FIELDS.length ? KEY_TYPE_FIELDS[type] : undefined;
+    if (type < 32) {
+      const bit = 1 << type;
+      if (seen & bit) throw new MalformedError(`duplicate ${name ?? unknownAttrName(type)} attribute in flow key`);
+      seen |= bit;
+    } else if ((name ?? unknownAttrName(type)) in r) {
+      throw new MalformedError(`duplicate ${name ?? unknownAttrName(type)} attribute in flow key`);
+    }
+    switch (type) {
+      case K.OVS_KEY_ATTR_ENCAP:
+        key.encap = decodeKeyBytes(b, p, p + n, depth + 1);
+        break;
+      case K.OVS_KEY_ATTR_PRIORITY:
+      case K.OVS_KEY_ATTR_IN_PORT:
+      case K.OVS_KEY_ATTR_SKB_MARK:
+      case K.OVS_KEY_ATTR_DP_HASH:
+      case K.OVS_KEY_ATTR_RECIRC_ID:
+      case K.OVS_KEY_ATTR_CT_STATE:
+      case K.OVS_KEY_ATTR_CT_MARK:
+        sized(type, n, 4, name!);
+        r[name!] = h32At(b, p);
+        break;
+      case K.OVS_KEY_ATTR_ETHERNET:
+        sized(type, n, 12, 'eth');
+        key.ethernet = { src: macFromBytes(b, p), dst: macFromBytes(b, p + 6) };
+        break;
+      case K.OVS_KEY_ATTR_VLAN:
+        sized(type, n, 2, 'vlan');
+        key.vlan = vlanFromTci(be16At(b, p));
+        break;
+      case K.OVS_KEY_ATTR_ETHERTYPE:
+        sized(type, n, 2, 'eth_type');
+        key.ethertype = be16At(b, p);
+        break;
+      case K.OVS_KEY_ATTR_IPV4:
+        sized(type, n, 12, 'ipv4');
+        key.ipv4 = { src: ipv4FromBytes(b, p), dst: ipv4FromBytes(b, p + 4), proto: b[p + 8], tos: b[p + 9], ttl: b[p + 10], frag: b[p + 11] };
+        break;
+      case K.OVS_KEY_ATTR_IPV6:
+        sized(type, n, 40, 'ipv6');
+        key.ipv6 = { src: ipv6FromBytes(b, p), dst: ipv6FromBytes(b, p + 16), label: be32At(b, p + 32), proto: b[p + 36], tclass: b[p + 37], hlimit: b[p + 38], frag: b[p + 39] };
+        break;
+      case K.OVS_KEY_ATTR_TCP:
+      case K.OVS_KEY_ATTR_UDP:
+      case K.OVS_KEY_ATTR_SCTP:
+        sized(type, n, 4, name!);
+        r[name!] = { src: be16At(b, p), dst: be16At(b, p + 2) } satisfies PortsKey;
+        break;
+      case K.OVS_KEY_ATTR_ICMP:
+      case K.OVS_KEY_ATTR_ICMPV6:
+        sized(type, n, 2, name!);
+        r[name!] = { type: b[p], code: b[p + 1] } satisfies IcmpKey;
+        break;
+      case K.OVS_KEY_ATTR_ARP:
+        sized(type, n, 24, 'arp');
+        key.arp = { sip: ipv4FromBytes(b, p), tip: ipv4FromBytes(b, p + 4), op: be16At(b, p + 8), sha: macFromBytes(b, p + 10), tha: macFromBytes(b, p + 16) };
+        break;
+      case K.OVS_KEY_ATTR_ND:
+        sized(type, n, 28, 'nd');
+        key.nd = { target: ipv6FromBytes(b, p), sll: macFromBytes(b, p + 16), tll: macFromBytes(b, p + 22) };
+        break;
+      case K.OVS_KEY_ATTR_TCP_FLAGS:
+        sized(type, n, 2, 'tcp_flags');
+        key.tcpFlags = be16At(b, p);
+        break;
+      case K.OVS_KEY_ATTR_CT_ZONE:
+        sized(type, n, 2, 'ct_zone');
+        key.ctZone = h16At(b, p);
+        break;
+      case K.OVS_KEY_ATTR_CT_LABELS:
+        sized(type, n, 16, 'ct_label');
+        key.ctLabels = u128At(b, p);
+        break;
+      case K.OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV4:
+        sized(type, n, 16, 'ct_tuple4');
+        key.ctOrigTupleIpv4 = { src: ipv4FromBytes(b, p), dst: ipv4FromBytes(b, p + 4), srcPort: be16At(b, p + 8), dstPort: be16At(b, p + 10), proto: b[p + 12] };
+        break;
+      case K.OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV6:
+        sized(type, n, 40, 'ct_tuple6');
+        key.ctOrigTupleIpv6 = { src: ipv6FromBytes(b, p), dst: ipv6FromBytes(b, p + 16), srcPort: be16At(b, p + 32), dstPort: be16At(b, p + 34), proto: b[p + 36] };
+        break;
+      case K.OVS_KEY_ATTR_IPV6_EXTHDRS:
+        sized(type, n, 2, 'ipv6 exthdrs');
+        key.ipv6Exthdrs = h16At(b, p);
+        break;
+      default: {
+        // The rare and nested ones (tunnel, MPLS, NSH, packet type, ND
+        // extensions) and unknown types: the one-attribute decoder.
+        const [fname, value] = decodeField({ type, flags: 0, data: b.subarray(p, p + n) }, depth);
+        r[fname] = value;
+      }
+    }
   }
   return key;
 }
@@ -294,7 +417,7 @@ function decodeField(a: Attr, depth: number): [string, unknown] {
   const name = KEY_TYPE_FIELDS[a.type];
   switch (a.type) {
     case K.OVS_KEY_ATTR_ENCAP:
-      return ['encap', decodeKeyAttrs(parseAttrs(d), depth + 1)];
+      return ['encap', decodeKeyBytes(d, 0, d.length, depth + 1)];
     case K.OVS_KEY_ATTR_PRIORITY:
     case K.OVS_KEY_ATTR_IN_PORT:
     case K.OVS_KEY_ATTR_SKB_MARK:

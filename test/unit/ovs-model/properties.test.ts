@@ -1,10 +1,12 @@
 // Property tests of the key/mask/action codecs and the ODP text format.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AttrWriter } from '../../../src/netlink/attr.js';
+import { AttrWriter, parseAttrs } from '../../../src/netlink/attr.js';
 import { MalformedError } from '../../../src/netlink/errors.js';
 import { OdpKeyError, OdpParseError, canonicalKey, formatOdpActions, formatOdpFlow, parseOdpActions, parseOdpFlow } from '../../../src/odp/index.js';
 import { decodeActions, decodeKey, encodeActions, encodeKey, type Action, type FlowKey } from '../../../src/ovs/index.js';
+import { decodeKeyField } from '../../../src/ovs/key-codec.js';
+import { OVS_KEY_ATTR_ENCAP } from '../../../src/ovs/uapi-keys.js';
 import { actions, flowKey, keyWithMask } from './arbitraries.js';
 
 const RUNS = { numRuns: Number(process.env.PROP_RUNS ?? 400) };
@@ -64,6 +66,78 @@ describe('key codec', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+// decodeKey walks the bytes itself for speed; the reference here goes one
+// parsed attribute at a time through decodeKeyField, as decodeKey once did.
+function referenceDecode(b: Uint8Array, depth = 0): FlowKey {
+  if (depth > 32) throw new MalformedError('deep');
+  const out: Record<string, unknown> = {};
+  for (const a of parseAttrs(b)) {
+    const [name, value] = a.type === OVS_KEY_ATTR_ENCAP ? ['encap', referenceDecode(a.data, depth + 1)] : decodeKeyField(a);
+    if (name in out) throw new MalformedError(`duplicate ${name}`);
+    out[name] = value;
+  }
+  return out as FlowKey;
+}
+
+function outcome(f: () => FlowKey): { key?: FlowKey; malformed?: true } {
+  try {
+    return { key: f() };
+  } catch (e) {
+    expect(e).toBeInstanceOf(MalformedError);
+    return { malformed: true };
+  }
+}
+
+describe('decodeKey and the one-attribute decoder agree', () => {
+  it('on valid keys: the same fields, values and order', () => {
+    fc.assert(
+      fc.property(flowKey(), (k) => {
+        const b = keyBytes(k);
+        const fast = decodeKey(b);
+        const ref = referenceDecode(b);
+        expect(fast).toEqual(ref);
+        expect(Object.keys(fast)).toEqual(Object.keys(ref));
+      }),
+      RUNS,
+    );
+  });
+
+  it('on random attribute streams, nested ones included: equal keys, or both MalformedError', () => {
+    const leaf = fc.record({ type: fc.integer({ min: 0, max: 40 }), data: fc.uint8Array({ maxLength: 44 }) });
+    // Sizes that fit the fixed structs often, so that values (not only errors) are compared.
+    const sized = fc.constantFrom(2, 4, 12, 16, 24, 28, 40).chain((n) => fc.record({ type: fc.integer({ min: 0, max: 40 }), data: fc.uint8Array({ minLength: n, maxLength: n }) }));
+    const stream = fc.array(fc.oneof(leaf, sized, sized), { maxLength: 10 });
+    fc.assert(
+      fc.property(stream, stream, fc.nat(10), (outer, inner, at) => {
+        const w = new AttrWriter();
+        outer.forEach((a, i) => {
+          if (i === at) {
+            const tok = w.nestStart(OVS_KEY_ATTR_ENCAP);
+            for (const x of inner) w.bytes(x.type, x.data);
+            w.nestEnd(tok);
+          }
+          w.bytes(a.type, a.data);
+        });
+        const b = w.finish().slice();
+        expect(outcome(() => decodeKey(b))).toEqual(outcome(() => referenceDecode(b)));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('on a kernel MISS key of a UDP packet', () => {
+    // in_port(1), skb_mark, ct_state/zone/mark/labels (zero), recirc_id, dp_hash, eth, eth_type, ipv4, udp
+    const k: FlowKey = {
+      priority: 0, inPort: 1, skbMark: 0, ctState: 0, ctZone: 0, ctMark: 0, ctLabels: 0n, recircId: 0, dpHash: 0,
+      ethernet: { src: '02:a0:00:00:00:07', dst: '02:00:00:00:0b:0b' }, ethertype: 0x800,
+      ipv4: { src: '10.92.0.1', dst: '10.92.0.2', proto: 17, tos: 0, ttl: 64, frag: 0 }, udp: { src: 1031, dst: 7001 },
+    };
+    expect(decodeKey(keyBytes(k))).toEqual(k);
+    const labelled = { ...k, ctLabels: (1n << 127n) | 5n };
+    expect(decodeKey(keyBytes(labelled))).toEqual(labelled);
   });
 });
 
