@@ -28,9 +28,13 @@ import { KernelLog, withKernelLog } from './kernel-log.js';
 import { userspaceOnlyError } from './kernel-only.js';
 import { FLOW_PUT_OPERATION, flowPutError, flowPutRequest } from './flow-put.js';
 import { encodeFlowPut } from '../ovs/flow-put-encode.js';
+import { packExecutes } from '../ovs/packet-execute-encode.js';
 import { putFlowBatch } from './flow-batch.js';
 import { PER_CPU_USER_FEATURES, STANDARD_USER_FEATURES, probeDatapathFeatures } from './negotiate.js';
 import * as U from '../ovs/uapi.js';
+
+/** A packed group of executes: well inside one send (Connection.requestPacked). */
+const EXECUTE_PACK_BYTES = 64 * 1024;
 import type {
   CtLimits,
   CtLimitsChange,
@@ -530,26 +534,35 @@ export class KernelDpif implements Dpif {
     const operation = `packet execute ${describeDp(dp)}`;
     const dpIfindex = await this.resolveDp(dp);
     const out = new Array<Error | undefined>(packets.length).fill(undefined);
-    const messages: Uint8Array[] = [];
-    const which: number[] = [];
     const allowSymL4 = this.symL4(dpIfindex);
-    packets.forEach((x, i) => {
+    let any = false;
+    for (let i = 0; i < packets.length; i++) {
+      const x = packets[i];
       const refusal = x.kernelChecked ? undefined : userspaceOnlyError(operation, x, { allowSymL4 });
       if (refusal) out[i] = refusal;
-      else {
-        messages.push(encodePacketMessage(fam.id, { cmd: U.OVS_PACKET_CMD_EXECUTE, dpIfindex, attrs: executeAttrs(x) }));
-        which.push(i);
-      }
-    });
-    if (!messages.length) return out;
+      else any = true;
+    }
+    if (!any) return out;
+    // Written back to back into packed groups: an execute sends nothing back
+    // when it works, so one ACK answers a group.
+    const { packs, refused } = packExecutes(fam.id, dpIfindex, packets, EXECUTE_PACK_BYTES, (i) => out[i] === undefined);
+    for (const [i, err] of refused) out[i] = err;
+    if (!packs.length) return out;
     this.host.beforeWrite();
     const mark = this.log ? this.log.mark() : -1;
-    // An execute sends nothing back when it works: one ACK answers them all.
-    const errors = await this.conn.requestGroup(messages, { operation });
-    errors.forEach((err, j) => {
-      const x = packets[which[j]];
-      if (err) out[which[j]] = (x.probe ? err : withKernelLog(err, this.log, mark)) as Error;
-    });
+    const opts = { operation };
+    await Promise.all(
+      packs.map((pack) =>
+        this.conn.requestPacked(pack.buffer, pack.indexes.length, opts).then((errors) => {
+          for (let j = 0; j < errors.length; j++) {
+            const err = errors[j];
+            if (!err) continue;
+            const i = pack.indexes[j];
+            out[i] = (packets[i].probe ? err : withKernelLog(err, this.log, mark)) as Error;
+          }
+        }),
+      ),
+    );
     return out;
   }
 
