@@ -57,3 +57,17 @@ export function randomUfid(): Ufid {
 export function ufidEquals(a: Ufid, b: Ufid): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
+
+/**
+ * A UFID as a Map key: its length, then its bytes two to a UTF-16 code
+ * unit. Flow tables keyed by UFID make one per flow; this costs no Buffer
+ * and no hex text.
+ */
+export function ufidMapKey(u: Ufid): string {
+  const n = u.length;
+  let s = String.fromCharCode(n);
+  let i = 0;
+  for (; i + 1 < n; i += 2) s += String.fromCharCode((u[i] << 8) | u[i + 1]);
+  if (i < n) s += String.fromCharCode(u[i]);
+  return s;
+}

@@ -33,7 +33,12 @@ export interface LearningStats {
 }
 
 /** Whether a MAC's group bit is set (broadcast and multicast). */
-export const isGroupMac = (mac: string): boolean => (parseInt(mac.slice(0, 2), 16) & 1) === 1;
+export function isGroupMac(mac: string): boolean {
+  // The first octet's low digit, read from the text: the key's MACs stay strings.
+  const second = mac.charCodeAt(1);
+  const c = second === 58 /* ':' a one-digit octet */ ? mac.charCodeAt(0) : second;
+  return ((c <= 57 ? c - 48 : (c | 32) - 87) & 1) === 1;
+}
 
 /** The VLAN a key's frame is on: the outer tag's VID, 0 untagged. */
 export const vlanOf = (key: FlowKey): number => (isTagged(key) ? key.vlan!.vid : 0);

@@ -4,7 +4,7 @@
 // stop() deletes. The kernel's dump gives back only the masked key of a
 // flow known by UFID, so the key as it came up is kept here.
 import type { FlowKey } from '../ovs/keys.js';
-import type { Ufid } from '../ovs/ufid.js';
+import { ufidMapKey, type Ufid } from '../ovs/ufid.js';
 
 export interface InstalledFlow {
   ufid: Ufid;
@@ -21,7 +21,7 @@ export interface InstalledFlow {
 }
 
 /** UFID bytes as a map key. */
-export const ufidKey = (u: Ufid): string => Buffer.from(u.buffer, u.byteOffset, u.length).toString('hex');
+export const ufidKey: (u: Ufid) => string = ufidMapKey;
 
 export class InstalledFlows {
   private readonly flows = new Map<string, InstalledFlow>();

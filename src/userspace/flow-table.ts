@@ -5,6 +5,7 @@
 // words its subtable's mask has, and compares only those.
 import type { Action } from '../ovs/actions.js';
 import { FLAT_WORDS, FlatKey } from './flat-key.js';
+import { ufidMapKey } from '../ovs/ufid.js';
 
 /** One installed megaflow and its statistics. */
 export interface FlowEntry {
@@ -172,7 +173,7 @@ export class FlowTable {
   }
 
   findUfid(ufid: Uint8Array): FlowEntry | undefined {
-    return this.byUfid.get(ufidKey(ufid));
+    return this.byUfid.get(ufidMapKey(ufid));
   }
 
   /** A flow created without a UFID whose key, as given, is exactly this one (ovs_flow_tbl_lookup_exact). */
@@ -220,7 +221,7 @@ export class FlowTable {
     else st.flows.set(f.hash, [f]);
     st.count++;
     this.all.add(f);
-    if (f.ufid) this.byUfid.set(ufidKey(f.ufid), f);
+    if (f.ufid) this.byUfid.set(ufidMapKey(f.ufid), f);
     return f;
   }
 
@@ -234,7 +235,7 @@ export class FlowTable {
     if (!bucket.length) st.flows.delete(f.hash);
     if (--st.count === 0) this.subtables = this.subtables.filter((s) => s !== st);
     this.all.delete(f);
-    if (f.ufid) this.byUfid.delete(ufidKey(f.ufid));
+    if (f.ufid) this.byUfid.delete(ufidMapKey(f.ufid));
   }
 
   flush(): void {
@@ -278,6 +279,3 @@ export function clearStats(f: FlowEntry): void {
   f.tcpFlags = 0;
 }
 
-function ufidKey(u: Uint8Array): string {
-  return Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString('latin1');
-}

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatUfid, parseUfid, randomUfid, ufidEquals, ufidFromWords, ufidWords } from '../../src/ovs/ufid.js';
+import { formatUfid, parseUfid, randomUfid, ufidEquals, ufidFromWords, ufidMapKey, ufidWords } from '../../src/ovs/ufid.js';
 import { hex } from './ovs-arbitraries.js';
 
 describe('UFID', () => {
@@ -40,5 +40,21 @@ describe('UFID', () => {
     const r = randomUfid();
     expect(r).toHaveLength(16);
     expect(ufidEquals(r, randomUfid())).toBe(false);
+  });
+
+  it('gives equal map keys to equal UFIDs only, whatever their lengths', () => {
+    const ufid = fc.uint8Array({ minLength: 0, maxLength: 16 });
+    fc.assert(
+      fc.property(ufid, ufid, (a, b) => {
+        expect(ufidMapKey(a) === ufidMapKey(b)).toBe(hex(a) === hex(b));
+        expect(ufidMapKey(a)).toBe(ufidMapKey(a.slice()));
+      }),
+      { numRuns: 2000 },
+    );
+    // A 15-byte UFID against the 16-byte one with a zero before its last byte.
+    const short = new Uint8Array(15).fill(7);
+    const long = new Uint8Array(16).fill(7);
+    long[14] = 0;
+    expect(ufidMapKey(short)).not.toBe(ufidMapKey(long));
   });
 });

@@ -1,7 +1,8 @@
 // The learning switch: learning, aging, flooding, moves, and the megaflow
 // masks of its decisions field by field.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LearningSwitch } from '../../src/switch/learning.js';
+import { isGroupMac, LearningSwitch } from '../../src/switch/learning.js';
 import { arpKey, ipv4Key, tagged } from './switch-keys.js';
 
 const A = '00:00:00:00:00:0a';
@@ -216,5 +217,25 @@ describe('LearningSwitch', () => {
       expect(s.affectedSince(s.generation - 10)!(towards(A))).toBe(true);
       expect(g0).toBeLessThan(g1);
     });
+  });
+});
+
+describe('isGroupMac', () => {
+  it('reads the group bit of the first octet, in every way a MAC is written', () => {
+    expect(isGroupMac(BCAST)).toBe(true);
+    expect(isGroupMac('01:00:5e:00:00:01')).toBe(true);
+    expect(isGroupMac('33:33:00:00:00:01')).toBe(true);
+    expect(isGroupMac(A)).toBe(false);
+    expect(isGroupMac('0F:00:00:00:00:00')).toBe(true);
+    expect(isGroupMac('1:2:3:4:5:6')).toBe(true);
+    expect(isGroupMac('2:2:3:4:5:6')).toBe(false);
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 255 }), fc.boolean(), fc.boolean(), (first, upper, short) => {
+        let octet = first.toString(16);
+        if (!short) octet = octet.padStart(2, '0');
+        if (upper) octet = octet.toUpperCase();
+        expect(isGroupMac(`${octet}:00:00:00:00:01`)).toBe((first & 1) === 1);
+      }),
+    );
   });
 });
