@@ -14,11 +14,13 @@ const MAX_ATTR = 0xffff;
 
 const padded = (n: number): number => (n + 3) & ~3;
 
+const tooLong = (name: string, b: Uint8Array): RangeError => new RangeError(`ovs_packet_attr.${name}: ${b.length} bytes exceed the 65535-byte netlink attribute limit`);
+
 /** The request's length, or a RangeError for what netlink cannot carry. */
 function sizeOf(x: PacketExecute): number | RangeError {
-  for (const [name, b] of [['packet', x.packet], ['key', x.key], ['actions', x.actions]] as const) {
-    if (NLA_HDRLEN + b.length > MAX_ATTR) return new RangeError(`ovs_packet_attr.${name}: ${b.length} bytes exceed the 65535-byte netlink attribute limit`);
-  }
+  if (NLA_HDRLEN + x.packet.length > MAX_ATTR) return tooLong('packet', x.packet);
+  if (NLA_HDRLEN + x.key.length > MAX_ATTR) return tooLong('key', x.key);
+  if (NLA_HDRLEN + x.actions.length > MAX_ATTR) return tooLong('actions', x.actions);
   if (x.mru !== undefined && !(Number.isInteger(x.mru) && x.mru >= 0 && x.mru <= 0xffff)) return new RangeError(`ovs_packet_attr.mru: ${String(x.mru)} is not a u16`);
   if (x.hash !== undefined && !(typeof x.hash === 'bigint' && x.hash >= 0n && x.hash <= 0xffffffffffffffffn)) return new RangeError(`ovs_packet_attr.hash: ${String(x.hash)} is not a u64`);
   if (x.upcallPid !== undefined && !(Number.isInteger(x.upcallPid) && x.upcallPid >= 0 && x.upcallPid <= 0xffffffff)) {

@@ -111,6 +111,20 @@ export class Revalidator {
     this.opts.onError?.(err instanceof Error ? err : new Error(String(err)));
   }
 
+  /**
+   * Whether the datapath still holds at least as many flows as we
+   * installed: one small request instead of a dump. Fewer means someone
+   * (del-flows, a flush) deleted some of ours, and only a dump tells which.
+   */
+  private async noneDeleted(): Promise<boolean> {
+    try {
+      const dp = await this.opts.dpif.getDatapath(this.opts.dpIfindex);
+      return dp.stats === undefined || dp.stats.flows >= BigInt(this.opts.flows.size);
+    } catch {
+      return false;
+    }
+  }
+
   private async pass(): Promise<void> {
     const started = performance.now();
     const { dpif, dpIfindex, policy, flows } = this.opts;
@@ -119,12 +133,13 @@ export class Revalidator {
     policy.expire?.(now);
     const seen: Seen[] = [];
     // A flow cannot have been idle for longer than it has existed: while all
-    // of ours are younger than the idle timeout and within the limit, there is
-    // nothing a dump could tell (a policy change is re-decided from what was
-    // installed). Under a burst of new flows this spares a dump per pass.
+    // of ours are younger than the idle timeout and within the limit, and
+    // the datapath's flow count says none went, there is nothing a dump
+    // could tell (a policy change is re-decided from what was installed).
+    // Under a burst of new flows this spares a dump per pass.
     let oldest = now;
     for (const f of flows.values()) if (f.installedAt < oldest) oldest = f.installedAt;
-    if (now - oldest < this.idleTimeoutMs && flows.size <= this.flowLimit && this.missing.size === 0) {
+    if (now - oldest < this.idleTimeoutMs && flows.size <= this.flowLimit && this.missing.size === 0 && (await this.noneDeleted())) {
       s.dumpsSkipped++;
       for (const f of flows.values()) seen.push({ flow: f, idleMs: now - f.installedAt });
     } else {

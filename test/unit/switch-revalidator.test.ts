@@ -3,7 +3,7 @@
 // to installed flows (keep, modify, delete). The kernel's side of it is in
 // test/kernel/switch-run.test.ts.
 import { describe, expect, it } from 'vitest';
-import type { Dpif, Flow, FlowId, FlowPut, FlowPutResult } from '../../src/dpif/dpif.js';
+import type { Datapath, Dpif, Flow, FlowId, FlowPut, FlowPutResult } from '../../src/dpif/dpif.js';
 import { decodeActions } from '../../src/ovs/action-codec.js';
 import type { FlowKey } from '../../src/ovs/keys.js';
 import { randomUfid, ufidEquals } from '../../src/ovs/ufid.js';
@@ -25,6 +25,9 @@ class DumpDpif {
     this.deleted.push(id.ufid!);
     this.kernel = this.kernel.filter((f) => !ufidEquals(f.ufid, id.ufid!));
     return { dpIfindex: 7 };
+  }
+  async getDatapath(): Promise<Datapath> {
+    return { name: 'dp', dpIfindex: 7, stats: { hit: 0n, missed: 0n, lost: 0n, flows: BigInt(this.kernel.length) } };
   }
   async putFlows(_dp: number, flows: FlowPut[]): Promise<FlowPutResult[]> {
     this.sets.push(...flows);
@@ -157,6 +160,26 @@ describe('Revalidator', () => {
     expect(flows.size).toBe(1);
     await r.revalidate();
     expect(flows.size).toBe(0);
+  });
+
+  it('dumps though every flow is young when the datapath holds fewer flows than we installed (a flush), and forgets them', async () => {
+    const d = new DumpDpif();
+    const p = new TablePolicy({ 1: 2, 2: 1 });
+    const flows = new InstalledFlows();
+    install(flows, d, p, 1, 9_000);
+    install(flows, d, p, 2, 9_000);
+    const r = new Revalidator({ dpif: d.dpif, dpIfindex: 7, policy: p, flows, idleTimeoutMs: 5_000, now: () => 10_000 });
+    await r.revalidate();
+    expect(r.stats.dumpsSkipped).toBe(1);
+    d.kernel = d.kernel.slice(1);
+    await r.revalidate();
+    expect(r.stats.dumpsSkipped).toBe(1);
+    expect(flows.size).toBe(2);
+    await r.revalidate();
+    expect(flows.size).toBe(1);
+    // The count agrees again: back to skipping.
+    await r.revalidate();
+    expect(r.stats.dumpsSkipped).toBe(2);
   });
 
   it('re-decides only the flows a learned MAC can touch, when the policy says which', async () => {
