@@ -21,7 +21,7 @@ import type { PacketExecute, Upcall } from '../ovs/packet.js';
 import { randomUfid } from '../ovs/ufid.js';
 import type { Dpif, FlowPut } from '../dpif/dpif.js';
 import type { Decision, Policy } from './policy.js';
-import { monotonicNowMs, type InstalledFlows } from './switch-flows.js';
+import { bytesEqual, monotonicNowMs, type InstalledFlows } from './switch-flows.js';
 import { newHandlerStats, type HandlerStats } from './switch-stats.js';
 
 export interface HandlerOptions {
@@ -119,6 +119,13 @@ interface Miss {
   mrus: (number | undefined)[];
 }
 
+/** FNV-1a over the bytes, 32 bits. */
+export function hashBytes(b: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i], 0x01000193);
+  return h >>> 0;
+}
+
 const isCode = (err: unknown, code: string): boolean => err instanceof NetlinkError && err.code === code;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -152,7 +159,11 @@ export class UpcallHandler {
   /** Copies the batch's misses out of the receive buffer, one entry per distinct key. */
   private collect(batch: readonly Upcall[]): Miss[] {
     const s = this.stats;
-    const byKey = new Map<string, Miss>();
+    // By a hash of the key bytes, checked byte for byte on a hit: a string
+    // of the whole key as the map key cost a conversion and a hash of ~150
+    // characters per upcall. Two different keys with one hash are both
+    // kept (the second is not deduplicated: at worst a put that races).
+    const byHash = new Map<number, Miss>();
     const out: Miss[] = [];
     for (let i = 0; i < batch.length; i++) {
       const u = batch[i];
@@ -162,10 +173,9 @@ export class UpcallHandler {
         continue;
       }
       s.misses++;
-      // latin1 maps each byte to one char: an exact, cheap map key.
-      const id = Buffer.from(u.key.buffer, u.key.byteOffset, u.key.length).toString('latin1');
-      const seen = byKey.get(id);
-      if (seen) {
+      const h = hashBytes(u.key);
+      const seen = byHash.get(h);
+      if (seen && bytesEqual(seen.key, u.key)) {
         s.deduped++;
         seen.packets.push(u.packet.slice());
         seen.mrus.push(u.mru);
@@ -179,7 +189,7 @@ export class UpcallHandler {
         continue;
       }
       const m: Miss = { key: u.key.slice(), typedKey, packets: [u.packet.slice()], mrus: [u.mru] };
-      byKey.set(id, m);
+      if (!seen) byHash.set(h, m);
       out.push(m);
     }
     return out;
