@@ -132,6 +132,9 @@ export class Revalidator {
     const now = this.now();
     policy.expire?.(now);
     const seen: Seen[] = [];
+    // Without a dump no flow can be idle nor over the limit: all are kept,
+    // and a pass under a stream of new flows costs no object per flow.
+    let young: InstalledFlow[] | undefined;
     // A flow cannot have been idle for longer than it has existed: while all
     // of ours are younger than the idle timeout and within the limit, and
     // the datapath's flow count says none went, there is nothing a dump
@@ -141,7 +144,7 @@ export class Revalidator {
     for (const f of flows.values()) if (f.installedAt < oldest) oldest = f.installedAt;
     if (now - oldest < this.idleTimeoutMs && flows.size <= this.flowLimit && this.missing.size === 0 && (await this.noneDeleted())) {
       s.dumpsSkipped++;
-      for (const f of flows.values()) seen.push({ flow: f, idleMs: now - f.installedAt });
+      young = Array.from(flows.values());
     } else {
       const inDump = new Set<string>();
       for await (const f of dpif.dumpFlows(dpIfindex, { ufidFlags: TERSE })) {
@@ -182,18 +185,19 @@ export class Revalidator {
       keep = keep.slice(excess);
     }
 
+    const kept: InstalledFlow[] = young ?? keep.map((x) => x.flow);
     const generation = policy.generation;
     // What changed since the oldest decision kept covers what changed since
     // each one: a learned MAC touches only the flows towards it, and
     // re-deciding every flow after every new MAC would cost each pass the
     // whole table under a stream of new sources.
     let oldestGeneration = generation;
-    for (const { flow } of keep) if (flow.generation < oldestGeneration) oldestGeneration = flow.generation;
+    for (const flow of kept) if (flow.generation < oldestGeneration) oldestGeneration = flow.generation;
     const affected = oldestGeneration === generation ? undefined : policy.affectedSince?.(oldestGeneration);
     const modifies: FlowPut[] = [];
     const modified: { flow: InstalledFlow; actions: Uint8Array }[] = [];
     let sinceYield = 0;
-    for (const { flow } of keep) {
+    for (const flow of kept) {
       if (flow.generation === generation) continue;
       if (affected && !affected(flow.typedKey)) {
         flow.generation = generation;
