@@ -10,7 +10,8 @@
 // and pop, into nested action lists with a copy of that state.
 import type { Action, CtAction } from '../ovs/actions.js';
 import type { FlowKey } from '../ovs/keys.js';
-import { ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, ETH_P_MPLS_MC, ETH_P_MPLS_UC, ETH_P_RARP, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../packet/constants.js';
+import { ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, ETH_P_MPLS_MC, ETH_P_MPLS_UC, ETH_P_RARP, ETH_TYPE_NONE, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../packet/constants.js';
+import { Layer, type ParsedPacket } from '../packet/result.js';
 import { isVlanTpid } from '../packet/ethernet.js';
 
 const isMpls = (t: number): boolean => t === ETH_P_MPLS_UC || t === ETH_P_MPLS_MC;
@@ -38,6 +39,26 @@ export function flowState(key: FlowKey, mask: FlowKey | undefined): FlowState {
   while (inner.vlan && inner.encap) inner = inner.encap;
   const l3Type = inner.ethertype ?? 0;
   return { ethType, tagged, proto: l3 && l3m ? l3.proto & l3m.proto : 0, frag: l3 && l3m ? l3.frag & l3m.frag : 0, l3Type };
+}
+
+/**
+ * flowState(extractKey(p, meta), undefined), read off the parsed packet
+ * without building the key: a packet execute checks its actions against
+ * it, once per packet. It follows extractKey's levels exactly: a TPID
+ * without a whole tag after it opens an empty, untagged level; the IP
+ * fields count only outside any tag; an 802.2 frame has no EtherType.
+ */
+export function flowStateOfPacket(p: ParsedPacket): FlowState {
+  if (!(p.layers & Layer.ETH)) return { ethType: 0, tagged: false, proto: 0, frag: 0, l3Type: 0 };
+  const l3 = p.ethType === ETH_TYPE_NONE ? 0 : p.ethType;
+  if (p.layers & Layer.VLAN) {
+    // Behind a second TPID without its tag, the innermost level is empty.
+    const l3Type = !(p.layers & Layer.CVLAN) && isVlanTpid(p.ethType) ? 0 : l3;
+    return { ethType: p.vlanTpid, tagged: true, proto: 0, frag: 0, l3Type };
+  }
+  if (isVlanTpid(p.ethType)) return { ethType: 0, tagged: false, proto: 0, frag: 0, l3Type: 0 };
+  const ip = l3 === ETH_P_IP || l3 === ETH_P_IPV6;
+  return { ethType: l3, tagged: false, proto: ip ? p.ipProto : 0, frag: ip ? p.ipFrag : 0, l3Type: l3 };
 }
 
 /** The module's __ovs_nla_copy_actions takes action lists nested this deep (clone, sample, check_pkt_len, dec_ttl) and no deeper. */

@@ -16,7 +16,7 @@ import { decodePacketMessage } from '../ovs/packet.js';
 import * as U from '../ovs/uapi.js';
 import { decodeVportMessage, encodeVportMessage, type VportAttrs } from '../ovs/vport.js';
 import { setMaskedOutsideMask, unsupportedAction } from './actions.js';
-import { actionLimitBreach, flowState, refusedAction, type FlowState } from './action-validate.js';
+import { actionLimitBreach, flowState, flowStateOfPacket, refusedAction, type FlowState } from './action-validate.js';
 import { Datapath, MAX_PORTS, type UpcallSend } from './datapath.js';
 import { exactMaskOf, FlatKey, UnsupportedKeyError, widenMaskAsKernel, writeFlatFromKey } from './flat-key.js';
 import { clearStats, type FlowEntry } from './flow-table.js';
@@ -25,8 +25,9 @@ import { DaemonError, type GenlCall, type GenlReply, type ServedFamily } from '.
 import { validateMatch } from './match-validate.js';
 import { meterFamily } from './meter-family.js';
 import type { Port } from './port.js';
-import { extractKey, type CtMeta, type PacketMeta } from './extract.js';
+import type { CtMeta, PacketMeta } from './extract.js';
 import { parsePacket } from '../packet/parse.js';
+import { ParsedPacket } from '../packet/result.js';
 import { ipv4ToBytes, ipv6ToBytes } from '../ovs/addr.js';
 
 const ENOENT = 2;
@@ -106,6 +107,9 @@ function dpReply(cmd: number, dp: Datapath): GenlReply {
 }
 
 /** The kernel's lookup_datapath(): by name if given, else by dp_ifindex. */
+/** The execute handler's parse result, reused: handlers run one at a time. */
+const executeParse = new ParsedPacket();
+
 function lookupDp(reg: DatapathRegistry, dpIfindex: number, name?: string): Datapath {
   const dp = name !== undefined ? reg.datapaths.get(name) : reg.byIfindex(dpIfindex);
   if (!dp) throw new DaemonError(ENODEV, 'no such datapath');
@@ -473,8 +477,9 @@ function packetFamily(reg: DatapathRegistry): ServedFamily {
       const frame = packet.slice();
       const meta: PacketMeta = { inPort: k.inPort ?? MAX_PORTS, priority: k.priority, skbMark: k.skbMark, recircId: k.recircId, dpHash: k.dpHash, ct: ctFromKey(k) };
       // The module checks an execute's actions as it checks a flow's, against
-      // the key it extracts from the packet (ovs_flow_key_extract_userspace).
-      const list = parseActions(actions, flowState(extractKey(parsePacket(frame), meta), undefined));
+      // the key it extracts from the packet (ovs_flow_key_extract_userspace):
+      // the parts of it the checks read, without building the key.
+      const list = parseActions(actions, flowStateOfPacket(parsePacket(frame, frame.length, executeParse)));
       dp.execute(frame, meta, list);
       return [];
     },

@@ -37,6 +37,8 @@ import {
   type Ipv6Spec,
   type L4Spec,
 } from '../../src/packet/index.js';
+import { flowState, flowStateOfPacket } from '../../src/userspace/action-validate.js';
+import { extractKey } from '../../src/userspace/extract.js';
 
 const u8 = fc.integer({ min: 0, max: 0xff });
 const u16 = fc.integer({ min: 0, max: 0xffff });
@@ -452,3 +454,37 @@ describe.skipIf(!tshark)('checksums as tshark sees them', () => {
     }
   });
 });
+
+// A packet execute checks its actions against the state read off the parsed
+// packet; the module checks them against the key it extracts.
+describe('flowStateOfPacket', () => {
+  const viaKey = (p: ParsedPacket) => flowState(extractKey(p, { inPort: 1 }), undefined);
+
+  it('is flowState of the extracted key, for random frames cut at every byte', () => {
+    const out = new ParsedPacket();
+    fc.assert(
+      fc.property(frameSpec(), (s) => {
+        const f = buildFrame(s);
+        for (let n = 0; n <= f.length; n++) {
+          const p = parsePacket(f, n, out);
+          expect([n, flowStateOfPacket(p)]).toEqual([n, viaKey(p)]);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('and for frames with random bytes overwritten, tags and types among them', () => {
+    const tpid = fc.constantFrom(0x81, 0x88, 0x08, 0x86);
+    fc.assert(
+      fc.property(frameSpec(), fc.array(fc.tuple(fc.nat({ max: 30 }), fc.oneof(u8, tpid)), { minLength: 1, maxLength: 8 }), (s, edits) => {
+        const f = buildFrame(s);
+        for (const [at, v] of edits) f[at % f.length] = v;
+        const p = parsePacket(f);
+        expect(flowStateOfPacket(p)).toEqual(viaKey(p));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+});
+
