@@ -12,7 +12,7 @@ import type {
 } from './keys.js';
 import { KEY_FIELD_TYPES, KEY_TYPE_FIELDS, unknownAttrName, unknownAttrType } from './keys.js';
 import { decodeNshAttrs, encodeNshAttrs } from './nsh-codec.js';
-import { checkBig, checkUint, fixed, Scratch, u128FromBytes, u128IntoBytes } from './packing.js';
+import { checkBig, checkUint, Scratch, u128FromBytes, u128IntoBytes } from './packing.js';
 import { decodeTunnelAttrs, encodeTunnelAttrs } from './tunnel-codec.js';
 import * as K from './uapi-keys.js';
 
@@ -269,8 +269,8 @@ export function keyFieldPayload(name: string, v: unknown): Uint8Array {
 /**
  * Decodes a buffer of key (or mask) attributes. Every MISS upcall and every
  * dumped flow goes through here, so it walks the bytes itself: no Attr
- * objects, no [name, value] pairs, no DataViews. decodeKeyField is the same
- * mapping one attribute at a time; the unit tests hold the two equal.
+ * objects, no [name, value] pairs, no DataViews. decodeKeyField decodes one
+ * attribute with the same fieldValue.
  */
 export function decodeKey(bytes: Uint8Array): FlowKey {
   return decodeKeyBytes(bytes, 0, bytes.length, 0);
@@ -319,90 +319,7 @@ function decodeKeyBytes(b: Uint8Array, start: number, end: number, depth: number
     } else if ((name ?? unknownAttrName(type)) in r) {
       throw new MalformedError(`duplicate ${name ?? unknownAttrName(type)} attribute in flow key`);
     }
-    switch (type) {
-      case K.OVS_KEY_ATTR_ENCAP:
-        key.encap = decodeKeyBytes(b, p, p + n, depth + 1);
-        break;
-      case K.OVS_KEY_ATTR_PRIORITY:
-      case K.OVS_KEY_ATTR_IN_PORT:
-      case K.OVS_KEY_ATTR_SKB_MARK:
-      case K.OVS_KEY_ATTR_DP_HASH:
-      case K.OVS_KEY_ATTR_RECIRC_ID:
-      case K.OVS_KEY_ATTR_CT_STATE:
-      case K.OVS_KEY_ATTR_CT_MARK:
-        sized(type, n, 4, name!);
-        r[name!] = h32At(b, p);
-        break;
-      case K.OVS_KEY_ATTR_ETHERNET:
-        sized(type, n, 12, 'eth');
-        key.ethernet = { src: macFromBytes(b, p), dst: macFromBytes(b, p + 6) };
-        break;
-      case K.OVS_KEY_ATTR_VLAN:
-        sized(type, n, 2, 'vlan');
-        key.vlan = vlanFromTci(be16At(b, p));
-        break;
-      case K.OVS_KEY_ATTR_ETHERTYPE:
-        sized(type, n, 2, 'eth_type');
-        key.ethertype = be16At(b, p);
-        break;
-      case K.OVS_KEY_ATTR_IPV4:
-        sized(type, n, 12, 'ipv4');
-        key.ipv4 = { src: ipv4FromBytes(b, p), dst: ipv4FromBytes(b, p + 4), proto: b[p + 8], tos: b[p + 9], ttl: b[p + 10], frag: b[p + 11] };
-        break;
-      case K.OVS_KEY_ATTR_IPV6:
-        sized(type, n, 40, 'ipv6');
-        key.ipv6 = { src: ipv6FromBytes(b, p), dst: ipv6FromBytes(b, p + 16), label: be32At(b, p + 32), proto: b[p + 36], tclass: b[p + 37], hlimit: b[p + 38], frag: b[p + 39] };
-        break;
-      case K.OVS_KEY_ATTR_TCP:
-      case K.OVS_KEY_ATTR_UDP:
-      case K.OVS_KEY_ATTR_SCTP:
-        sized(type, n, 4, name!);
-        r[name!] = { src: be16At(b, p), dst: be16At(b, p + 2) } satisfies PortsKey;
-        break;
-      case K.OVS_KEY_ATTR_ICMP:
-      case K.OVS_KEY_ATTR_ICMPV6:
-        sized(type, n, 2, name!);
-        r[name!] = { type: b[p], code: b[p + 1] } satisfies IcmpKey;
-        break;
-      case K.OVS_KEY_ATTR_ARP:
-        sized(type, n, 24, 'arp');
-        key.arp = { sip: ipv4FromBytes(b, p), tip: ipv4FromBytes(b, p + 4), op: be16At(b, p + 8), sha: macFromBytes(b, p + 10), tha: macFromBytes(b, p + 16) };
-        break;
-      case K.OVS_KEY_ATTR_ND:
-        sized(type, n, 28, 'nd');
-        key.nd = { target: ipv6FromBytes(b, p), sll: macFromBytes(b, p + 16), tll: macFromBytes(b, p + 22) };
-        break;
-      case K.OVS_KEY_ATTR_TCP_FLAGS:
-        sized(type, n, 2, 'tcp_flags');
-        key.tcpFlags = be16At(b, p);
-        break;
-      case K.OVS_KEY_ATTR_CT_ZONE:
-        sized(type, n, 2, 'ct_zone');
-        key.ctZone = h16At(b, p);
-        break;
-      case K.OVS_KEY_ATTR_CT_LABELS:
-        sized(type, n, 16, 'ct_label');
-        key.ctLabels = u128At(b, p);
-        break;
-      case K.OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV4:
-        sized(type, n, 16, 'ct_tuple4');
-        key.ctOrigTupleIpv4 = { src: ipv4FromBytes(b, p), dst: ipv4FromBytes(b, p + 4), srcPort: be16At(b, p + 8), dstPort: be16At(b, p + 10), proto: b[p + 12] };
-        break;
-      case K.OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV6:
-        sized(type, n, 40, 'ct_tuple6');
-        key.ctOrigTupleIpv6 = { src: ipv6FromBytes(b, p), dst: ipv6FromBytes(b, p + 16), srcPort: be16At(b, p + 32), dstPort: be16At(b, p + 34), proto: b[p + 36] };
-        break;
-      case K.OVS_KEY_ATTR_IPV6_EXTHDRS:
-        sized(type, n, 2, 'ipv6 exthdrs');
-        key.ipv6Exthdrs = h16At(b, p);
-        break;
-      default: {
-        // The rare and nested ones (tunnel, MPLS, NSH, packet type, ND
-        // extensions) and unknown types: the one-attribute decoder.
-        const [fname, value] = decodeField({ type, flags: 0, data: b.subarray(p, p + n) }, depth);
-        r[fname] = value;
-      }
-    }
+    r[name ?? unknownAttrName(type)] = fieldValue(type, b, p, n, depth);
   }
   return key;
 }
@@ -413,11 +330,15 @@ export function decodeKeyField(a: Attr): [string, unknown] {
 }
 
 function decodeField(a: Attr, depth: number): [string, unknown] {
-  const d = a.data;
-  const name = KEY_TYPE_FIELDS[a.type];
-  switch (a.type) {
+  return [KEY_TYPE_FIELDS[a.type] ?? unknownAttrName(a.type), fieldValue(a.type, a.data, 0, a.data.length, depth)];
+}
+
+/** The value of one key attribute whose payload is b[p, p + n). */
+function fieldValue(type: number, b: Uint8Array, p: number, n: number, depth: number): unknown {
+  const name = KEY_TYPE_FIELDS[type];
+  switch (type) {
     case K.OVS_KEY_ATTR_ENCAP:
-      return ['encap', decodeKeyBytes(d, 0, d.length, depth + 1)];
+      return decodeKeyBytes(b, p, p + n, depth + 1);
     case K.OVS_KEY_ATTR_PRIORITY:
     case K.OVS_KEY_ATTR_IN_PORT:
     case K.OVS_KEY_ATTR_SKB_MARK:
@@ -425,80 +346,78 @@ function decodeField(a: Attr, depth: number): [string, unknown] {
     case K.OVS_KEY_ATTR_RECIRC_ID:
     case K.OVS_KEY_ATTR_CT_STATE:
     case K.OVS_KEY_ATTR_CT_MARK:
-      return [name!, fixed(a, 4, name!).getUint32(0, HOST_LE)];
+      sized(type, n, 4, name!);
+      return h32At(b, p);
     case K.OVS_KEY_ATTR_ETHERNET:
-      fixed(a, 12, 'eth');
-      return ['ethernet', { src: macFromBytes(d, 0), dst: macFromBytes(d, 6) } satisfies EthernetKey];
+      sized(type, n, 12, 'eth');
+      return { src: macFromBytes(b, p), dst: macFromBytes(b, p + 6) } satisfies EthernetKey;
     case K.OVS_KEY_ATTR_VLAN:
-      return ['vlan', vlanFromTci(fixed(a, 2, 'vlan').getUint16(0, false))];
+      sized(type, n, 2, 'vlan');
+      return vlanFromTci(be16At(b, p));
     case K.OVS_KEY_ATTR_ETHERTYPE:
-      return ['ethertype', fixed(a, 2, 'eth_type').getUint16(0, false)];
-    case K.OVS_KEY_ATTR_IPV4: {
-      fixed(a, 12, 'ipv4');
-      return ['ipv4', { src: ipv4FromBytes(d, 0), dst: ipv4FromBytes(d, 4), proto: d[8], tos: d[9], ttl: d[10], frag: d[11] } satisfies Ipv4Key];
-    }
-    case K.OVS_KEY_ATTR_IPV6: {
-      const v = fixed(a, 40, 'ipv6');
-      return [
-        'ipv6',
-        { src: ipv6FromBytes(d, 0), dst: ipv6FromBytes(d, 16), label: v.getUint32(32, false), proto: d[36], tclass: d[37], hlimit: d[38], frag: d[39] } satisfies Ipv6Key,
-      ];
-    }
+      sized(type, n, 2, 'eth_type');
+      return be16At(b, p);
+    case K.OVS_KEY_ATTR_IPV4:
+      sized(type, n, 12, 'ipv4');
+      return { src: ipv4FromBytes(b, p), dst: ipv4FromBytes(b, p + 4), proto: b[p + 8], tos: b[p + 9], ttl: b[p + 10], frag: b[p + 11] } satisfies Ipv4Key;
+    case K.OVS_KEY_ATTR_IPV6:
+      sized(type, n, 40, 'ipv6');
+      return {
+        src: ipv6FromBytes(b, p), dst: ipv6FromBytes(b, p + 16), label: be32At(b, p + 32), proto: b[p + 36], tclass: b[p + 37], hlimit: b[p + 38], frag: b[p + 39],
+      } satisfies Ipv6Key;
     case K.OVS_KEY_ATTR_TCP:
     case K.OVS_KEY_ATTR_UDP:
-    case K.OVS_KEY_ATTR_SCTP: {
-      const v = fixed(a, 4, name!);
-      return [name!, { src: v.getUint16(0, false), dst: v.getUint16(2, false) } satisfies PortsKey];
-    }
+    case K.OVS_KEY_ATTR_SCTP:
+      sized(type, n, 4, name!);
+      return { src: be16At(b, p), dst: be16At(b, p + 2) } satisfies PortsKey;
     case K.OVS_KEY_ATTR_ICMP:
     case K.OVS_KEY_ATTR_ICMPV6:
-      fixed(a, 2, name!);
-      return [name!, { type: d[0], code: d[1] } satisfies IcmpKey];
-    case K.OVS_KEY_ATTR_ARP: {
-      const v = fixed(a, 24, 'arp');
-      return ['arp', { sip: ipv4FromBytes(d, 0), tip: ipv4FromBytes(d, 4), op: v.getUint16(8, false), sha: macFromBytes(d, 10), tha: macFromBytes(d, 16) } satisfies ArpKey];
-    }
+      sized(type, n, 2, name!);
+      return { type: b[p], code: b[p + 1] } satisfies IcmpKey;
+    case K.OVS_KEY_ATTR_ARP:
+      sized(type, n, 24, 'arp');
+      return { sip: ipv4FromBytes(b, p), tip: ipv4FromBytes(b, p + 4), op: be16At(b, p + 8), sha: macFromBytes(b, p + 10), tha: macFromBytes(b, p + 16) } satisfies ArpKey;
     case K.OVS_KEY_ATTR_ND:
-      fixed(a, 28, 'nd');
-      return ['nd', { target: ipv6FromBytes(d, 0), sll: macFromBytes(d, 16), tll: macFromBytes(d, 22) } satisfies NdKey];
+      sized(type, n, 28, 'nd');
+      return { target: ipv6FromBytes(b, p), sll: macFromBytes(b, p + 16), tll: macFromBytes(b, p + 22) } satisfies NdKey;
     case K.OVS_KEY_ATTR_TUNNEL:
-      return ['tunnel', decodeTunnelAttrs(d)];
+      return decodeTunnelAttrs(b.subarray(p, p + n));
     case K.OVS_KEY_ATTR_TCP_FLAGS:
-      return ['tcpFlags', fixed(a, 2, 'tcp_flags').getUint16(0, false)];
+      sized(type, n, 2, 'tcp_flags');
+      return be16At(b, p);
     case K.OVS_KEY_ATTR_MPLS: {
-      if (d.length % 4) throw new MalformedError(`mpls attribute of ${d.length} bytes is not a multiple of 4`);
-      const v = new DataView(d.buffer, d.byteOffset, d.length);
+      if (n % 4) throw new MalformedError(`mpls attribute of ${n} bytes is not a multiple of 4`);
       const lses: MplsLse[] = [];
-      for (let i = 0; i < d.length; i += 4) lses.push(mplsLseFromValue(v.getUint32(i, false)));
-      return ['mpls', lses];
+      for (let i = 0; i < n; i += 4) lses.push(mplsLseFromValue(be32At(b, p + i)));
+      return lses;
     }
     case K.OVS_KEY_ATTR_CT_ZONE:
-      return ['ctZone', fixed(a, 2, 'ct_zone').getUint16(0, HOST_LE)];
+      sized(type, n, 2, 'ct_zone');
+      return h16At(b, p);
     case K.OVS_KEY_ATTR_CT_LABELS:
-      fixed(a, 16, 'ct_label');
-      return ['ctLabels', u128FromBytes(d)];
-    case K.OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV4: {
-      const v = fixed(a, 16, 'ct_tuple4');
-      return ['ctOrigTupleIpv4', { src: ipv4FromBytes(d, 0), dst: ipv4FromBytes(d, 4), srcPort: v.getUint16(8, false), dstPort: v.getUint16(10, false), proto: d[12] } satisfies CtTupleIpv4Key];
-    }
-    case K.OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV6: {
-      const v = fixed(a, 40, 'ct_tuple6');
-      return ['ctOrigTupleIpv6', { src: ipv6FromBytes(d, 0), dst: ipv6FromBytes(d, 16), srcPort: v.getUint16(32, false), dstPort: v.getUint16(34, false), proto: d[36] } satisfies CtTupleIpv6Key];
-    }
+      sized(type, n, 16, 'ct_label');
+      return u128At(b, p);
+    case K.OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV4:
+      sized(type, n, 16, 'ct_tuple4');
+      return { src: ipv4FromBytes(b, p), dst: ipv4FromBytes(b, p + 4), srcPort: be16At(b, p + 8), dstPort: be16At(b, p + 10), proto: b[p + 12] } satisfies CtTupleIpv4Key;
+    case K.OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV6:
+      sized(type, n, 40, 'ct_tuple6');
+      return { src: ipv6FromBytes(b, p), dst: ipv6FromBytes(b, p + 16), srcPort: be16At(b, p + 32), dstPort: be16At(b, p + 34), proto: b[p + 36] } satisfies CtTupleIpv6Key;
     case K.OVS_KEY_ATTR_NSH:
-      return ['nsh', decodeNshAttrs(d)];
+      return decodeNshAttrs(b.subarray(p, p + n));
     case K.OVS_KEY_ATTR_PACKET_TYPE: {
-      const v = fixed(a, 4, 'packet_type').getUint32(0, false);
-      return ['packetType', { ns: v >>> 16, id: v & 0xffff } satisfies PacketTypeKey];
+      sized(type, n, 4, 'packet_type');
+      const v = be32At(b, p);
+      return { ns: v >>> 16, id: v & 0xffff } satisfies PacketTypeKey;
     }
-    case K.OVS_KEY_ATTR_ND_EXTENSIONS: {
-      const v = fixed(a, 8, 'nd_ext');
-      return ['ndExtensions', { reserved: v.getUint32(0, false), optionsType: d[4] } satisfies NdExtensionsKey];
-    }
+    case K.OVS_KEY_ATTR_ND_EXTENSIONS:
+      sized(type, n, 8, 'nd_ext');
+      return { reserved: be32At(b, p), optionsType: b[p + 4] } satisfies NdExtensionsKey;
     case K.OVS_KEY_ATTR_IPV6_EXTHDRS:
-      return ['ipv6Exthdrs', fixed(a, 2, 'ipv6 exthdrs').getUint16(0, HOST_LE)];
+      sized(type, n, 2, 'ipv6 exthdrs');
+      return h16At(b, p);
     default:
-      return [unknownAttrName(a.type), d.slice()];
+      return b.slice(p, p + n);
   }
 }
 

@@ -69,8 +69,9 @@ describe('key codec', () => {
   });
 });
 
-// decodeKey walks the bytes itself for speed; the reference here goes one
-// parsed attribute at a time through decodeKeyField, as decodeKey once did.
+// decodeKey walks the attribute bytes itself for speed; the reference here
+// frames them with parseAttrs and decodes one at a time (decodeKeyField), as
+// decodeKey once did: the framing, duplicate and nesting rules must agree.
 function referenceDecode(b: Uint8Array, depth = 0): FlowKey {
   if (depth > 32) throw new MalformedError('deep');
   const out: Record<string, unknown> = {};
