@@ -6,6 +6,7 @@
 // share of the time per flow (bench/flow-install.mjs).
 import { HOST_LE } from '../netlink/attr.js';
 import { GENL_HDRLEN, NLA_HDRLEN, NLMSG_HDRLEN } from '../netlink/constants.js';
+import { groupBySize } from '../netlink/pack.js';
 import { OVS_HEADER_SIZE } from './families.js';
 import * as U from './uapi.js';
 
@@ -171,21 +172,11 @@ export function packFlowPuts(
       sizes[i] = -1;
     }
   }
-  const packs: FlowPutPack[] = [];
-  for (let i = 0; i < requests.length; ) {
-    let total = 0;
-    const indexes: number[] = [];
-    for (; i < requests.length; i++) {
-      if (sizes[i] < 0) continue;
-      if (indexes.length && total + sizes[i] > maxBytes) break;
-      total += sizes[i];
-      indexes.push(i);
-    }
-    if (!indexes.length) break;
-    const o = new Out(new Uint8Array(total));
+  const packs = groupBySize(sizes, maxBytes).map(({ indexes, bytes }): FlowPutPack => {
+    const o = new Out(new Uint8Array(bytes));
     for (const j of indexes) write(o, familyId, dpIfindex, requests[j], sizes[j]);
-    packs.push({ buffer: o.buf, indexes });
-  }
+    return { buffer: o.buf, indexes };
+  });
   return { packs, refused };
 }
 

@@ -5,6 +5,7 @@
 // upcall (bench/switch-setup.mjs).
 import { HOST_LE } from '../netlink/attr.js';
 import { GENL_HDRLEN, NLA_HDRLEN, NLMSG_HDRLEN } from '../netlink/constants.js';
+import { groupBySize } from '../netlink/pack.js';
 import { OVS_HEADER_SIZE } from './families.js';
 import type { PacketExecute } from './packet.js';
 import * as U from './uapi.js';
@@ -119,25 +120,15 @@ export function packExecutes(
       sizes[i] = -1;
     }
   }
-  const packs: ExecutePack[] = [];
-  for (let i = 0; i < xs.length; ) {
-    let total = 0;
-    const indexes: number[] = [];
-    for (; i < xs.length; i++) {
-      if (sizes[i] < 0) continue;
-      if (indexes.length && total + sizes[i] > maxBytes) break;
-      total += sizes[i];
-      indexes.push(i);
-    }
-    if (!indexes.length) break;
-    const buf = new Uint8Array(total);
+  const packs = groupBySize(sizes, maxBytes).map(({ indexes, bytes }): ExecutePack => {
+    const buf = new Uint8Array(bytes);
     const v = new DataView(buf.buffer);
     let at = 0;
     for (const j of indexes) {
       write(buf, v, at, familyId, dpIfindex, xs[j], sizes[j]);
       at += sizes[j];
     }
-    packs.push({ buffer: buf, indexes });
-  }
+    return { buffer: buf, indexes };
+  });
   return { packs, refused };
 }
