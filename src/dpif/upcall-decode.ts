@@ -4,7 +4,7 @@
 // largest cost per upcall after the system call. This one walks the bytes once
 // and fills the same Upcall model with views, no intermediate objects. The
 // unit tests hold the two to identical results.
-import { HOST_LE, align4, type Attr } from '../netlink/attr.js';
+import { HOST_LE, align4, u16At, u32At, type Attr } from '../netlink/attr.js';
 import { GENL_HDRLEN, NLA_F_NESTED, NLA_F_NET_BYTEORDER, NLA_HDRLEN, NLA_TYPE_MASK, NLMSG_HDRLEN } from '../netlink/constants.js';
 import { MalformedError } from '../netlink/errors.js';
 import { OVS_HEADER_SIZE } from '../ovs/families.js';
@@ -12,10 +12,6 @@ import type { Upcall } from '../ovs/packet.js';
 import * as U from '../ovs/uapi.js';
 
 const ATTRS_OFFSET = GENL_HDRLEN + OVS_HEADER_SIZE;
-
-const u16At = (b: Uint8Array, o: number): number => (HOST_LE ? b[o] | (b[o + 1] << 8) : (b[o] << 8) | b[o + 1]);
-const u32At = (b: Uint8Array, o: number): number =>
-  (HOST_LE ? b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24) : (b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
 
 function fixed(b: Uint8Array, off: number, len: number, size: number, what: string): void {
   if (len !== size) throw new MalformedError(`ovs_packet_attr.${what}: needs ${size} bytes, got ${len}`, off);

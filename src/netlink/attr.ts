@@ -234,19 +234,24 @@ function checkLen(a: Attr, n: number, what: string): Uint8Array {
   return a.data;
 }
 
-// Integer reads by byte arithmetic: these run per attribute on dumps and
-// upcalls, and a DataView per read is an allocation each.
-const le16 = (d: Uint8Array): number => d[0] | (d[1] << 8);
-const le32 = (d: Uint8Array): number => (d[0] | (d[1] << 8) | (d[2] << 16) | (d[3] << 24)) >>> 0;
-const be16 = (d: Uint8Array): number => (d[0] << 8) | d[1];
-const be32 = (d: Uint8Array): number => ((d[0] << 24) | (d[1] << 16) | (d[2] << 8) | d[3]) >>> 0;
+// Integer reads by byte arithmetic at an offset: these run per attribute on
+// dumps and upcalls, and a DataView per read is an allocation each.
+/** Host-order u16 at b[o]. */
+export const u16At = (b: Uint8Array, o: number): number => (HOST_LE ? b[o] | (b[o + 1] << 8) : (b[o] << 8) | b[o + 1]);
+/** Host-order u32 at b[o]. */
+export const u32At = (b: Uint8Array, o: number): number =>
+  (HOST_LE ? b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24) : (b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+/** Network-order u16 at b[o]. */
+export const be16At = (b: Uint8Array, o: number): number => (b[o] << 8) | b[o + 1];
+/** Network-order u32 at b[o]. */
+export const be32At = (b: Uint8Array, o: number): number => ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
 
 export const getU8 = (a: Attr): number => checkLen(a, 1, 'u8')[0];
-export const getU16 = (a: Attr): number => (HOST_LE ? le16 : be16)(checkLen(a, 2, 'u16'));
-export const getBe16 = (a: Attr): number => be16(checkLen(a, 2, 'be16'));
-export const getU32 = (a: Attr): number => (HOST_LE ? le32 : be32)(checkLen(a, 4, 'u32'));
+export const getU16 = (a: Attr): number => u16At(checkLen(a, 2, 'u16'), 0);
+export const getBe16 = (a: Attr): number => be16At(checkLen(a, 2, 'be16'), 0);
+export const getU32 = (a: Attr): number => u32At(checkLen(a, 4, 'u32'), 0);
 export const getS32 = (a: Attr): number => getU32(a) | 0;
-export const getBe32 = (a: Attr): number => be32(checkLen(a, 4, 'be32'));
+export const getBe32 = (a: Attr): number => be32At(checkLen(a, 4, 'be32'), 0);
 export const getU64 = (a: Attr): bigint => expectLen(a, 8, 'u64').getBigUint64(0, HOST_LE);
 export const getBe64 = (a: Attr): bigint => expectLen(a, 8, 'be64').getBigUint64(0, false);
 export const getFlag = (a: Attr): true => {

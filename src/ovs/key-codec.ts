@@ -2,7 +2,7 @@
 // encoder appends to an AttrWriter, the decoder reads a buffer of attributes.
 // Fixed structs are checked for their exact size (as the kernel does);
 // anything else malformed is a MalformedError.
-import { AttrWriter, HOST_LE, type Attr } from '../netlink/attr.js';
+import { AttrWriter, HOST_LE, be16At, be32At, u16At, u32At, type Attr } from '../netlink/attr.js';
 import { NLA_HDRLEN, NLA_TYPE_MASK } from '../netlink/constants.js';
 import { MalformedError } from '../netlink/errors.js';
 import { ipv4FromBytes, ipv6FromBytes, macFromBytes } from './addr.js';
@@ -278,12 +278,6 @@ export function decodeKey(bytes: Uint8Array): FlowKey {
 
 export const decodeMask: (bytes: Uint8Array) => FlowKey = decodeKey;
 
-const be16At = (b: Uint8Array, o: number): number => (b[o] << 8) | b[o + 1];
-const be32At = (b: Uint8Array, o: number): number => ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
-const h16At = (b: Uint8Array, o: number): number => (HOST_LE ? b[o] | (b[o + 1] << 8) : (b[o] << 8) | b[o + 1]);
-const h32At = (b: Uint8Array, o: number): number =>
-  (HOST_LE ? b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24) : (b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
-
 function sized(type: number, len: number, size: number, what: string): void {
   if (len !== size) throw new MalformedError(`${what} (attribute ${type}) needs ${size} bytes, got ${len}`);
 }
@@ -304,22 +298,17 @@ function decodeKeyBytes(b: Uint8Array, start: number, end: number, depth: number
   let off = start;
   while (off < end) {
     if (end - off < NLA_HDRLEN) throw new MalformedError(`${end - off} trailing bytes after the last attribute`, off);
-    const len = h16At(b, off);
-    const type = h16At(b, off + 2) & NLA_TYPE_MASK;
+    const len = u16At(b, off);
+    const type = u16At(b, off + 2) & NLA_TYPE_MASK;
     if (len < NLA_HDRLEN) throw new MalformedError(`attribute ${type} has length ${len}, below the 4-byte header`, off);
     if (off + len > end) throw new MalformedError(`attribute ${type} of length ${len} runs past the end of its buffer (${end - off} bytes left)`, off);
     const p = off + NLA_HDRLEN;
     const n = len - NLA_HDRLEN;
     off += (len + 3) & ~3;
-    const name = type < KEY_TYPE_FIELDS.length ? KEY_TYPE_FIELDS[type] : undefined;
-    if (type < 32) {
-      const bit = 1 << type;
-      if (seen & bit) throw new MalformedError(`duplicate ${name ?? unknownAttrName(type)} attribute in flow key`);
-      seen |= bit;
-    } else if ((name ?? unknownAttrName(type)) in r) {
-      throw new MalformedError(`duplicate ${name ?? unknownAttrName(type)} attribute in flow key`);
-    }
-    r[name ?? unknownAttrName(type)] = fieldValue(type, b, p, n, depth);
+    const field = KEY_TYPE_FIELDS[type] ?? unknownAttrName(type);
+    if (type < 32 ? seen & (1 << type) : field in r) throw new MalformedError(`duplicate ${field} attribute in flow key`);
+    if (type < 32) seen |= 1 << type;
+    r[field] = fieldValue(type, b, p, n, depth);
   }
   return key;
 }
@@ -347,7 +336,7 @@ function fieldValue(type: number, b: Uint8Array, p: number, n: number, depth: nu
     case K.OVS_KEY_ATTR_CT_STATE:
     case K.OVS_KEY_ATTR_CT_MARK:
       sized(type, n, 4, name!);
-      return h32At(b, p);
+      return u32At(b, p);
     case K.OVS_KEY_ATTR_ETHERNET:
       sized(type, n, 12, 'eth');
       return { src: macFromBytes(b, p), dst: macFromBytes(b, p + 6) } satisfies EthernetKey;
@@ -393,7 +382,7 @@ function fieldValue(type: number, b: Uint8Array, p: number, n: number, depth: nu
     }
     case K.OVS_KEY_ATTR_CT_ZONE:
       sized(type, n, 2, 'ct_zone');
-      return h16At(b, p);
+      return u16At(b, p);
     case K.OVS_KEY_ATTR_CT_LABELS:
       sized(type, n, 16, 'ct_label');
       return u128At(b, p);
@@ -415,7 +404,7 @@ function fieldValue(type: number, b: Uint8Array, p: number, n: number, depth: nu
       return { reserved: be32At(b, p), optionsType: b[p + 4] } satisfies NdExtensionsKey;
     case K.OVS_KEY_ATTR_IPV6_EXTHDRS:
       sized(type, n, 2, 'ipv6 exthdrs');
-      return h16At(b, p);
+      return u16At(b, p);
     default:
       return b.slice(p, p + n);
   }
