@@ -4,10 +4,9 @@
 // message. Installing flows by the hundred thousand is where ovsnl must beat
 // ovs-dpctl, and there the generic encoder and its garbage were a visible
 // share of the time per flow (bench/flow-install.mjs).
-import { HOST_LE } from '../netlink/attr.js';
-import { GENL_HDRLEN, NLA_HDRLEN, NLMSG_HDRLEN } from '../netlink/constants.js';
+import { NLA_HDRLEN } from '../netlink/constants.js';
 import { groupBySize } from '../netlink/pack.js';
-import { OVS_HEADER_SIZE } from './families.js';
+import { attrTooLong, bytesAttrSize, OVS_REQUEST_HEAD, PackWriter } from './packed-request.js';
 import * as U from './uapi.js';
 
 /**
@@ -32,19 +31,13 @@ export interface FlowPutRequest {
   attrs: FlowPutAttrs;
 }
 
-const HEAD = NLMSG_HDRLEN + GENL_HDRLEN + OVS_HEADER_SIZE;
-const MAX_ATTR = 0xffff;
-
-const padded = (n: number): number => (n + 3) & ~3;
-const bytesSize = (b: Uint8Array | undefined): number => (b ? NLA_HDRLEN + padded(b.length) : 0);
-
 function size(a: FlowPutAttrs): number {
   return (
-    HEAD +
-    bytesSize(a.ufid) +
-    bytesSize(a.key) +
-    bytesSize(a.mask) +
-    bytesSize(a.actions) +
+    OVS_REQUEST_HEAD +
+    bytesAttrSize(a.ufid) +
+    bytesAttrSize(a.key) +
+    bytesAttrSize(a.mask) +
+    bytesAttrSize(a.actions) +
     (a.clear ? NLA_HDRLEN : 0) +
     (a.probe ? NLA_HDRLEN : 0) +
     (a.ufidFlags !== undefined ? NLA_HDRLEN + 4 : 0)
@@ -52,7 +45,8 @@ function size(a: FlowPutAttrs): number {
 }
 
 function checkBytes(name: string, b: Uint8Array | undefined): void {
-  if (b && NLA_HDRLEN + b.length > MAX_ATTR) throw new RangeError(`ovs_flow_attr.${name}: ${b.length} bytes exceed the 65535-byte netlink attribute limit`);
+  const err = attrTooLong('ovs_flow_attr', name, b);
+  if (err) throw err;
 }
 
 function check(a: FlowPutAttrs): void {
@@ -64,41 +58,8 @@ function check(a: FlowPutAttrs): void {
   if (f !== undefined && (!Number.isInteger(f) || f < 0 || f > 0xffffffff)) throw new RangeError(`ovs_flow_attr.ufidFlags: ${String(f)} is not a u32`);
 }
 
-/** One buffer, one DataView, a write position: the batch's encoder state. */
-class Out {
-  pos = 0;
-  readonly view: DataView;
-  constructor(readonly buf: Uint8Array) {
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  }
-  header(type: number, payload: number): void {
-    this.view.setUint16(this.pos, NLA_HDRLEN + payload, HOST_LE);
-    this.view.setUint16(this.pos + 2, type, HOST_LE);
-    this.pos += NLA_HDRLEN;
-  }
-  bytes(type: number, b: Uint8Array | undefined): void {
-    if (!b) return;
-    this.header(type, b.length);
-    this.buf.set(b, this.pos);
-    const end = this.pos + padded(b.length);
-    this.buf.fill(0, this.pos + b.length, end);
-    this.pos = end;
-  }
-}
-
-function write(o: Out, familyId: number, dpIfindex: number, r: FlowPutRequest, len: number): void {
-  const v = o.view;
-  const at = o.pos;
-  v.setUint32(at, len, HOST_LE);
-  v.setUint16(at + 4, familyId, HOST_LE);
-  v.setUint16(at + 6, r.flags, HOST_LE);
-  v.setUint32(at + 8, 0, HOST_LE); // seq: the engine's
-  v.setUint32(at + 12, 0, HOST_LE); // pid: the kernel's
-  o.buf[at + 16] = r.cmd;
-  o.buf[at + 17] = U.OVS_FLOW_VERSION;
-  v.setUint16(at + 18, 0, HOST_LE);
-  v.setInt32(at + 20, dpIfindex, HOST_LE);
-  o.pos = at + HEAD;
+function write(o: PackWriter, familyId: number, dpIfindex: number, r: FlowPutRequest, len: number): void {
+  o.head(len, familyId, r.flags, r.cmd, U.OVS_FLOW_VERSION, dpIfindex);
   const a = r.attrs;
   o.bytes(U.OVS_FLOW_ATTR_UFID, a.ufid);
   o.bytes(U.OVS_FLOW_ATTR_KEY, a.key);
@@ -106,11 +67,7 @@ function write(o: Out, familyId: number, dpIfindex: number, r: FlowPutRequest, l
   o.bytes(U.OVS_FLOW_ATTR_ACTIONS, a.actions);
   if (a.clear) o.header(U.OVS_FLOW_ATTR_CLEAR, 0);
   if (a.probe) o.header(U.OVS_FLOW_ATTR_PROBE, 0);
-  if (a.ufidFlags !== undefined) {
-    o.header(U.OVS_FLOW_ATTR_UFID_FLAGS, 4);
-    v.setUint32(o.pos, a.ufidFlags, HOST_LE);
-    o.pos += 4;
-  }
+  if (a.ufidFlags !== undefined) o.u32(U.OVS_FLOW_ATTR_UFID_FLAGS, a.ufidFlags);
 }
 
 /**
@@ -132,7 +89,7 @@ export function encodeFlowPuts(familyId: number, dpIfindex: number, requests: re
       sizes[i] = -1;
     }
   }
-  const o = new Out(new Uint8Array(total));
+  const o = new PackWriter(new Uint8Array(total));
   for (let i = 0; i < requests.length; i++) {
     if (sizes[i] < 0) continue;
     const start = o.pos;
@@ -173,7 +130,7 @@ export function packFlowPuts(
     }
   }
   const packs = groupBySize(sizes, maxBytes).map(({ indexes, bytes }): FlowPutPack => {
-    const o = new Out(new Uint8Array(bytes));
+    const o = new PackWriter(new Uint8Array(bytes));
     for (const j of indexes) write(o, familyId, dpIfindex, requests[j], sizes[j]);
     return { buffer: o.buf, indexes };
   });
