@@ -32,9 +32,6 @@ import { packExecutes } from '../ovs/packet-execute-encode.js';
 import { putFlowBatch } from './flow-batch.js';
 import { PER_CPU_USER_FEATURES, STANDARD_USER_FEATURES, probeDatapathFeatures } from './negotiate.js';
 import * as U from '../ovs/uapi.js';
-
-/** A packed group of executes: well inside one send (Connection.requestPacked). */
-const EXECUTE_PACK_BYTES = 64 * 1024;
 import type {
   CtLimits,
   CtLimitsChange,
@@ -58,6 +55,9 @@ import type {
   VportCreate,
   VportRef,
 } from './dpif.js';
+
+/** A packed group of executes: well inside one send (Connection.requestPacked). */
+const EXECUTE_PACK_BYTES = 64 * 1024;
 
 const EIO = 5;
 const ENODEV = 19;
@@ -535,14 +535,10 @@ export class KernelDpif implements Dpif {
     const dpIfindex = await this.resolveDp(dp);
     const out = new Array<Error | undefined>(packets.length).fill(undefined);
     const allowSymL4 = this.symL4(dpIfindex);
-    let any = false;
     for (let i = 0; i < packets.length; i++) {
       const x = packets[i];
-      const refusal = x.kernelChecked ? undefined : userspaceOnlyError(operation, x, { allowSymL4 });
-      if (refusal) out[i] = refusal;
-      else any = true;
+      if (!x.kernelChecked) out[i] = userspaceOnlyError(operation, x, { allowSymL4 });
     }
-    if (!any) return out;
     // Written back to back into packed groups: an execute sends nothing back
     // when it works, so one ACK answers a group.
     const { packs, refused } = packExecutes(fam.id, dpIfindex, packets, EXECUTE_PACK_BYTES, (i) => out[i] === undefined);

@@ -120,7 +120,7 @@ interface Miss {
 }
 
 /** FNV-1a over the bytes, 32 bits. */
-export function hashBytes(b: Uint8Array): number {
+function hashBytes(b: Uint8Array): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i], 0x01000193);
   return h >>> 0;
