@@ -1,7 +1,10 @@
 #include <linux/netlink.h>
 #include <napi.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "errors.h"
 
@@ -32,6 +35,36 @@ Napi::Value PeerCredentials(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// routeSource(dst): the IPv4 source address the routing table picks for a
+// destination (both as host-order numbers), found by connecting a UDP socket,
+// which sends nothing. A tunnel needs it for the UDP checksum's pseudo-header
+// when its action leaves the source to the kernel.
+Napi::Value RouteSource(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) return ovsnl::ThrowType(env, "routeSource(dst: number)");
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    ovsnl::ErrnoError(env, "socket(AF_INET)", errno).ThrowAsJavaScriptException();
+    return Napi::Value();
+  }
+  struct sockaddr_in to;
+  memset(&to, 0, sizeof to);
+  to.sin_family = AF_INET;
+  to.sin_port = htons(9);
+  to.sin_addr.s_addr = htonl(info[0].As<Napi::Number>().Uint32Value());
+  struct sockaddr_in me;
+  socklen_t len = sizeof me;
+  if (connect(fd, reinterpret_cast<struct sockaddr*>(&to), sizeof to) < 0 ||
+      getsockname(fd, reinterpret_cast<struct sockaddr*>(&me), &len) < 0) {
+    int err = errno;
+    close(fd);
+    ovsnl::ErrnoError(env, "connect(route lookup)", err).ThrowAsJavaScriptException();
+    return Napi::Value();
+  }
+  close(fd);
+  return Napi::Number::New(env, ntohl(me.sin_addr.s_addr));
+}
+
 // Only the numbers JavaScript needs to call setOption/getOption and to open
 // sockets; protocol constants (message types, flags) are defined in TypeScript.
 Napi::Object Constants(Napi::Env env) {
@@ -59,6 +92,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NetlinkSocket", ovsnl::NetlinkSocket::Init(env));
   exports.Set("PacketSocket", ovsnl::PacketSocket::Init(env));
   exports.Set("TapDevice", ovsnl::TapDevice::Init(env));
+  exports.Set("UdpTunnelSocket", ovsnl::UdpTunnelSocket::Init(env));
+  exports.Set("routeSource", Napi::Function::New(env, RouteSource, "routeSource"));
   exports.Set("peerCredentials", Napi::Function::New(env, PeerCredentials, "peerCredentials"));
   exports.Set("constants", Constants(env));
   return exports;

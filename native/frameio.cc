@@ -5,7 +5,10 @@
 #include <fcntl.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <linux/filter.h>
 #include <linux/if_tun.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
 #include <net/if.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -455,6 +458,185 @@ Napi::Value TapDevice::Close(const Napi::CallbackInfo& info) {
   poller_.Stop();
   if (fd_ >= 0) close(fd_);
   fd_ = -1;
+  return info.Env().Undefined();
+}
+
+// ---------------------------------------------------------------------------
+// UdpTunnelSocket: a raw IPv4 socket for one UDP port, and the UDP socket that
+// holds that port.
+
+Napi::Function UdpTunnelSocket::Init(Napi::Env env) {
+  return DefineClass(env, "UdpTunnelSocket",
+                     {
+                         InstanceAccessor<&UdpTunnelSocket::Fd>("fd"),
+                         InstanceAccessor<&UdpTunnelSocket::Ifindex>("ifindex"),
+                         InstanceAccessor<&UdpTunnelSocket::Port>("port"),
+                         InstanceMethod<&UdpTunnelSocket::Recv>("recv"),
+                         InstanceMethod<&UdpTunnelSocket::Send>("send"),
+                         InstanceMethod<&UdpTunnelSocket::PollStart>("pollStart"),
+                         InstanceMethod<&UdpTunnelSocket::PollStop>("pollStop"),
+                         InstanceMethod<&UdpTunnelSocket::RefHandle>("ref"),
+                         InstanceMethod<&UdpTunnelSocket::UnrefHandle>("unref"),
+                         InstanceMethod<&UdpTunnelSocket::Close>("close"),
+                     });
+}
+
+// new UdpTunnelSocket(udpPort)
+UdpTunnelSocket::UdpTunnelSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<UdpTunnelSocket>(info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    ThrowType(env, "new UdpTunnelSocket(port: number)");
+    return;
+  }
+  int port = info[0].As<Napi::Number>().Int32Value();
+  if (port < 1 || port > 65535) {
+    ThrowRange(env, "UdpTunnelSocket: the UDP port must be between 1 and 65535");
+    return;
+  }
+  auto fail = [&](const char* what) {
+    int err = errno;
+    CloseFds();
+    ErrnoError(env, what, err).ThrowAsJavaScriptException();
+  };
+  hold_ = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (hold_ < 0) { fail("socket(AF_INET, SOCK_DGRAM)"); return; }
+  // The holder never queues anything: its datagrams are the raw socket's.
+  struct sock_filter none[] = {BPF_STMT(BPF_RET | BPF_K, 0)};
+  struct sock_fprog none_prog = {1, none};
+  if (setsockopt(hold_, SOL_SOCKET, SO_ATTACH_FILTER, &none_prog, sizeof none_prog) < 0) {
+    fail("setsockopt(SO_ATTACH_FILTER)");
+    return;
+  }
+  struct sockaddr_in addr;
+  memset(&addr, 0, sizeof addr);
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_ANY);
+  if (bind(hold_, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) < 0) { fail("bind(UDP)"); return; }
+  fd_ = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+  if (fd_ < 0) { fail("socket(AF_INET, SOCK_RAW, IPPROTO_UDP)"); return; }
+  // Only datagrams to our port: x = IP header length, then the UDP destination port.
+  struct sock_filter ours[] = {
+      BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),
+      BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(port), 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, 0xffff),
+      BPF_STMT(BPF_RET | BPF_K, 0),
+  };
+  struct sock_fprog ours_prog = {5, ours};
+  if (setsockopt(fd_, SOL_SOCKET, SO_ATTACH_FILTER, &ours_prog, sizeof ours_prog) < 0) {
+    fail("setsockopt(SO_ATTACH_FILTER)");
+    return;
+  }
+  int one = 1;
+  if (setsockopt(fd_, IPPROTO_IP, IP_HDRINCL, &one, sizeof one) < 0) { fail("setsockopt(IP_HDRINCL)"); return; }
+  port_ = port;
+}
+
+void UdpTunnelSocket::CloseFds() {
+  poller_.Stop();
+  if (fd_ >= 0) close(fd_);
+  if (hold_ >= 0) close(hold_);
+  fd_ = -1;
+  hold_ = -1;
+}
+
+UdpTunnelSocket::~UdpTunnelSocket() { CloseFds(); }
+
+Napi::Value UdpTunnelSocket::Fd(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), fd_); }
+Napi::Value UdpTunnelSocket::Ifindex(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), 0); }
+Napi::Value UdpTunnelSocket::Port(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), port_); }
+
+// recv(buffer, slotSize, lens[, meta]) -> IPv4 datagrams, header first. meta
+// gets zeros but the datagram's length.
+Napi::Value UdpTunnelSocket::Recv(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Slots s;
+  if (!ParseSlots(info, &s)) return Napi::Value();
+  if (fd_ < 0) return ClosedError(env);
+  std::vector<struct mmsghdr> msgs(s.count);
+  std::vector<struct iovec> iov(s.count);
+  memset(msgs.data(), 0, s.count * sizeof(struct mmsghdr));
+  for (size_t i = 0; i < s.count; i++) {
+    iov[i] = {s.base + i * s.slot, s.slot};
+    msgs[i].msg_hdr.msg_iov = &iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+  }
+  int r;
+  do {
+    r = recvmmsg(fd_, msgs.data(), static_cast<unsigned>(s.count), MSG_DONTWAIT | MSG_TRUNC, nullptr);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, 0);
+    ErrnoError(env, "recvmmsg(UDP tunnel)", errno).ThrowAsJavaScriptException();
+    return Napi::Value();
+  }
+  for (int i = 0; i < r; i++) {
+    s.lens[i] = static_cast<int32_t>(msgs[i].msg_len);
+    if (s.meta == nullptr) continue;
+    uint32_t* m = s.meta + i * kMetaPerFrame;
+    m[0] = m[1] = m[2] = 0;
+    m[3] = msgs[i].msg_len;
+  }
+  return Napi::Number::New(env, r);
+}
+
+// send([datagram, ...]) -> datagrams accepted. Each is a whole IPv4 datagram;
+// the kernel fills in the header checksum, the total length, and the source
+// address and id where they are zero. It goes to the header's destination.
+Napi::Value UdpTunnelSocket::Send(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::vector<struct iovec> iov;
+  if (!ParseFrames(info, &iov)) return Napi::Value();
+  if (fd_ < 0) return ClosedError(env);
+  if (iov.empty()) return Napi::Number::New(env, 0);
+  for (const struct iovec& v : iov) {
+    if (v.iov_len < sizeof(struct iphdr)) {
+      ThrowRange(env, "send: a datagram is shorter than an IPv4 header");
+      return Napi::Value();
+    }
+  }
+  std::vector<struct mmsghdr> msgs(iov.size());
+  std::vector<struct sockaddr_in> to(iov.size());
+  memset(msgs.data(), 0, msgs.size() * sizeof(struct mmsghdr));
+  memset(to.data(), 0, to.size() * sizeof(struct sockaddr_in));
+  for (size_t i = 0; i < iov.size(); i++) {
+    to[i].sin_family = AF_INET;
+    memcpy(&to[i].sin_addr.s_addr, static_cast<uint8_t*>(iov[i].iov_base) + 16, 4);
+    msgs[i].msg_hdr.msg_name = &to[i];
+    msgs[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_in);
+    msgs[i].msg_hdr.msg_iov = &iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+  }
+  int sent = 0;
+  int err = 0;
+  while (static_cast<size_t>(sent) < msgs.size()) {
+    int r = sendmmsg(fd_, msgs.data() + sent, static_cast<unsigned>(msgs.size() - sent), MSG_DONTWAIT);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      err = errno;
+      break;
+    }
+    sent += r;
+  }
+  return SentOrThrow(env, "sendmmsg(UDP tunnel)", sent, err);
+}
+
+Napi::Value UdpTunnelSocket::PollStart(const Napi::CallbackInfo& info) { return StartPolling(info, &poller_, fd_); }
+Napi::Value UdpTunnelSocket::PollStop(const Napi::CallbackInfo& info) {
+  poller_.Stop();
+  return info.Env().Undefined();
+}
+Napi::Value UdpTunnelSocket::RefHandle(const Napi::CallbackInfo& info) {
+  poller_.SetKeepAlive(true);
+  return info.Env().Undefined();
+}
+Napi::Value UdpTunnelSocket::UnrefHandle(const Napi::CallbackInfo& info) {
+  poller_.SetKeepAlive(false);
+  return info.Env().Undefined();
+}
+Napi::Value UdpTunnelSocket::Close(const Napi::CallbackInfo& info) {
+  CloseFds();
   return info.Env().Undefined();
 }
 

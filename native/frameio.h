@@ -1,5 +1,5 @@
 // Raw frame I/O for the userspace fallback datapath: an AF_PACKET socket bound
-// to one interface, and a TAP device. Both move batches of frames between the
+// to one interface, a TAP device, and the IPv4 socket of a UDP tunnel port. Both move batches of frames between the
 // kernel and caller-owned slots; what a frame means is TypeScript's business.
 #pragma once
 #include <napi.h>
@@ -54,6 +54,36 @@ class TapDevice : public Napi::ObjectWrap<TapDevice> {
   int fd_ = -1;
   std::string name_;
   int ifindex_ = 0;
+  Poller poller_{this};
+};
+
+// A UDP tunnel port's packets (vxlan, geneve): whole IPv4 datagrams to one
+// UDP port, IP header included, so the outer TTL, TOS and UDP checksum the
+// tunnel key reports are there to read; sent back the same way (IP_HDRINCL).
+// A plain UDP socket holds the port, so other programs cannot take it and the
+// kernel answers no port-unreachable, but it is filtered to receive nothing.
+class UdpTunnelSocket : public Napi::ObjectWrap<UdpTunnelSocket> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+  explicit UdpTunnelSocket(const Napi::CallbackInfo& info);
+  ~UdpTunnelSocket() override;
+
+ private:
+  Napi::Value Recv(const Napi::CallbackInfo& info);
+  Napi::Value Send(const Napi::CallbackInfo& info);
+  Napi::Value PollStart(const Napi::CallbackInfo& info);
+  Napi::Value PollStop(const Napi::CallbackInfo& info);
+  Napi::Value RefHandle(const Napi::CallbackInfo& info);
+  Napi::Value UnrefHandle(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value Fd(const Napi::CallbackInfo& info);
+  Napi::Value Ifindex(const Napi::CallbackInfo& info);
+  Napi::Value Port(const Napi::CallbackInfo& info);
+  void CloseFds();
+
+  int fd_ = -1;
+  int hold_ = -1;
+  int port_ = 0;
   Poller poller_{this};
 };
 

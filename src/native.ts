@@ -88,6 +88,14 @@ export interface NativeAddon {
   NetlinkSocket: new (protocol?: number) => NativeNetlinkSocket;
   PacketSocket: new (ifindex: number, options?: PacketSocketOptions) => NativeFrameIO;
   TapDevice: new (name: string, options?: TapOptions) => NativeFrameIO & { readonly name: string };
+  /**
+   * A UDP tunnel port's IPv4 datagrams, IP header first, both ways (raw
+   * socket, IP_HDRINCL), with the UDP port held by a socket that takes nothing.
+   * Sent datagrams go to their header's destination. ifindex is 0.
+   */
+  UdpTunnelSocket: new (udpPort: number) => NativeFrameIO & { readonly port: number };
+  /** The IPv4 source address the routing table gives a destination (host-order numbers). */
+  routeSource(dst: number): number;
   constants: NativeConstants;
   /** SO_PEERCRED of a connected unix socket's fd. */
   peerCredentials(fd: number): { pid: number; uid: number; gid: number };
