@@ -1,0 +1,192 @@
+// VXLAN (RFC 7348) and Geneve (RFC 8926) over IPv4/UDP: what a received
+// datagram says about its tunnel (the metadata the kernel's vxlan and geneve
+// devices attach to the inner frame: udp_tun_rx_dst), and the datagram a
+// frame leaves in, as those devices build it for OVS's set(tunnel(...)).
+// IPv4 datagrams start at their IP header; frames at their Ethernet header.
+import { be16, be32, putBe16, putBe32 } from './bytes.js';
+import { internetChecksum, l4ChecksumOk, setL4Checksum, setIpv4HeaderChecksum } from './checksum.js';
+import { ETH_HLEN, ETH_P_IP, ETH_P_IPV6, IP_DF, IPPROTO_UDP, IPV4_HLEN } from './constants.js';
+
+export const VXLAN_PORT = 4789;
+export const GENEVE_PORT = 6081;
+const UDP_HLEN = 8;
+const VXLAN_HLEN = 8;
+const GENEVE_HLEN = 8;
+/** VXLAN's "I" flag: the VNI is valid. */
+const VXLAN_FLAG_VNI = 0x08;
+/** Transparent Ethernet bridging: the only payload OVS's geneve ports carry. */
+const ETH_P_TEB = 0x6558;
+/** Geneve option type bit: the receiver must understand the option. */
+const GENEVE_CRIT_OPT_TYPE = 0x80;
+/** What ip_tunnel_info_opts can hold (IP_TUNNEL_OPTS_MAX). */
+export const TUNNEL_OPTS_MAX = 255;
+/** The TTL a tunnel packet gets when the action leaves it 0 (the route's hop limit, sysctl ip_default_ttl). */
+export const DEFAULT_TTL = 64;
+
+/** Tunnel flags as the flow key matches them (a subset of the kernel's TUNNEL_*). */
+export const TUN_F_KEY = 1;
+export const TUN_F_CSUM = 2;
+export const TUN_F_DF = 4;
+export const TUN_F_OAM = 8;
+export const TUN_F_GENEVE_OPT = 16;
+
+export type TunnelKind = 'vxlan' | 'geneve';
+
+/** One packet's IPv4 tunnel metadata (the kernel's ip_tunnel_key and options), numbers throughout. */
+export interface TunnelMeta {
+  /** The 64-bit tunnel id, high and low halves. */
+  idHi: number;
+  idLo: number;
+  /** IPv4 addresses as unsigned 32-bit numbers. */
+  src: number;
+  dst: number;
+  tos: number;
+  ttl: number;
+  /** TUN_F_* */
+  flags: number;
+  tpSrc: number;
+  tpDst: number;
+  /** Geneve options as on the wire (empty: none). */
+  opts: Uint8Array;
+}
+
+export function emptyTunnelMeta(): TunnelMeta {
+  return { idHi: 0, idLo: 0, src: 0, dst: 0, tos: 0, ttl: 0, flags: 0, tpSrc: 0, tpDst: 0, opts: NO_OPTS };
+}
+
+const NO_OPTS = new Uint8Array(0);
+
+/** Why a datagram carries no frame the tunnel port takes (the kernel drops it, and counts it as an rx error). */
+export type DecapError = 'short' | 'not-udp' | 'bad-checksum' | 'bad-header' | 'not-ethernet';
+
+/**
+ * The inner frame of a VXLAN or Geneve datagram, and its tunnel metadata in
+ * `out`; or why there is none. `ip` is a whole IPv4 datagram (reassembled).
+ */
+export function decapsulate(ip: Uint8Array, kind: TunnelKind, out: TunnelMeta): Uint8Array | DecapError {
+  if (ip.length < IPV4_HLEN || ip[0] >> 4 !== 4) return 'short';
+  const ihl = (ip[0] & 0xf) * 4;
+  const total = Math.min(be16(ip, 2), ip.length);
+  if (ihl < IPV4_HLEN || total < ihl + UDP_HLEN) return 'short';
+  if (ip[9] !== IPPROTO_UDP) return 'not-udp';
+  const udp = ihl;
+  const udpLen = be16(ip, udp + 4);
+  if (udpLen < UDP_HLEN || udp + udpLen > total) return 'short';
+  const check = be16(ip, udp + 6);
+  // The UDP layer checks what the raw socket hands over unchecked.
+  if (!l4ChecksumOk(ip, 0, udp, udpLen, IPPROTO_UDP)) return 'bad-checksum';
+  const h = udp + UDP_HLEN;
+  const end = udp + udpLen;
+  let inner: number;
+  let flags = TUN_F_KEY;
+  let opts = NO_OPTS;
+  if (kind === 'vxlan') {
+    if (end - h < VXLAN_HLEN) return 'short';
+    // Only the I flag may be set and the reserved fields must be zero: vxlan_rcv drops the rest.
+    if (ip[h] !== VXLAN_FLAG_VNI || ip[h + 1] | ip[h + 2] | ip[h + 3] || ip[h + 7]) return 'bad-header';
+    out.idLo = (ip[h + 4] << 16) | (ip[h + 5] << 8) | ip[h + 6];
+    inner = h + VXLAN_HLEN;
+  } else {
+    if (end - h < GENEVE_HLEN) return 'short';
+    if (ip[h] >> 6 !== 0) return 'bad-header';
+    const optLen = (ip[h] & 0x3f) * 4;
+    if (be16(ip, h + 2) !== ETH_P_TEB) return 'not-ethernet';
+    if (end - h < GENEVE_HLEN + optLen) return 'short';
+    if (ip[h + 1] & 0x80) flags |= TUN_F_OAM;
+    out.idLo = (ip[h + 4] << 16) | (ip[h + 5] << 8) | ip[h + 6];
+    if (optLen) {
+      opts = ip.slice(h + GENEVE_HLEN, h + GENEVE_HLEN + optLen);
+      flags |= TUN_F_GENEVE_OPT;
+    }
+    inner = h + GENEVE_HLEN + optLen;
+  }
+  if (end - inner < ETH_HLEN) return 'short';
+  if (check !== 0) flags |= TUN_F_CSUM;
+  out.idHi = 0;
+  out.src = be32(ip, 12);
+  out.dst = be32(ip, 16);
+  out.tos = ip[1];
+  out.ttl = ip[8];
+  out.flags = flags;
+  out.tpSrc = be16(ip, udp);
+  out.tpDst = be16(ip, udp + 2);
+  out.opts = opts;
+  return ip.subarray(inner, end);
+}
+
+/** The TOS/traffic class of an IP frame, 0 for anything else. */
+function innerTos(frame: Uint8Array): number {
+  if (frame.length < ETH_HLEN + 2) return 0;
+  const t = be16(frame, 12);
+  if (t === ETH_P_IP) return frame[ETH_HLEN + 1];
+  if (t === ETH_P_IPV6) return ((frame[ETH_HLEN] & 0x0f) << 4) | (frame[ETH_HLEN + 1] >> 4);
+  return 0;
+}
+
+/**
+ * The outer TOS: the action's, with the inner packet's ECN bits copied out
+ * (a congestion mark becomes ECT(0)), as ip_tunnel_ecn_encap does.
+ */
+export function outerTos(tos: number, frame: Uint8Array): number {
+  const ecn = innerTos(frame) & 3;
+  return (tos & ~3) | (ecn === 3 ? 2 : ecn);
+}
+
+/**
+ * The UDP source port the kernel would pick from the inner flow's hash, in
+ * [min, max]: the same for every packet of a flow, spread across flows so that
+ * the underlay's ECMP can tell them apart. `hash` is any 32-bit flow hash.
+ */
+export function sourcePort(hash: number, min: number, max: number): number {
+  return Math.floor(((hash >>> 0) * (max - min)) / 0x100000000) + min;
+}
+
+/**
+ * `frame` in a VXLAN or Geneve datagram for `t`, from `src` (the action's
+ * source address, or the route's). The IP id, and a source address left 0,
+ * are for the kernel to fill in (raw socket with IP_HDRINCL); the header
+ * checksum is computed here anyway, so the datagram is whole as it stands.
+ */
+export function encapsulate(frame: Uint8Array, kind: TunnelKind, t: TunnelMeta, srcPort: number, dstPort: number, src = t.src): Uint8Array {
+  const opts = kind === 'geneve' && t.flags & TUN_F_GENEVE_OPT ? t.opts : NO_OPTS;
+  const hdr = kind === 'vxlan' ? VXLAN_HLEN : GENEVE_HLEN + opts.length;
+  const udpLen = UDP_HLEN + hdr + frame.length;
+  const out = new Uint8Array(IPV4_HLEN + udpLen);
+  out[0] = 0x45;
+  out[1] = outerTos(t.tos, frame);
+  putBe16(out, 2, out.length);
+  putBe16(out, 6, t.flags & TUN_F_DF ? IP_DF : 0);
+  out[8] = t.ttl || DEFAULT_TTL;
+  out[9] = IPPROTO_UDP;
+  putBe32(out, 12, src);
+  putBe32(out, 16, t.dst);
+  setIpv4HeaderChecksum(out, 0);
+  const udp = IPV4_HLEN;
+  putBe16(out, udp, srcPort);
+  putBe16(out, udp + 2, dstPort);
+  putBe16(out, udp + 4, udpLen);
+  const h = udp + UDP_HLEN;
+  // Both headers put the VNI, the low 24 bits of the tunnel id, in bytes 4-6.
+  if (kind === 'vxlan') {
+    out[h] = VXLAN_FLAG_VNI;
+  } else {
+    let critical = false;
+    for (let i = 0; i + 4 <= opts.length; i += 4 + (opts[i + 3] & 0x1f) * 4) if (opts[i + 2] & GENEVE_CRIT_OPT_TYPE) critical = true;
+    out[h] = opts.length / 4;
+    out[h + 1] = (t.flags & TUN_F_OAM ? 0x80 : 0) | (critical ? 0x40 : 0);
+    putBe16(out, h + 2, ETH_P_TEB);
+    out.set(opts, h + GENEVE_HLEN);
+  }
+  out[h + 4] = (t.idLo >>> 16) & 0xff;
+  out[h + 5] = (t.idLo >>> 8) & 0xff;
+  out[h + 6] = t.idLo & 0xff;
+  out.set(frame, h + hdr);
+  // The pseudo-header needs the source address: the caller supplies the route's when the action has none.
+  if (t.flags & TUN_F_CSUM) setL4Checksum(out, 0, udp, udpLen, IPPROTO_UDP);
+  return out;
+}
+
+/** The IPv4 header checksum is right (for tests and for datagrams read back). */
+export function ipv4HeaderOk(ip: Uint8Array): boolean {
+  return internetChecksum(ip, 0, (ip[0] & 0xf) * 4) === 0;
+}
