@@ -182,6 +182,16 @@ function refusedSet(key: FlowKey, mask: FlowKey | undefined, s: FlowState): stri
       if (key.ipv6.label & 0xfff00000) return 'set(ipv6): the flow label has 20 bits';
     }
   }
+  if (key.tunnel) {
+    // validate_and_copy_set_tun(): whole, never masked, with a TTL and a destination.
+    const t = key.tunnel;
+    if (mask) return 'set_masked(tunnel): a tunnel is only ever set whole';
+    if (t.ipv6Src !== undefined || t.ipv6Dst !== undefined) return 'set(tunnel): the ovsnl userspace datapath has no IPv6 tunnels yet';
+    if (t.ipv4Dst === undefined || t.ipv4Dst === '0.0.0.0') return 'set(tunnel): IPv4 tunnel dst address is zero';
+    if (t.ttl === undefined) return 'set(tunnel): IPv4 tunnel TTL not specified';
+    if (t.geneveOpts && t.geneveOpts.length % 4) return 'set(tunnel): geneve options are a multiple of 4 bytes';
+    if (t.vxlanOpts !== undefined || t.erspanOpts !== undefined || t.gtpuOpts !== undefined) return 'set(tunnel): the ovsnl userspace datapath sends only vxlan and geneve tunnels';
+  }
   if (key.tcp) return l4('tcp', IPPROTO_TCP);
   if (key.udp) return l4('udp', IPPROTO_UDP);
   if (key.sctp) return l4('sctp', IPPROTO_SCTP);

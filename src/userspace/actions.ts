@@ -10,7 +10,8 @@ import type { Action, CtAction, SetAction, SetMaskedAction, UserspaceAction } fr
 import { ipv4ToU32, macIntoBytes, ipv6IntoBytes } from '../ovs/addr.js';
 import { AttrWriter } from '../netlink/attr.js';
 import { encodeKey, mplsLseValue } from '../ovs/key-codec.js';
-import type { FlowKey } from '../ovs/keys.js';
+import type { FlowKey, TunnelKey } from '../ovs/keys.js';
+import type { TunnelMeta } from '../packet/tunnel.js';
 import { be16, be32, putBe16, putBe32 } from '../packet/bytes.js';
 import { adjustChecksum16, adjustChecksum32, adjustChecksumBytes } from '../packet/checksum.js';
 import { readSctpChecksum, sctpChecksum, writeSctpChecksum } from '../packet/checksum.js';
@@ -20,6 +21,7 @@ import { parsePacket } from '../packet/parse.js';
 import { Layer, ParsedPacket } from '../packet/result.js';
 import { CS_INV, CS_TRK } from './conntrack.js';
 import type { PacketMeta } from './extract.js';
+import { tunnelMetaOf } from './tunnel-key.js';
 
 /** The kernel's OVS_RECURSION_LIMIT: nested lists and recirculations deeper than this drop the packet. */
 export const RECURSION_LIMIT = 5;
@@ -28,7 +30,8 @@ export const DEFERRED_ACTION_THRESHOLD = RECURSION_LIMIT - 2;
 
 /** Where executed packets go. */
 export interface ActionSink {
-  output(port: number, frame: Uint8Array): void;
+  /** `meta`: what a tunnel port reads its tunnel from (tunnelOut). */
+  output(port: number, frame: Uint8Array, meta?: PacketMeta): void;
   /**
    * An ACTION upcall. The key is the whole packet's; `sendLen` is set when a
    * trunc cuts what is sent up (the upcall then carries the original length).
@@ -88,7 +91,7 @@ function run(sink: ActionSink, p: Packet, actions: readonly Action[], depth: num
         // the kernel drops it (ovs_vport_send).
         if (!p.l3Type) {
           const f = p.cut && p.cut < p.frame.length ? p.frame.slice(0, p.cut) : last ? p.frame : p.frame.slice();
-          sink.output(a.port, f);
+          sink.output(a.port, f, p.meta);
         }
         // trunc applies to the next output or userspace action only.
         p.cut = 0;
@@ -191,7 +194,7 @@ function run(sink: ActionSink, p: Packet, actions: readonly Action[], depth: num
       case 'drop':
         return;
       default:
-        // ct(nat), NSH, tunnels: refused when the flow is installed
+        // ct(nat), NSH, tunnel push/pop: refused when the flow is installed
         // (served-families.ts); reaching here means execute got one: skip it.
         break;
     }
@@ -234,7 +237,7 @@ export const SUPPORTED_ACTIONS: ReadonlySet<Action['type']> = new Set([
 ]);
 
 /** Set keys this file can write. */
-const SETTABLE: ReadonlySet<string> = new Set(['ethernet', 'ipv4', 'ipv6', 'tcp', 'udp', 'sctp', 'mpls', 'priority', 'skbMark']);
+const SETTABLE: ReadonlySet<string> = new Set(['ethernet', 'ipv4', 'ipv6', 'tcp', 'udp', 'sctp', 'mpls', 'priority', 'skbMark', 'tunnel']);
 
 /** The first action (searched through nested lists) the fallback cannot run, or undefined. */
 export function unsupportedAction(actions: readonly Action[]): string | undefined {
@@ -297,7 +300,16 @@ export function setMaskedOutsideMask(actions: readonly Action[]): string | undef
 /** value under mask: new = (old & ~mask) | (value & mask). */
 const m32 = (old: number, v: number, m: number | undefined): number => (m === undefined ? v : ((old & ~m) | (v & m))) >>> 0;
 
+/** Each set(tunnel(...)) action's metadata, made once (the action objects live as long as their flow). */
+const tunnelOuts = new WeakMap<TunnelKey, TunnelMeta>();
+
 function setKey(p: Packet, key: FlowKey, mask: FlowKey | undefined): void {
+  // The module takes set(tunnel) unmasked only: the packet's tx tunnel, which tunnel ports read.
+  if (key.tunnel !== undefined && mask === undefined) {
+    let t = tunnelOuts.get(key.tunnel);
+    if (!t) tunnelOuts.set(key.tunnel, (t = tunnelMetaOf(key.tunnel)));
+    p.meta.tunnelOut = t;
+  }
   if (key.priority !== undefined) p.meta.priority = m32(p.meta.priority ?? 0, key.priority, mask?.priority);
   if (key.skbMark !== undefined) p.meta.skbMark = m32(p.meta.skbMark ?? 0, key.skbMark, mask?.skbMark);
   const b = p.frame;
@@ -498,7 +510,7 @@ function decTtl(f: Uint8Array): boolean {
 }
 
 /** A 5-tuple hash standing in for skb_get_hash(), mixed with the action's basis. */
-function flowHash(f: Uint8Array, basis: number): number {
+export function flowHash(f: Uint8Array, basis: number): number {
   const pp = parsePacket(f, f.length, scratch);
   let h = basis >>> 0;
   const mixIn = (w: number) => {

@@ -50,13 +50,14 @@ function persisting(family: ServedFamily, save: () => void): ServedFamily {
 /**
  * The kernel detaches a vport when its device unregisters (dp_device_event):
  * ports whose device is gone, or is another device now, are removed the same
- * way, a moment later. The local port is the datapath's own and stays.
+ * way, a moment later. The local port is the datapath's own and stays, as
+ * do tunnel ports, which have no device.
  */
 function detachVanished(reg: DatapathRegistry, log: (line: string) => void, save: () => void): void {
   let changed = false;
   for (const dp of reg.datapaths.values()) {
     for (const port of [...dp.ports.values()]) {
-      if (port.portNo === U.OVSP_LOCAL || ifindexOf(port.name) === port.ifindex) continue;
+      if (port.portNo === U.OVSP_LOCAL || port.tunnel || ifindexOf(port.name) === port.ifindex) continue;
       log(`datapath ${dp.name}: port ${port.portNo} (${port.name}) detached: its device went away`);
       dp.removePort(port);
       changed = true;

@@ -13,14 +13,15 @@ import * as U from '../ovs/uapi.js';
 import { kernelCutsShortIpv6Chain } from '../packet/ipv6.js';
 import { parsePacket } from '../packet/parse.js';
 import { ParsedPacket } from '../packet/result.js';
-import { executeActions, type ActionSink, type ExecStats } from './actions.js';
+import { decapsulate, emptyTunnelMeta, encapsulate, GENEVE_PORT, sourcePort, TUN_F_CSUM, VXLAN_PORT, type TunnelKind } from '../packet/tunnel.js';
+import { executeActions, flowHash, type ActionSink, type ExecStats } from './actions.js';
 import { ConnTracker } from './conntrack.js';
 import { extractKey, type PacketMeta } from './extract.js';
 import { FlatKey, writeFlatFromPacket } from './flat-key.js';
 import { flowOutputs, FlowTable, hitFlow, monotonicMs } from './flow-table.js';
 import { DaemonError } from './genl-service.js';
 import { Meter } from './meter.js';
-import { Port } from './port.js';
+import { Port, type PortTunnel } from './port.js';
 import type { MeterConfig } from '../dpif/dpif.js';
 
 const EINVAL = 22;
@@ -29,6 +30,12 @@ const EBUSY = 16;
 const EEXIST = 17;
 const EAFNOSUPPORT = 97;
 const EFBIG = 27;
+const EADDRINUSE = 98;
+
+/** The UDP source ports a tunnel picks from (the kernel's: ip_local_port_range for vxlan, all for geneve). */
+const TUNNEL_SRC_PORTS: Record<TunnelKind, readonly [number, number]> = { vxlan: [32768, 60999], geneve: [1, 65535] };
+/** How long a route's source address is reused for tunnel checksums. */
+const ROUTE_CACHE_MS = 5000;
 
 /** DP_MAX_PORTS: port numbers are below it. */
 export const MAX_PORTS = 0xffff;
@@ -131,7 +138,7 @@ export class Datapath implements ActionSink {
     return undefined;
   }
 
-  addPort(req: { name: string; type: number; portNo?: number; upcallPids: number[] }): Port {
+  addPort(req: { name: string; type: number; portNo?: number; upcallPids: number[]; dstPort?: number }): Port {
     let portNo = req.portNo;
     if (portNo !== undefined) {
       if (portNo >= MAX_PORTS) throw new DaemonError(EFBIG, `port number ${portNo} is not below ${MAX_PORTS}`);
@@ -142,7 +149,20 @@ export class Datapath implements ActionSink {
       if (portNo >= MAX_PORTS) throw new DaemonError(EFBIG, 'no free port number');
     }
     let io;
-    if (req.type === U.OVS_VPORT_TYPE_NETDEV) {
+    let tunnel: PortTunnel | undefined;
+    if (req.type === U.OVS_VPORT_TYPE_VXLAN || req.type === U.OVS_VPORT_TYPE_GENEVE) {
+      const kind: TunnelKind = req.type === U.OVS_VPORT_TYPE_VXLAN ? 'vxlan' : 'geneve';
+      // As the module's compat tunnel vports: the UDP port is an option, defaulting to the IANA one.
+      const dstPort = req.dstPort || (kind === 'vxlan' ? VXLAN_PORT : GENEVE_PORT);
+      for (const p of this.ports.values()) if (p.tunnel?.dstPort === dstPort) throw new DaemonError(EBUSY, `UDP port ${dstPort} is taken by port ${p.name}`);
+      try {
+        io = new (native().UdpTunnelSocket)(dstPort);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        throw new DaemonError(code === 'EADDRINUSE' ? EADDRINUSE : EINVAL, `cannot open UDP port ${dstPort} for ${kind} port ${req.name}: ${(err as Error).message}`);
+      }
+      tunnel = { kind, dstPort };
+    } else if (req.type === U.OVS_VPORT_TYPE_NETDEV) {
       const ifindex = ifindexOf(req.name);
       if (ifindex === undefined) throw new DaemonError(ENODEV, `no network device ${req.name}`);
       if (this.env.portInUse(req.name)) throw new DaemonError(EBUSY, `${req.name} is already a port of a datapath`);
@@ -155,7 +175,7 @@ export class Datapath implements ActionSink {
         throw new DaemonError(EINVAL, `cannot create TAP device ${req.name}: ${(err as Error).message}`);
       }
     } else {
-      throw new DaemonError(EAFNOSUPPORT, `the ovsnl userspace datapath has no vport type ${req.type} yet (netdev and internal only)`);
+      throw new DaemonError(EAFNOSUPPORT, `the ovsnl userspace datapath has no vport type ${req.type} yet (netdev, internal, vxlan and geneve only)`);
     }
     const port = new Port(
       portNo,
@@ -165,6 +185,7 @@ export class Datapath implements ActionSink {
       req.upcallPids,
       (p, f) => this.receive(p, f),
       () => this.batchEnd(),
+      tunnel,
     );
     this.ports.set(portNo, port);
     port.start();
@@ -187,6 +208,14 @@ export class Datapath implements ActionSink {
 
   /** A frame from a port: a view of its receive buffer, valid until batchEnd(). */
   receive(port: Port, frame: Uint8Array): void {
+    if (port.tunnel) {
+      const tunnel = emptyTunnelMeta();
+      const inner = decapsulate(frame, port.tunnel.kind, tunnel);
+      // What vxlan_rcv and geneve_rx drop, the port counts as an error.
+      if (typeof inner === 'string') port.counters.rxErrors++;
+      else this.process(inner, { inPort: port.portNo, tunnel }, 0);
+      return;
+    }
     this.rxMeta.inPort = port.portNo;
     this.process(frame, this.rxMeta, 0);
   }
@@ -226,9 +255,44 @@ export class Datapath implements ActionSink {
     executeActions(this, frame, meta, actions, 0, this.exec);
   }
 
-  output(portNo: number, frame: Uint8Array): void {
+  output(portNo: number, frame: Uint8Array, meta?: PacketMeta): void {
     const port = this.ports.get(portNo);
-    if (port) port.send(frame);
+    if (!port) return;
+    if (port.tunnel) this.tunnelOutput(port, port.tunnel, frame, meta);
+    else port.send(frame);
+  }
+
+  private readonly routeSources = new Map<number, { src: number; until: number }>();
+
+  /**
+   * A frame into a tunnel port: without a tunnel set by the actions the
+   * kernel's device drops it; otherwise it leaves in a datagram to the
+   * tunnel's destination.
+   */
+  private tunnelOutput(port: Port, pt: PortTunnel, frame: Uint8Array, meta: PacketMeta | undefined): void {
+    const t = meta?.tunnelOut;
+    if (!t) {
+      port.counters.txDropped++;
+      return;
+    }
+    let src = t.src;
+    if (!src && t.flags & TUN_F_CSUM) {
+      // The checksum covers the source address, which the kernel would only fill in after it.
+      const now = monotonicMs();
+      let r = this.routeSources.get(t.dst);
+      if (!r || r.until < now) {
+        try {
+          r = { src: native().routeSource(t.dst), until: now + ROUTE_CACHE_MS };
+        } catch {
+          port.counters.txErrors++;
+          return;
+        }
+        this.routeSources.set(t.dst, r);
+      }
+      src = r.src;
+    }
+    const [min, max] = TUNNEL_SRC_PORTS[pt.kind];
+    port.send(encapsulate(frame, pt.kind, t, sourcePort(flowHash(frame, 0), min, max), t.tpDst || pt.dstPort, src));
   }
 
   userspace(frame: Uint8Array, meta: PacketMeta, action: UserspaceAction, sendLen?: number): void {

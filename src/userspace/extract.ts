@@ -30,7 +30,9 @@ import {
 import { isVlanTpid } from '../packet/ethernet.js';
 import { Layer, type ParsedPacket } from '../packet/result.js';
 import { be32 } from '../packet/bytes.js';
+import type { TunnelMeta } from '../packet/tunnel.js';
 import type { CtOrigTuple } from './conntrack.js';
+import { tunnelKeyOf } from './tunnel-key.js';
 
 /** What the datapath knows about a packet besides its bytes (the kernel's skb metadata). */
 export interface PacketMeta {
@@ -45,6 +47,10 @@ export interface PacketMeta {
    * tracked (the key reports zeros).
    */
   ct?: CtMeta;
+  /** The tunnel the packet came in by (the key's tunnel); it stays through recirculation. */
+  tunnel?: TunnelMeta;
+  /** Where a tunnel port sends the packet: set by set(tunnel(...)), as the kernel's tx tunnel info. */
+  tunnelOut?: TunnelMeta;
 }
 
 /** The key's conntrack fields after a ct() action. */
@@ -82,6 +88,8 @@ export function extractKey(p: ParsedPacket, meta: PacketMeta): FlowKey {
     recircId: meta.recircId ?? 0,
     dpHash: meta.dpHash ?? 0,
     priority: meta.priority ?? 0,
+    // __ovs_nla_put_key: the tunnel between priority and in_port.
+    ...(meta.tunnel ? { tunnel: tunnelKeyOf(meta.tunnel) } : undefined),
     inPort: meta.inPort,
     skbMark: meta.skbMark ?? 0,
     // Zeros for a packet that never went through ct(), as the kernel reports them.

@@ -22,6 +22,8 @@ import {
   VLAN_CFI_MASK,
 } from '../packet/constants.js';
 import { Layer, type ParsedPacket } from '../packet/result.js';
+import { TUN_F_CSUM, TUN_F_DF, TUN_F_GENEVE_OPT, TUN_F_KEY, TUN_F_OAM, type TunnelMeta } from '../packet/tunnel.js';
+import type { TunnelKey } from '../ovs/keys.js';
 import type { PacketMeta } from './extract.js';
 
 // Byte offsets. Multi-byte fields are big-endian (as on the wire) so that
@@ -78,8 +80,26 @@ export const F = {
   /** IPv4 addresses take the first 4 bytes of each. */
   CT_ORIG_SRC: 136,
   CT_ORIG_DST: 152,
-  END: 168,
+  // The tunnel a packet came in by (the kernel's tun_key, tun_proto and
+  // tun_opts); all zero for a packet that did not.
+  TUN_ID: 168,
+  TUN_SRC: 176,
+  TUN_DST: 180,
+  TUN_TP_SRC: 184,
+  TUN_TP_DST: 186,
+  TUN_TOS: 188,
+  TUN_TTL: 189,
+  /** TUN_F_* (packet/tunnel.ts). */
+  TUN_FLAGS: 190,
+  /** 1 for an IPv4 tunnel (tun_proto). */
+  TUN_PROTO: 191,
+  TUN_OPTS_LEN: 192,
+  TUN_OPTS: 196,
+  END: 228,
 } as const;
+
+/** Geneve option bytes the key holds: flows that match longer options are refused. */
+export const FLAT_TUN_OPTS = F.END - F.TUN_OPTS;
 
 const DP_MAX_PORTS = 0xffff;
 
@@ -144,6 +164,7 @@ export function writeFlatFromPacket(p: ParsedPacket, meta: PacketMeta, k: FlatKe
     k.u32(F.CT_MARK, ct.mark);
     writeLabels(k, ct.labels);
   }
+  if (meta.tunnel) writeTunnelMeta(k, meta.tunnel);
   if (!(p.layers & Layer.ETH)) return;
   const b = p.buf;
   // As extractKey reports it: only where the packet's IP version is the connection's.
@@ -216,7 +237,62 @@ export class UnsupportedKeyError extends Error {
   }
 }
 
-const UNSUPPORTED: readonly (keyof FlowKey)[] = ['tunnel', 'nsh', 'packetType', 'ndExtensions'];
+const UNSUPPORTED: readonly (keyof FlowKey)[] = ['nsh', 'packetType', 'ndExtensions'];
+const TUNNEL_UNSUPPORTED: readonly (keyof TunnelKey)[] = ['ipv6Src', 'ipv6Dst', 'vxlanOpts', 'erspanOpts', 'gtpuOpts', 'ipv4InfoBridge'];
+
+function writeTunnelMeta(k: FlatKey, t: TunnelMeta): void {
+  k.u32(F.TUN_ID, t.idHi);
+  k.u32(F.TUN_ID + 4, t.idLo);
+  k.u32(F.TUN_SRC, t.src);
+  k.u32(F.TUN_DST, t.dst);
+  k.u16(F.TUN_TP_SRC, t.tpSrc);
+  k.u16(F.TUN_TP_DST, t.tpDst);
+  k.u8(F.TUN_TOS, t.tos);
+  k.u8(F.TUN_TTL, t.ttl);
+  k.u8(F.TUN_FLAGS, t.flags);
+  k.u8(F.TUN_PROTO, 1);
+  const n = t.opts.length;
+  k.u8(F.TUN_OPTS_LEN, n);
+  k.copy(F.TUN_OPTS, t.opts, 0, Math.min(n, FLAT_TUN_OPTS));
+}
+
+/** The flags a tunnel key (or mask) states, as TUN_F_* bits. */
+export function tunnelKeyFlags(t: TunnelKey): number {
+  return (
+    (t.id !== undefined ? TUN_F_KEY : 0) |
+    (t.csum ? TUN_F_CSUM : 0) |
+    (t.dontFragment ? TUN_F_DF : 0) |
+    (t.oam ? TUN_F_OAM : 0) |
+    (t.geneveOpts !== undefined && t.geneveOpts.length ? TUN_F_GENEVE_OPT : 0)
+  );
+}
+
+function writeTunnelKey(t: TunnelKey, k: FlatKey, isMask: boolean): void {
+  for (const name of TUNNEL_UNSUPPORTED) {
+    const v = t[name];
+    if (v !== undefined && !(isMask && isZeroish(v))) throw new UnsupportedKeyError(`tunnel ${name}`);
+  }
+  for (const name of Object.keys(t)) if (name.startsWith('key')) throw new UnsupportedKeyError(`tunnel ${name}`);
+  const opts = t.geneveOpts;
+  if (opts && opts.length > FLAT_TUN_OPTS) throw new UnsupportedKeyError(`geneve options longer than ${FLAT_TUN_OPTS} bytes`);
+  if (t.id !== undefined) {
+    k.u32(F.TUN_ID, Number((t.id >> 32n) & 0xffffffffn));
+    k.u32(F.TUN_ID + 4, Number(t.id & 0xffffffffn));
+  }
+  if (t.ipv4Src !== undefined) k.u32(F.TUN_SRC, ipv4ToU32(t.ipv4Src));
+  if (t.ipv4Dst !== undefined) k.u32(F.TUN_DST, ipv4ToU32(t.ipv4Dst));
+  if (t.tpSrc !== undefined) k.u16(F.TUN_TP_SRC, t.tpSrc);
+  if (t.tpDst !== undefined) k.u16(F.TUN_TP_DST, t.tpDst);
+  if (t.tos !== undefined) k.u8(F.TUN_TOS, t.tos);
+  if (t.ttl !== undefined) k.u8(F.TUN_TTL, t.ttl);
+  k.u8(F.TUN_FLAGS, tunnelKeyFlags(t));
+  k.u8(F.TUN_PROTO, isMask ? 0xff : 1);
+  // A flow that states options matches their length too (8 bytes of options
+  // do not take 12); one that does not, takes any (genev_tun_opt_from_nlattr
+  // masks the length only with the options).
+  k.u8(F.TUN_OPTS_LEN, isMask ? (opts ? 0xff : 0) : opts?.length ?? 0);
+  if (opts) k.copy(F.TUN_OPTS, opts, 0, opts.length);
+}
 
 /** ct_labels as 16 bytes, most significant first, the same from packets and from keys. */
 function writeLabels(k: FlatKey, labels: bigint): void {
@@ -252,6 +328,7 @@ function writeLevel(key: FlowKey, k: FlatKey, depth: number, isMask: boolean): v
     if (key.inPort !== undefined) k.u32(F.IN_PORT, isMask ? 0xffffffff : key.inPort);
     else if (!isMask) k.u32(F.IN_PORT, DP_MAX_PORTS);
     if (key.skbMark !== undefined) k.u32(F.SKB_MARK, key.skbMark);
+    if (key.tunnel !== undefined && !(isMask && isZeroish(key.tunnel))) writeTunnelKey(key.tunnel, k, isMask);
     if (key.ctState !== undefined) k.u32(F.CT_STATE, key.ctState);
     if (key.ctZone !== undefined) k.u16(F.CT_ZONE, key.ctZone);
     if (key.ctMark !== undefined) k.u32(F.CT_MARK, key.ctMark);
@@ -361,6 +438,7 @@ const ONES_V6 = 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff';
 export function exactMaskOf(key: FlowKey): FlowKey {
   const m: FlowKey = {};
   for (const [name, v] of Object.entries(key) as [keyof FlowKey, unknown][]) {
+    if (v === undefined) continue;
     switch (name) {
       case 'encap':
         m.encap = exactMaskOf(v as FlowKey);
@@ -399,6 +477,9 @@ export function exactMaskOf(key: FlowKey): FlowKey {
       case 'ctLabels':
         m.ctLabels = (1n << 128n) - 1n;
         break;
+      case 'tunnel':
+        m.tunnel = exactTunnelMask(v as TunnelKey);
+        break;
       case 'ctOrigTupleIpv4':
         m.ctOrigTupleIpv4 = { src: ONES_V4, dst: ONES_V4, srcPort: 0xffff, dstPort: 0xffff, proto: 0xff };
         break;
@@ -431,13 +512,29 @@ export function exactMaskOf(key: FlowKey): FlowKey {
   return m;
 }
 
+/** Every bit of a tunnel key: all of ip_tunnel_key, and the options it has. */
+function exactTunnelMask(t: TunnelKey): TunnelKey {
+  const m: TunnelKey = { id: 0xffffffffffffffffn, ipv4Src: ONES_V4, ipv4Dst: ONES_V4, tos: 0xff, ttl: 0xff, dontFragment: true, csum: true, oam: true, tpSrc: 0xffff, tpDst: 0xffff };
+  if (t.geneveOpts) m.geneveOpts = new Uint8Array(t.geneveOpts.length).fill(0xff);
+  for (const name of TUNNEL_UNSUPPORTED) if (t[name] !== undefined) (m as Record<string, unknown>)[name] = t[name];
+  return m;
+}
+
 /**
  * What the kernel's ovs_nla_get_match adds to a megaflow mask on its own:
  * the VLAN TCIs are matched exactly unless the mask states the tag (a VLAN
  * mask with its encap), so an untagged megaflow never takes tagged frames;
- * and an EtherType the mask reads at all is read in full.
+ * an EtherType the mask reads at all is read in full; and a key's tunnel
+ * that the mask leaves out is exact.
  */
-export function widenMaskAsKernel(mask: FlowKey, m: FlatKey): void {
+export function widenMaskAsKernel(mask: FlowKey, m: FlatKey, key?: FlowKey): void {
+  // "The userspace does not send tunnel attributes that are 0": a tunnel in
+  // the key is matched in full unless the mask says otherwise.
+  if (key?.tunnel !== undefined && mask.tunnel === undefined) {
+    const t = new FlatKey();
+    writeTunnelKey(exactTunnelMask(key.tunnel), t, true);
+    for (let i = F.TUN_ID >>> 2; i < FLAT_WORDS; i++) m.words[i] = t.words[i];
+  }
   const outer = mask.vlan !== undefined && mask.encap !== undefined && hasBits(mask.encap);
   if (!outer) m.u16(F.VLAN_TCI, 0xffff);
   const inner = outer && mask.encap!.vlan !== undefined && mask.encap!.encap !== undefined && hasBits(mask.encap!.encap);

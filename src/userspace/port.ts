@@ -12,6 +12,7 @@ import { ETH_HLEN, ETH_P_8021Q, IPPROTO_TCP, IPPROTO_UDP, VLAN_HLEN } from '../p
 import { segmentTcp } from '../packet/segment.js';
 import { parsePacket } from '../packet/parse.js';
 import { Layer, ParsedPacket } from '../packet/result.js';
+import type { TunnelKind } from '../packet/tunnel.js';
 
 const BATCH = 32;
 const SLOT = 65536;
@@ -29,6 +30,12 @@ export interface PortCounters {
   txErrors: number;
   rxDropped: number;
   txDropped: number;
+}
+
+/** A tunnel port's kind and UDP port: its I/O is IPv4 datagrams, not frames. */
+export interface PortTunnel {
+  kind: TunnelKind;
+  dstPort: number;
 }
 
 export class Port {
@@ -59,8 +66,9 @@ export class Port {
      */
     private readonly onFrame: (port: Port, frame: Uint8Array) => void,
     private readonly onBatchEnd: () => void = () => {},
+    readonly tunnel?: PortTunnel,
   ) {
-    this.mtu = mtuOf(name);
+    this.mtu = tunnel ? 0 : mtuOf(name);
   }
 
   get ifindex(): number {
@@ -141,6 +149,14 @@ export class Port {
         const len = this.lens[i];
         if (len > SLOT) {
           this.counters.rxDropped++;
+          continue;
+        }
+        if (this.tunnel) {
+          // A datagram, reassembled by the kernel: decapsulation is the datapath's.
+          const d = this.buf.subarray(i * SLOT, i * SLOT + len);
+          this.counters.rxPackets++;
+          this.counters.rxBytes += len;
+          this.onFrame(this, d);
           continue;
         }
         const m = i * FRAME_META_WORDS;

@@ -18,6 +18,7 @@ import { decodeVportMessage, encodeVportMessage, type VportAttrs } from '../ovs/
 import { setMaskedOutsideMask, unsupportedAction } from './actions.js';
 import { actionLimitBreach, flowState, flowStateOfPacket, refusedAction, type FlowState } from './action-validate.js';
 import { Datapath, MAX_PORTS, type UpcallSend } from './datapath.js';
+import { tunnelMetaOf } from './tunnel-key.js';
 import { exactMaskOf, FlatKey, UnsupportedKeyError, widenMaskAsKernel, writeFlatFromKey } from './flat-key.js';
 import { clearStats, type FlowEntry } from './flow-table.js';
 import { deviceStats } from './device-stats.js';
@@ -181,10 +182,13 @@ function vportReply(cmd: number, dp: Datapath, p: Port): GenlReply {
     type: p.type,
     name: p.name,
     ifindex: p.ifindex,
-    // The device's counters, as the kernel reports them; the port's own if the device just went.
-    stats: deviceStats(p.name) ?? p.stats(),
+    // The device's counters, as the kernel reports them; the port's own if the device just went
+    // (a tunnel port has no device: a host interface of its name is another's).
+    stats: (!p.tunnel && deviceStats(p.name)) || p.stats(),
     upcallStats: { success: BigInt(p.upcallSuccess), fail: BigInt(p.upcallFail) },
     upcallPids: p.upcallPids,
+    // As the module's tunnel vports report theirs (vxlan_get_options).
+    options: p.tunnel ? { dstPort: p.tunnel.dstPort } : undefined,
   };
   return body(cmd, U.OVS_VPORT_VERSION, encodeVportMessage(0, { cmd, dpIfindex: dp.ifindex, attrs }));
 }
@@ -226,7 +230,8 @@ function vportFamily(reg: DatapathRegistry): ServedFamily {
         case U.OVS_VPORT_CMD_NEW: {
           if (a.name === undefined || a.type === undefined || !a.upcallPids) throw new DaemonError(EINVAL, 'vport NEW needs a name, a type and upcall pids');
           const dp = lookupDp(reg, m.dpIfindex);
-          const port = dp.addPort({ name: a.name, type: a.type, portNo: a.portNo, upcallPids: a.upcallPids });
+          if (a.options?.extensions && (a.options.extensions.gbp || a.options.extensions.gpe)) throw new DaemonError(EINVAL, 'the ovsnl userspace datapath has no VXLAN extensions (gbp, gpe) yet');
+          const port = dp.addPort({ name: a.name, type: a.type, portNo: a.portNo, upcallPids: a.upcallPids, dstPort: a.options?.dstPort });
           return [vportReply(U.OVS_VPORT_CMD_NEW, dp, port)];
         }
         case U.OVS_VPORT_CMD_DEL: {
@@ -283,7 +288,7 @@ function parseMatch(keyBytes: Uint8Array, maskBytes: Uint8Array | undefined, for
   try {
     writeFlatFromKey(key, k);
     writeFlatFromKey(mask, mk, true);
-    widenMaskAsKernel(mask, mk);
+    widenMaskAsKernel(mask, mk, key);
   } catch (err) {
     if (err instanceof UnsupportedKeyError) throw new DaemonError(EINVAL, err.message);
     throw new DaemonError(EINVAL, `flow key: ${(err as Error).message}`);
@@ -476,6 +481,8 @@ function packetFamily(reg: DatapathRegistry): ServedFamily {
       }
       const frame = packet.slice();
       const meta: PacketMeta = { inPort: k.inPort ?? MAX_PORTS, priority: k.priority, skbMark: k.skbMark, recircId: k.recircId, dpHash: k.dpHash, ct: ctFromKey(k) };
+      // The key's tunnel is the packet's, as ovs_flow_key_extract_userspace takes it.
+      if (k.tunnel && k.tunnel.ipv4Dst !== undefined) meta.tunnel = tunnelMetaOf(k.tunnel);
       // The module checks an execute's actions as it checks a flow's, against
       // the key it extracts from the packet (ovs_flow_key_extract_userspace):
       // the parts of it the checks read, without building the key.

@@ -11,12 +11,14 @@ import type { DatapathRegistry } from './served-families.js';
 
 export const STATE_VERSION = 1;
 
-export type PortTypeName = 'netdev' | 'internal';
+export type PortTypeName = 'netdev' | 'internal' | 'vxlan' | 'geneve';
 
 export interface PortState {
   portNo: number;
   name: string;
   type: PortTypeName;
+  /** A tunnel port's UDP port. */
+  dstPort?: number;
 }
 
 export interface DatapathState {
@@ -32,8 +34,18 @@ export interface DpdState {
   datapaths: DatapathState[];
 }
 
-const TYPE_NAMES: Record<number, PortTypeName> = { [U.OVS_VPORT_TYPE_NETDEV]: 'netdev', [U.OVS_VPORT_TYPE_INTERNAL]: 'internal' };
-const TYPE_NUMBERS: Record<PortTypeName, number> = { netdev: U.OVS_VPORT_TYPE_NETDEV, internal: U.OVS_VPORT_TYPE_INTERNAL };
+const TYPE_NAMES: Record<number, PortTypeName> = {
+  [U.OVS_VPORT_TYPE_NETDEV]: 'netdev',
+  [U.OVS_VPORT_TYPE_INTERNAL]: 'internal',
+  [U.OVS_VPORT_TYPE_VXLAN]: 'vxlan',
+  [U.OVS_VPORT_TYPE_GENEVE]: 'geneve',
+};
+const TYPE_NUMBERS: Record<PortTypeName, number> = {
+  netdev: U.OVS_VPORT_TYPE_NETDEV,
+  internal: U.OVS_VPORT_TYPE_INTERNAL,
+  vxlan: U.OVS_VPORT_TYPE_VXLAN,
+  geneve: U.OVS_VPORT_TYPE_GENEVE,
+};
 
 export class StateFileError extends Error {
   override readonly name = 'StateFileError';
@@ -48,7 +60,7 @@ function datapathState(dp: Datapath): DatapathState {
   for (const p of [...dp.ports.values()].sort((a, b) => a.portNo - b.portNo)) {
     if (p.portNo === U.OVSP_LOCAL) continue;
     const type = TYPE_NAMES[p.type];
-    if (type) ports.push({ portNo: p.portNo, name: p.name, type });
+    if (type) ports.push(p.tunnel ? { portNo: p.portNo, name: p.name, type, dstPort: p.tunnel.dstPort } : { portNo: p.portNo, name: p.name, type });
   }
   return { name: dp.name, userFeatures: dp.userFeatures, masksCacheSize: dp.masksCacheSize, ports };
 }
@@ -69,10 +81,14 @@ const isName = (v: unknown): v is string => typeof v === 'string' && /^[^/\s]{1,
 
 function parsePort(v: unknown, where: string): PortState {
   if (!isObject(v)) throw new StateFileError(`${where}: not an object`);
-  const { portNo, name, type } = v;
+  const { portNo, name, type, dstPort } = v;
   if (!isU32(portNo) || portNo === U.OVSP_LOCAL || portNo >= 0xffff) throw new StateFileError(`${where}: bad portNo`);
   if (!isName(name)) throw new StateFileError(`${where}: bad name`);
-  if (type !== 'netdev' && type !== 'internal') throw new StateFileError(`${where}: bad type`);
+  if (type !== 'netdev' && type !== 'internal' && type !== 'vxlan' && type !== 'geneve') throw new StateFileError(`${where}: bad type`);
+  if (type === 'vxlan' || type === 'geneve') {
+    if (!isU32(dstPort) || dstPort < 1 || dstPort > 0xffff) throw new StateFileError(`${where}: bad dstPort`);
+    return { portNo, name, type, dstPort };
+  }
   return { portNo, name, type };
 }
 
@@ -166,7 +182,7 @@ export function restore(reg: DatapathRegistry, state: DpdState): RestoreReport {
     report.datapaths++;
     for (const p of d.ports) {
       try {
-        dp.addPort({ name: p.name, type: TYPE_NUMBERS[p.type], portNo: p.portNo, upcallPids: [0] });
+        dp.addPort({ name: p.name, type: TYPE_NUMBERS[p.type], portNo: p.portNo, upcallPids: [0], dstPort: p.dstPort });
         report.ports++;
       } catch (err) {
         report.problems.push(`datapath ${d.name}: port ${p.portNo} (${p.name}, ${p.type}) dropped: ${(err as Error).message}`);

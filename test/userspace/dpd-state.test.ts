@@ -41,7 +41,12 @@ describe('state file format', () => {
     expect(bad({ version: 2, datapaths: [] })).toThrow(/version 1/);
     expect(bad({ ...STATE, datapaths: [{ ...STATE.datapaths[0], name: 'a/b' }] })).toThrow(/datapaths\[0\]: bad name/);
     expect(bad({ ...STATE, datapaths: [{ ...STATE.datapaths[0], ports: [{ portNo: 0, name: 'x', type: 'netdev' }] }] })).toThrow(/ports\[0\]: bad portNo/);
-    expect(bad({ ...STATE, datapaths: [{ ...STATE.datapaths[0], ports: [{ portNo: 1, name: 'x', type: 'vxlan' }] }] })).toThrow(/bad type/);
+    expect(bad({ ...STATE, datapaths: [{ ...STATE.datapaths[0], ports: [{ portNo: 1, name: 'x', type: 'gre' }] }] })).toThrow(/bad type/);
+    // A tunnel port keeps its UDP port.
+    expect(bad({ ...STATE, datapaths: [{ ...STATE.datapaths[0], ports: [{ portNo: 1, name: 'x', type: 'vxlan' }] }] })).toThrow(/ports\[0\]: bad dstPort/);
+    expect(bad({ ...STATE, datapaths: [{ ...STATE.datapaths[0], ports: [{ portNo: 1, name: 'x', type: 'geneve', dstPort: 70000 }] }] })).toThrow(/bad dstPort/);
+    const ok = { ...STATE, datapaths: [{ ...STATE.datapaths[0], ports: [{ portNo: 3, name: 'vxlan_sys_4790', type: 'vxlan', dstPort: 4790 }] }] };
+    expect(parseState(JSON.stringify(ok))).toEqual(ok);
     expect(bad({ ...STATE, datapaths: [{ ...STATE.datapaths[0], userFeatures: -1 }] })).toThrow(/userFeatures/);
   });
 });
