@@ -109,7 +109,8 @@ export async function addIfaces(ctx: Ctx, dp: Datapath, dpArg: string, ifaces: s
     }
     const { name, type } = spec;
     let vportName = name;
-    let kernelType: 'netdev' | 'internal';
+    let kernelType: 'netdev' | 'internal' | 'vxlan' | 'geneve';
+    let options: { dstPort: number } | undefined;
     let createdTunnel: string | undefined;
     if (type === 'system' || type === 'netdev' || type === '') {
       if (!(await deviceExists(name))) {
@@ -128,16 +129,29 @@ export async function addIfaces(ctx: Ctx, dp: Datapath, dpArg: string, ifaces: s
         ctx.error(check.error);
         continue;
       }
-      try {
-        const remote = spec.options.find(([k]) => k === 'remote_ip')?.[1];
-        const dev = await ensureTunnelDevice(type, check.dstPort, remote);
-        vportName = dev.name;
-        if (dev.created) createdTunnel = dev.name;
-      } catch (err) {
-        ctx.error(dpctlMessage(`adding ${name} to ${dpArg} failed`, err));
-        continue;
+      if (ctx.side === 'userspace') {
+        // The userspace datapath's own tunnel vport (UDP sockets, no device),
+        // named as the kernel device would be, so show and del-if read alike.
+        if (type === 'gre') {
+          ctx.error(`adding ${name} to ${dpArg} failed (Operation not supported): the ovsnl userspace datapath has vxlan and geneve tunnels, not gre`);
+          continue;
+        }
+        const dstPort = check.dstPort ?? (type === 'vxlan' ? 4789 : 6081);
+        vportName = `${type === 'vxlan' ? 'vxlan_sys' : 'genev_sys'}_${dstPort}`;
+        kernelType = type;
+        options = { dstPort };
+      } else {
+        try {
+          const remote = spec.options.find(([k]) => k === 'remote_ip')?.[1];
+          const dev = await ensureTunnelDevice(type, check.dstPort, remote);
+          vportName = dev.name;
+          if (dev.created) createdTunnel = dev.name;
+        } catch (err) {
+          ctx.error(dpctlMessage(`adding ${name} to ${dpArg} failed`, err));
+          continue;
+        }
+        kernelType = 'netdev';
       }
-      kernelType = 'netdev';
     } else if (KNOWN_OTHER_TYPES.has(type)) {
       ctx.error(`adding ${name} to ${dpArg} failed (Operation not supported): ovsnl adds ports of type system, internal, vxlan, geneve and gre to the kernel datapath`);
       continue;
@@ -146,12 +160,14 @@ export async function addIfaces(ctx: Ctx, dp: Datapath, dpArg: string, ifaces: s
       continue;
     }
     try {
-      await dpif.createVport(dp.dpIfindex, { name: vportName, type: kernelType, portNo: spec.portNo });
+      await dpif.createVport(dp.dpIfindex, { name: vportName, type: kernelType, portNo: spec.portNo, options });
     } catch (err) {
       if (createdTunnel) await removeTunnelDevice(createdTunnel).catch(() => undefined);
       ctx.error(dpctlMessage(`adding ${name} to ${dpArg} failed`, err));
       continue;
     }
+    // A userspace tunnel port has no device to bring up.
+    if (options) continue;
     try {
       await setDeviceUp(vportName);
     } catch (err) {
@@ -242,7 +258,7 @@ export async function delIfaces(ctx: Ctx, dp: Datapath, dpArg: string, names: st
       continue;
     }
     const type = portType(deleted);
-    if (tunnelTypeFromName(deleted.name) && isKernelTunnelType(type) && deleted.type !== undefined) {
+    if (ctx.side === 'kernel' && tunnelTypeFromName(deleted.name) && isKernelTunnelType(type) && deleted.type !== undefined) {
       await removeTunnelDevice(deleted.name).catch((err: unknown) => ctx.warn(`${deleted.name}: could not remove the tunnel device (${strerror(err)})`));
     }
   }
