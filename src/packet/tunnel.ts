@@ -4,8 +4,9 @@
 // frame leaves in, as those devices build it for OVS's set(tunnel(...)).
 // IPv4 datagrams start at their IP header; frames at their Ethernet header.
 import { be16, be32, putBe16, putBe32 } from './bytes.js';
-import { internetChecksum, l4ChecksumOk, setL4Checksum, setIpv4HeaderChecksum } from './checksum.js';
-import { ETH_HLEN, ETH_P_IP, ETH_P_IPV6, IP_DF, IPPROTO_UDP, IPV4_HLEN } from './constants.js';
+import { csumReplace16, internetChecksum, l4ChecksumOk, setL4Checksum, setIpv4HeaderChecksum } from './checksum.js';
+import { ETH_HLEN, ETH_P_IP, ETH_P_IPV6, IP_DF, IPPROTO_UDP, IPV4_HLEN, VLAN_HLEN } from './constants.js';
+import { isVlanTpid } from './ethernet.js';
 
 export const VXLAN_PORT = 4789;
 export const GENEVE_PORT = 6081;
@@ -57,7 +58,7 @@ export function emptyTunnelMeta(): TunnelMeta {
 const NO_OPTS = new Uint8Array(0);
 
 /** Why a datagram carries no frame the tunnel port takes (the kernel drops it, and counts it as an rx error). */
-export type DecapError = 'short' | 'not-udp' | 'bad-checksum' | 'bad-header' | 'not-ethernet';
+export type DecapError = 'short' | 'not-udp' | 'bad-checksum' | 'bad-header' | 'not-ethernet' | 'ecn';
 
 /**
  * The inner frame of a VXLAN or Geneve datagram, and its tunnel metadata in
@@ -101,6 +102,8 @@ export function decapsulate(ip: Uint8Array, kind: TunnelKind, out: TunnelMeta): 
     inner = h + GENEVE_HLEN + optLen;
   }
   if (end - inner < ETH_HLEN) return 'short';
+  const frame = ip.subarray(inner, end);
+  if (!ecnDecapsulate(ip[1], frame)) return 'ecn';
   if (check !== 0) flags |= TUN_F_CSUM;
   out.idHi = 0;
   out.src = be32(ip, 12);
@@ -111,16 +114,55 @@ export function decapsulate(ip: Uint8Array, kind: TunnelKind, out: TunnelMeta): 
   out.tpSrc = be16(ip, udp);
   out.tpDst = be16(ip, udp + 2);
   out.opts = opts;
-  return ip.subarray(inner, end);
+  return frame;
 }
 
-/** The TOS/traffic class of an IP frame, 0 for anything else. */
+const ECN_CE = 3;
+const ECN_ECT_1 = 1;
+const ECN_ECT_0 = 2;
+
+/** The offset of an IP frame's IP header (past VLAN tags) and its version, or -1. */
+function innerIp(frame: Uint8Array): [number, number] {
+  let off = 12;
+  while (off + 2 <= frame.length && isVlanTpid(be16(frame, off))) off += VLAN_HLEN;
+  if (off + 2 > frame.length) return [-1, 0];
+  const t = be16(frame, off);
+  const l3 = off + 2;
+  if (t === ETH_P_IP && frame.length >= l3 + IPV4_HLEN) return [l3, 4];
+  if (t === ETH_P_IPV6 && frame.length >= l3 + 40) return [l3, 6];
+  return [-1, 0];
+}
+
+/**
+ * The outer header's ECN applied to the inner frame as the kernel's tunnels
+ * do on receive (INET_ECN_decapsulate): a congestion mark is copied onto an
+ * ECN-capable inner packet, ECT(1) onto ECT(0); false when the outer packet
+ * is marked but the inner one cannot carry it (the datagram is dropped).
+ * The frame is changed in place, its IPv4 checksum kept right.
+ */
+export function ecnDecapsulate(outerTos: number, frame: Uint8Array): boolean {
+  const [l3, version] = innerIp(frame);
+  if (l3 < 0) return true;
+  const outer = outerTos & 3;
+  const inner = version === 4 ? frame[l3 + 1] & 3 : (frame[l3 + 1] >> 4) & 3;
+  if (inner === 0) return outer !== ECN_CE;
+  const want = outer === ECN_CE ? ECN_CE : outer === ECN_ECT_1 && inner === ECN_ECT_0 ? ECN_ECT_1 : inner;
+  if (want === inner) return true;
+  if (version === 4) {
+    const old = be16(frame, l3);
+    frame[l3 + 1] = (frame[l3 + 1] & ~3) | want;
+    putBe16(frame, l3 + 10, csumReplace16(be16(frame, l3 + 10), old, be16(frame, l3)));
+  } else {
+    frame[l3 + 1] = (frame[l3 + 1] & ~0x30) | (want << 4);
+  }
+  return true;
+}
+
+/** The TOS/traffic class of an IP frame (past VLAN tags), 0 for anything else. */
 function innerTos(frame: Uint8Array): number {
-  if (frame.length < ETH_HLEN + 2) return 0;
-  const t = be16(frame, 12);
-  if (t === ETH_P_IP) return frame[ETH_HLEN + 1];
-  if (t === ETH_P_IPV6) return ((frame[ETH_HLEN] & 0x0f) << 4) | (frame[ETH_HLEN + 1] >> 4);
-  return 0;
+  const [l3, version] = innerIp(frame);
+  if (l3 < 0) return 0;
+  return version === 4 ? frame[l3 + 1] : ((frame[l3] & 0x0f) << 4) | (frame[l3 + 1] >> 4);
 }
 
 /**

@@ -11,6 +11,7 @@ import { buildFrame } from '../../src/packet/build.js';
 import { l4ChecksumOk } from '../../src/packet/checksum.js';
 import {
   decapsulate,
+  ecnDecapsulate,
   emptyTunnelMeta,
   encapsulate,
   ipv4HeaderOk,
@@ -72,6 +73,31 @@ describe('encapsulate and decapsulate', () => {
     expect(outerTos(0x10, inner(0x02))).toBe(0x12);
     expect(outerTos(0x10, inner(0x03))).toBe(0x12);
     expect(outerTos(0x13, inner(0x00))).toBe(0x10);
+  });
+
+  it('on receive, an outer congestion mark goes onto an ECN-capable inner packet, and drops one that is not (INET_ECN_decapsulate)', () => {
+    const tos = (f: Uint8Array) => f[15];
+    const ce = (innerEcn: number, outer: number) => {
+      const f = inner(0x10 | innerEcn);
+      return [ecnDecapsulate(outer, f), tos(f), ipv4HeaderOk(f.subarray(14))] as const;
+    };
+    expect(ce(0, 0x03)).toEqual([false, 0x10, true]);
+    expect(ce(0, 0x02)).toEqual([true, 0x10, true]);
+    expect(ce(2, 0x03)).toEqual([true, 0x13, true]);
+    expect(ce(1, 0x03)).toEqual([true, 0x13, true]);
+    expect(ce(2, 0x01)).toEqual([true, 0x11, true]);
+    expect(ce(1, 0x02)).toEqual([true, 0x11, true]);
+    // IPv6 behind a VLAN tag: the traffic class's low bits.
+    const v6 = buildFrame({ vlans: [{ vid: 5 }], l3: { kind: 'ipv6', src: '::1', dst: '::2', tclass: 0x22 }, l4: { kind: 'udp', src: 1, dst: 2 } });
+    expect(ecnDecapsulate(0x03, v6)).toBe(true);
+    expect(((v6[18] & 0x0f) << 4) | (v6[19] >> 4)).toBe(0x23);
+    // Not IP: nothing to mark, nothing dropped.
+    const arp = buildFrame({ l3: { kind: 'arp', op: 1 } });
+    expect(ecnDecapsulate(0x03, arp)).toBe(true);
+    // decapsulate applies it.
+    const d = encapsulate(inner(0x00), 'vxlan', meta({ tos: 0 }), 1, 4789);
+    d[1] = 0x03;
+    expect(decapsulate(d, 'vxlan', emptyTunnelMeta())).toBe('ecn');
   });
 
   it('source ports stay in their range', () => {
