@@ -18,8 +18,11 @@
 //   (states, checksums, their own timeouts); here they are tracked like any
 //   other protocol by the generic tracker (600 s), with ports in the tuple for
 //   SCTP, DCCP and UDP-Lite as the kernel's tuple has them.
-// - No NAT, no helpers or expectations, no timeout policies, no zone limits,
-//   no events: ct() actions asking for them are refused before they get here.
+// - No NAT, no helpers or expectations, no timeout policies, no events: ct()
+//   actions asking for them are refused before they get here.
+// - Zone limits (ovs_ct_limit) count the connections committed while their
+//   zone had a limit, as the module's nf_conncount list does, but without
+//   its grace of a jiffy or two for a connection that never got confirmed.
 // - A full table (maxEntries) evicts like the kernel's early_drop(): one
 //   connection not yet assured, or else the packet is dropped; but the
 //   candidates are the oldest entries, not those of the new tuple's hash
@@ -33,6 +36,8 @@ import { Layer, type ParsedPacket } from '../packet/result.js';
 import {
   TCP_ACCEPT,
   TCP_ACCEPT_KILL,
+  TCP_CT_CLOSE,
+  TCP_CT_TIME_WAIT,
   TCP_CT_NAMES,
   TCP_INVALID,
   TCP_REPEAT,
@@ -254,6 +259,8 @@ class Conn implements TcpOwner {
   tcp: TcpConn | undefined = undefined;
   /** When an answered UDP flow counts as a stream. */
   udpStreamAt = 0;
+  /** Counted against its zone's limit (committed while the zone had one). */
+  limited = false;
 
   constructor(
     readonly zone: number,
@@ -419,9 +426,26 @@ function invalidVerdict(): CtVerdict {
   return { state: CS_TRK | CS_INV, mark: 0, labels: 0n, orig: undefined, drop: false };
 }
 
+/** A zone's connection limit as ovs_ct_limit reports it: zone -1 is the default. */
+export interface ZoneLimitState {
+  zoneId: number;
+  limit: number;
+  count: number;
+}
+
+/** OVS_ZONE_LIMIT_DEFAULT_ZONE. */
+const DEFAULT_ZONE = -1;
+/** CT_LIMIT_HASH_BUCKETS: the module lists zone limits bucket by bucket. */
+const LIMIT_BUCKETS = 512;
+
 export class ConnTracker {
   private readonly clock: () => number;
   private readonly maxEntries: number;
+  /** ovs_ct_limit: per-zone limits (0: none), the default, and the connections each limited zone counts. */
+  private readonly zoneLimits = new Map<number, number>();
+  private defaultLimit = 0;
+  private limitsOn = false;
+  private readonly limitedConns = new Map<number, Set<Conn>>();
   /** Both directions of every connection, by tuple key. */
   private readonly byKey = new Map<string, Half>();
   /** Connections in the order they were confirmed (for sweeps and eviction). */
@@ -702,6 +726,9 @@ export class ConnTracker {
    * connection. False: the module drops the packet.
    */
   private commit(c: Conn, cm: CtCommit, state: number): boolean {
+    // ovs_ct_check_limit(), before anything is written: a new connection
+    // over its zone's limit is not committed, and its packet is dropped.
+    if (this.limitsOn && !c.confirmed && !this.admit(c)) return false;
     if (cm.mark && cm.mark.mask) c.mark = (cm.mark.value | (c.mark & ~cm.mark.mask)) >>> 0;
     const lm = cm.labels ? cm.labels.mask & LABELS_MASK : 0n;
     if (cm.labels && lm) {
@@ -715,6 +742,11 @@ export class ConnTracker {
     if (!c.confirmed && !(state & CS_RPL)) {
       if (this.byKey.has(c.origKey) || this.byKey.has(c.replyKey)) return false;
       c.confirmed = true;
+      if (c.limited) {
+        let set = this.limitedConns.get(c.zone);
+        if (!set) this.limitedConns.set(c.zone, (set = new Set()));
+        set.add(c);
+      }
       this.byKey.set(c.origKey, c.halves[ORIGINAL]);
       this.byKey.set(c.replyKey, c.halves[REPLY]);
       this.conns.add(c);
@@ -741,9 +773,83 @@ export class ConnTracker {
 
   private remove(c: Conn): void {
     if (!c.confirmed) return;
+    if (c.limited) this.limitedConns.get(c.zone)?.delete(c);
     if (this.byKey.get(c.origKey)?.conn === c) this.byKey.delete(c.origKey);
     if (this.byKey.get(c.replyKey)?.conn === c) this.byKey.delete(c.replyKey);
     this.conns.delete(c);
+  }
+
+  /** Whether a new connection fits its zone's limit; if it has one, it is counted from now on. */
+  private admit(c: Conn): boolean {
+    const limit = this.zoneLimits.get(c.zone) ?? this.defaultLimit;
+    if (limit === 0) return true;
+    if (this.zoneCount(c.zone) + 1 > limit) return false;
+    c.limited = true;
+    return true;
+  }
+
+  /**
+   * The connections a limited zone counts: alive, and not a TCP connection
+   * that is closing down (nf_conncount's already_closed()); the rest are
+   * let go as they are found, as its garbage collection does.
+   */
+  private zoneCount(zone: number): number {
+    const set = this.limitedConns.get(zone);
+    if (!set) return 0;
+    const now = this.clock();
+    let n = 0;
+    for (const c of set) {
+      if (c.expires <= now) this.remove(c);
+      else if (c.tcp && (c.tcp.state === TCP_CT_TIME_WAIT || c.tcp.state === TCP_CT_CLOSE)) set.delete(c);
+      else n++;
+    }
+    return n;
+  }
+
+  /**
+   * ovs_ct_limit SET: zone -1 sets the default; zones outside 0..65535 are
+   * skipped, as the module skips them. Limits are enforced from the first SET on.
+   */
+  setZoneLimits(limits: readonly { zoneId: number; limit: number }[]): void {
+    for (const z of limits) {
+      if (z.zoneId === DEFAULT_ZONE) this.defaultLimit = z.limit >>> 0;
+      else if (z.zoneId >= 0 && z.zoneId <= 0xffff) {
+        // A replaced limit keeps its place in its bucket (hlist_replace_rcu).
+        this.zoneLimits.set(z.zoneId, z.limit >>> 0);
+      }
+    }
+    this.limitsOn = true;
+  }
+
+  /** ovs_ct_limit DEL: zone -1 resets the default to unlimited. */
+  deleteZoneLimits(zones: readonly number[]): void {
+    for (const z of zones) {
+      if (z === DEFAULT_ZONE) this.defaultLimit = 0;
+      else this.zoneLimits.delete(z);
+    }
+  }
+
+  /**
+   * ovs_ct_limit GET: the zones asked for (a zone without a limit of its own
+   * shows the default; zone -1 is the default itself), or the default and
+   * every zone limit, in the module's order (by hash bucket, the newest of a
+   * bucket first).
+   */
+  getZoneLimits(zones?: readonly number[]): ZoneLimitState[] {
+    const row = (zoneId: number, limit: number): ZoneLimitState => ({ zoneId, limit, count: this.zoneCount(zoneId) });
+    if (zones) {
+      const out: ZoneLimitState[] = [];
+      for (const z of zones) {
+        if (z === DEFAULT_ZONE) out.push({ zoneId: DEFAULT_ZONE, limit: this.defaultLimit, count: 0 });
+        else if (z >= 0 && z <= 0xffff) out.push(row(z, this.zoneLimits.get(z) ?? this.defaultLimit));
+      }
+      return out;
+    }
+    const buckets: number[][] = [];
+    for (const z of this.zoneLimits.keys()) (buckets[z % LIMIT_BUCKETS] ??= []).unshift(z);
+    const out: ZoneLimitState[] = [{ zoneId: DEFAULT_ZONE, limit: this.defaultLimit, count: 0 }];
+    for (const b of buckets) if (b) for (const z of b) out.push(row(z, this.zoneLimits.get(z)!));
+    return out;
   }
 
   /** early_drop(): room for one more by evicting an expired or not yet assured connection. */

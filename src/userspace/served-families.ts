@@ -17,7 +17,7 @@ import * as U from '../ovs/uapi.js';
 import { decodeVportMessage, encodeVportMessage, type VportAttrs } from '../ovs/vport.js';
 import { setMaskedOutsideMask, unsupportedAction } from './actions.js';
 import { actionLimitBreach, flowState, flowStateOfPacket, refusedAction, type FlowState } from './action-validate.js';
-import { Datapath, MAX_PORTS, type UpcallSend } from './datapath.js';
+import { Datapath, MAX_PORTS, sharedConnTracker, type UpcallSend } from './datapath.js';
 import { tunnelMetaOf } from './tunnel-key.js';
 import { exactMaskOf, FlatKey, UnsupportedKeyError, widenMaskAsKernel, writeFlatFromKey } from './flat-key.js';
 import { clearStats, type FlowEntry } from './flow-table.js';
@@ -25,6 +25,7 @@ import { deviceStats } from './device-stats.js';
 import { DaemonError, type GenlCall, type GenlReply, type ServedFamily } from './genl-service.js';
 import { validateMatch } from './match-validate.js';
 import { meterFamily } from './meter-family.js';
+import { ctLimitFamily } from './ct-limit-family.js';
 import type { Port } from './port.js';
 import type { CtMeta, PacketMeta } from './extract.js';
 import { parsePacket } from '../packet/parse.js';
@@ -58,7 +59,7 @@ function body(cmd: number, version: number, bytes: Uint8Array): GenlReply {
 
 const isDump = (c: GenlCall): boolean => (c.flags & NLM_F_DUMP) === NLM_F_DUMP;
 
-/** All the fallback datapaths of a daemon, and the four families over them. */
+/** All the fallback datapaths of a daemon, and the families served over them. */
 export class DatapathRegistry {
   readonly datapaths = new Map<string, Datapath>();
   packetFamilyId = 0;
@@ -85,7 +86,15 @@ export class DatapathRegistry {
   }
 
   families(): ServedFamily[] {
-    return [datapathFamily(this), vportFamily(this), flowFamily(this), packetFamily(this), meterFamily({ lookupDp: (i) => lookupDp(this, i), asMessage })];
+    return [
+      datapathFamily(this),
+      vportFamily(this),
+      flowFamily(this),
+      packetFamily(this),
+      meterFamily({ lookupDp: (i) => lookupDp(this, i), asMessage }),
+      // The tracker every datapath of the daemon shares (Datapath's default).
+      ctLimitFamily({ tracker: sharedConnTracker, asMessage }),
+    ];
   }
 }
 

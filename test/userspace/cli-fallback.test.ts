@@ -231,6 +231,15 @@ describe('ovsnl without the kernel module: the userspace daemon, started on dema
     ]);
   });
 
+  it('conntrack zone limits: set, get (with the default for a zone without its own), delete', () => {
+    expect(ovsnl('ct-set-limits', 'default=10', 'zone=5,limit=3')).toEqual({ out: '', err: '', status: 0 });
+    expect(ovsnl('ct-get-limits').out).toBe('default limit=10\nzone=5,limit=3,count=0\n');
+    expect(ovsnl('ct-get-limits', 'zone=5,7').out).toBe('default limit=10\nzone=5,limit=3,count=0\nzone=7,limit=10,count=0\n');
+    expect(ovsnl('ct-del-limits', 'zone=5').status).toBe(0);
+    expect(ovsnl('ct-set-limits', 'default=0').status).toBe(0);
+    expect(ovsnl('ct-get-limits').out).toBe('default limit=0\n');
+  });
+
   it('a second daemon on the same socket is refused', () => {
     const r = ovsnl('dpd', 'start');
     expect(r.status).toBe(1);

@@ -595,3 +595,58 @@ describe('timeouts and the table', () => {
     expect(ct.size).toBe(2);
   });
 });
+
+// ovs_ct_limit on the tracker (conntrack.c: ovs_ct_check_limit and the
+// ct_limit commands; test/diff/conntrack-limit.test.ts holds it to the module).
+describe('zone limits', () => {
+  const flow = (i: number) => udp(true, { src: `10.9.0.${i}` });
+
+  it('commits new connections up to the zone limit and drops the packet of the next', () => {
+    ct.setZoneLimits([{ zoneId: 5, limit: 3 }]);
+    const verdicts = [1, 2, 3, 4, 5].map((i) => run(flow(i), 5));
+    expect(verdicts.map((v) => v.drop)).toEqual([false, false, false, true, true]);
+    expect(ct.getZoneLimits([5])).toEqual([{ zoneId: 5, limit: 3, count: 3 }]);
+    // A connection of the zone already committed still passes; another zone has no limit.
+    expect(run(flow(1), 5)).toMatchObject({ drop: false, state: NEW });
+    expect(run(flow(9), 6).drop).toBe(false);
+    // Without commit nothing is counted or refused.
+    expect(look(flow(8), 5)).toMatchObject({ drop: false, state: NEW });
+  });
+
+  it('frees room as connections expire or close', () => {
+    ct.setZoneLimits([{ zoneId: 5, limit: 1 }]);
+    expect(run(flow(1), 5).drop).toBe(false);
+    expect(run(flow(2), 5).drop).toBe(true);
+    sec(31); // UDP unreplied: 30 s
+    expect(run(flow(2), 5).drop).toBe(false);
+    expect(ct.getZoneLimits([5])[0].count).toBe(1);
+  });
+
+  it('the default applies to zones without their own limit; limit 0 is none; DEL restores the default', () => {
+    ct.setZoneLimits([{ zoneId: -1, limit: 2 }, { zoneId: 7, limit: 0 }]);
+    expect([1, 2, 3].map((i) => run(flow(i), 4).drop)).toEqual([false, false, true]);
+    expect([1, 2, 3].map((i) => run(flow(i), 7).drop)).toEqual([false, false, false]);
+    expect(ct.getZoneLimits([-1, 4, 7, 70000])).toEqual([
+      { zoneId: -1, limit: 2, count: 0 },
+      { zoneId: 4, limit: 2, count: 2 },
+      { zoneId: 7, limit: 0, count: 0 },
+    ]);
+    ct.deleteZoneLimits([7, -1]);
+    expect(ct.getZoneLimits()).toEqual([{ zoneId: -1, limit: 0, count: 0 }]);
+    expect(run(flow(3), 4).drop).toBe(false);
+  });
+
+  it('lists every limit by hash bucket, the newest of a bucket first, as the module does', () => {
+    ct.setZoneLimits([{ zoneId: 513, limit: 1 }, { zoneId: 1, limit: 2 }, { zoneId: 2, limit: 3 }, { zoneId: 1025, limit: 4 }]);
+    ct.setZoneLimits([{ zoneId: 1, limit: 5 }]);
+    expect(ct.getZoneLimits().map((z) => [z.zoneId, z.limit])).toEqual([[-1, 0], [1025, 4], [1, 5], [513, 1], [2, 3]]);
+  });
+
+  it('counts only what was committed while the zone had a limit', () => {
+    expect(run(flow(1), 5).drop).toBe(false);
+    ct.setZoneLimits([{ zoneId: 5, limit: 1 }]);
+    expect(ct.getZoneLimits([5])[0].count).toBe(0);
+    expect(run(flow(2), 5).drop).toBe(false);
+    expect(run(flow(3), 5).drop).toBe(true);
+  });
+});
