@@ -1,5 +1,6 @@
-// The conntrack commands of ovs-dpctl against the kernel datapath: the same
-// arguments, output and errors as OVS 3.1 (lib/dpctl.c), over ctnetlink.
+// The conntrack commands of ovs-dpctl: the same arguments, output and errors
+// as OVS 3.1 (lib/dpctl.c), over ctnetlink: the kernel's for the kernel
+// datapath, the daemon's (its own tracker, on its socket) for the userspace one.
 // Two deliberate differences: `flush-conntrack DP zone=N` works (3.1 takes
 // the datapath name for a tuple and fails), and a kernel without ctnetlink is
 // reported as an error instead of an empty dump with exit status 0.
@@ -20,7 +21,8 @@ import {
 import { dumpConntrack, flushConntrack, withConntrack } from '../conntrack/client.js';
 import { CtTupleError, emptyCtMatch, parseCtTuple, type CtMatch } from '../conntrack/match.js';
 import type { CtEntry, CtTuple } from '../conntrack/entry.js';
-import { KernelDpif } from '../dpif/kernel.js';
+import type { OpenedDpif } from '../dpif/open.js';
+import type { Connection } from '../netlink/connection.js';
 import { NetlinkError } from '../netlink/errors.js';
 import { CliError } from './errors.js';
 
@@ -41,10 +43,41 @@ const EOPNOTSUPP = 'Operation not supported';
 /** ovs-dpctl's "MESSAGE (strerror)" form. */
 const withErrno = (message: string, errnoText: string): string => `${message} (${errnoText})`;
 
+/**
+ * The datapath side a command works on: the kernel's, whose tracker is
+ * netfilter's (its own ctnetlink socket), or the userspace daemon's, which
+ * answers ctnetlink for its own tracker on its socket. Opened on first use,
+ * closed when the command ends.
+ */
+let side: Promise<OpenedDpif> | undefined;
+
+function openSide(): Promise<OpenedDpif> {
+  side ??= import('../dpif/open.js').then(({ openDpifSide }) =>
+    openDpifSide({
+      kernelLog: false,
+      hostWarnings: { disabled: true },
+      onDaemonStart: ({ pid }) => process.stderr.write(`ovsnl: no openvswitch kernel module; using the userspace datapath (ovsnl dpd${pid ? `, pid ${pid}` : ''})\n`),
+    }),
+  );
+  return side;
+}
+
+async function closeSide(): Promise<void> {
+  const s = side;
+  side = undefined;
+  if (s) (await s.catch(() => undefined))?.dpif.close();
+}
+
+/** Runs fn over a ctnetlink connection to the tracker of the side the command works on. */
+async function withTracker<T>(fn: (conn: Connection) => Promise<T>): Promise<T> {
+  const { dpif, side: where } = await openSide();
+  return where === 'userspace' ? fn(dpif.conn) : withConntrack(fn);
+}
+
 /** Dumps for a command: a kernel refusal becomes OVS's "dumping conntrack entry (strerror)". */
 async function dumpFor(zone: number | undefined): Promise<CtEntry[]> {
   try {
-    return await withConntrack((conn) => dumpConntrack(conn, { zone }));
+    return await withTracker((conn) => dumpConntrack(conn, { zone }));
   } catch (err) {
     if (err instanceof NetlinkError) throw new CliError(withErrno('dumping conntrack entry', err.description));
     throw err;
@@ -73,14 +106,10 @@ function parseDpName(arg: string): { type: string; name: string } {
   return at < 0 ? { type: 'system', name: arg } : { type: arg.slice(0, at), name: arg.slice(at + 1) };
 }
 
-/** Lists the kernel's datapaths with GETs only (ovs-dpctl also re-sets their features; ovsnl does not). */
+/** Lists the datapaths with GETs only (ovs-dpctl also re-sets their features; ovsnl does not). */
 async function datapathNames(): Promise<string[]> {
-  const dpif = await KernelDpif.open({ kernelLog: false, hostWarnings: { disabled: true } });
-  try {
-    return (await dpif.listDatapaths()).map((d) => d.name);
-  } finally {
-    dpif.close();
-  }
+  const { dpif } = await openSide();
+  return (await dpif.listDatapaths()).map((d) => d.name);
 }
 
 /**
@@ -207,7 +236,7 @@ export async function flushConntrackCommand(argv: string[], io: ConntrackIO = st
   if (args.length > 0) throw new CliError(withErrno('invalid arguments', EINVAL));
   await resolveDatapath(dpArgs, 1, io, withErrno('Cannot open dpif', EINVAL));
   try {
-    await withConntrack((conn) => flushConntrack(conn, { zone, match }));
+    await withTracker((conn) => flushConntrack(conn, { zone, match }));
   } catch (err) {
     if (err instanceof NetlinkError) throw new CliError(withErrno('failed to flush conntrack', err.description));
     throw err;
@@ -370,10 +399,18 @@ function checkWritable(cmd: Command, name: string): void {
   if (globals.readOnly) throw new CliError(`'${name}' command does not work in read only mode`);
 }
 
-export function registerConntrack(program: Command, run: (fn: () => Promise<void>) => Promise<void>): void {
+export function registerConntrack(program: Command, runCommand: (fn: () => Promise<void>) => Promise<void>): void {
+  const run = (fn: () => Promise<void>): Promise<void> =>
+    runCommand(async () => {
+      try {
+        await fn();
+      } finally {
+        await closeSide();
+      }
+    });
   program
     .command('dump-conntrack')
-    .description('display conntrack entries (the kernel datapath tracker, over ctnetlink)')
+    .description("display conntrack entries (the kernel's tracker over ctnetlink, or the userspace datapath's)")
     .argument('[args...]', '[dp] [zone=N]')
     .option('-m, --more', 'more detail: id, status, verbose TCP state')
     .option('-s, --statistics', 'counters, timestamps and timeouts')

@@ -2,7 +2,7 @@
 // CTA_* attributes`, most integers big-endian. Decoding keeps what OVS's
 // netlink-conntrack.c reads (and the raw original tuple, which deletes send
 // back); encoding writes the tuples that flush requests name.
-import { AttrWriter, getBe16, getBe32, getBe64, getString, getU8, nested, parseAttrs, type Attr } from '../netlink/attr.js';
+import { AttrWriter, getBe16, getBe32, getBe64, getString, getU8, HOST_LE, nested, parseAttrs, type Attr } from '../netlink/attr.js';
 import { MalformedError } from '../netlink/errors.js';
 import { beginMessage, endMessage, type NlMessage } from '../netlink/message.js';
 import { ipv4FromBytes, ipv4ToU32OrNeg, ipv6FromBytes, ipv6IntoBytes } from '../ovs/addr.js';
@@ -57,6 +57,7 @@ import {
   IPPROTO_ICMP,
   IPPROTO_ICMPV6,
   NFGENMSG_LEN,
+  IPCTNL_MSG_CT_NEW,
   NFNETLINK_V0,
   NFNL_SUBSYS_CTNETLINK,
   nfnlType,
@@ -131,7 +132,8 @@ export interface CtEntry {
   origTupleBytes: Uint8Array;
 }
 
-function decodeTuple(a: Attr, family: number, what: string): CtTuple {
+/** A CTA_TUPLE_* attribute of an entry (or a request) of this address family. */
+export function decodeTuple(a: Attr, family: number, what: string): CtTuple {
   let ip: Attr | undefined;
   let proto: Attr | undefined;
   for (const x of nested(a)) {
@@ -384,4 +386,61 @@ export function writeTuple(w: AttrWriter, type: number, t: CtTuple): void {
   }
   w.nestEnd(proto);
   w.nestEnd(outer);
+}
+
+// ---- entries, as a ctnetlink server writes them --------------------------
+
+/** What an entry message carries (the userspace datapath's tracker has no counters, timestamps or helpers). */
+export interface CtEntryOut {
+  family: number;
+  orig: CtTuple;
+  reply: CtTuple;
+  zone: number;
+  status: number;
+  /** Seconds left. */
+  timeout: number;
+  /** enum tcp_conntrack, for TCP. */
+  tcpState?: number;
+  mark: number;
+  /** ct_labels as a 128-bit number. */
+  labels: bigint;
+  id: number;
+}
+
+/**
+ * An IPCTNL_MSG_CT_NEW message for one entry, in the order the kernel's
+ * ctnetlink_fill_info() writes its attributes: tuples, zone (when not the
+ * default), status, timeout, TCP state, mark and labels (when set), id, use.
+ */
+export function encodeCtEntry(e: CtEntryOut, flags: number, seq: number, pid: number): Uint8Array {
+  const w = new AttrWriter(256);
+  const start = beginMessage(w, nfnlType(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_NEW), flags, seq, pid);
+  w.rawU8(e.family);
+  w.rawU8(NFNETLINK_V0);
+  w.rawU16(0);
+  writeTuple(w, CTA_TUPLE_ORIG, e.orig);
+  writeTuple(w, CTA_TUPLE_REPLY, e.reply);
+  if (e.zone) w.be16(CTA_ZONE, e.zone);
+  w.be32(CTA_STATUS, e.status);
+  w.be32(CTA_TIMEOUT, e.timeout);
+  if (e.tcpState !== undefined) {
+    const pi = w.nestStart(CTA_PROTOINFO);
+    const tcp = w.nestStart(CTA_PROTOINFO_TCP);
+    w.u8(CTA_PROTOINFO_TCP_STATE, e.tcpState);
+    w.nestEnd(tcp);
+    w.nestEnd(pi);
+  }
+  if (e.mark) w.be32(CTA_MARK, e.mark);
+  if (e.labels) {
+    // The kernel's label bitmap as it lies in memory: bit 0 first on a little-endian host.
+    const b = new Uint8Array(16);
+    let v = e.labels;
+    for (let i = 0; i < 16; i++, v >>= 8n) b[i] = Number(v & 0xffn);
+    if (!HOST_LE) b.reverse();
+    w.bytes(CTA_LABELS, b);
+  }
+  w.be32(CTA_ID, e.id);
+  w.be32(CTA_USE, 1);
+  endMessage(w, start);
+  return w.finish().slice();
 }

@@ -138,6 +138,8 @@ export interface CtEntryView {
   labels: bigint;
   /** Seconds left. */
   timeout: number;
+  /** CTA_ID. */
+  id: number;
 }
 
 export interface ConnTrackerOptions {
@@ -238,6 +240,8 @@ function tupleKey(zone: number, v6: boolean, proto: number, sb: Uint8Array, so: 
   );
 }
 
+let nextConnId = 1;
+
 /** A connection (struct nf_conn, the parts kept here). */
 class Conn implements TcpOwner {
   readonly origKey: string;
@@ -261,6 +265,8 @@ class Conn implements TcpOwner {
   udpStreamAt = 0;
   /** Counted against its zone's limit (committed while the zone had one). */
   limited = false;
+  /** CTA_ID: how ctnetlink names the entry. */
+  readonly id = nextConnId++ >>> 0 || nextConnId++;
 
   constructor(
     readonly zone: number,
@@ -465,6 +471,28 @@ export class ConnTracker {
     return this.conns.size;
   }
 
+  /** The table's limit (net.netfilter.nf_conntrack_max). */
+  get capacity(): number {
+    return this.maxEntries;
+  }
+
+  /**
+   * Deletes the connection of `zone` whose original tuple is `orig` (and
+   * whose id is `id`, when given), as a ctnetlink DELETE does; false if
+   * there is none.
+   */
+  deleteEntry(zone: number, orig: CtTuple, id?: number): boolean {
+    const now = this.clock();
+    for (const c of this.conns) {
+      if (c.zone !== zone || c.expires <= now || (id !== undefined && c.id !== id)) continue;
+      if (!sameTuple(viewTuple(c, c.orig.src, c.orig.dst, c.origA, c.origB), orig)) continue;
+      this.remove(c);
+      return true;
+    }
+    return false;
+  }
+
+
   /**
    * ct() on one packet in `zone`. With `commit` the connection is kept
    * (ovs_ct_commit); without, a new connection is looked at and forgotten,
@@ -553,6 +581,7 @@ export class ConnTracker {
         mark: c.mark,
         labels: c.labels,
         timeout: Math.max(0, Math.floor((c.expires - now) / 1000)),
+        id: c.id,
       };
     }
   }
@@ -885,6 +914,20 @@ export class ConnTracker {
     this.sweeper = it;
     return removed;
   }
+}
+
+function sameTuple(a: CtTuple, b: CtTuple): boolean {
+  return (
+    a.family === b.family &&
+    a.src === b.src &&
+    a.dst === b.dst &&
+    a.proto === b.proto &&
+    (a.srcPort ?? 0) === (b.srcPort ?? 0) &&
+    (a.dstPort ?? 0) === (b.dstPort ?? 0) &&
+    (a.icmpId ?? 0) === (b.icmpId ?? 0) &&
+    (a.icmpType ?? 0) === (b.icmpType ?? 0) &&
+    (a.icmpCode ?? 0) === (b.icmpCode ?? 0)
+  );
 }
 
 function viewTuple(c: Conn, src: Uint8Array, dst: Uint8Array, a: number, b: number): CtTuple {

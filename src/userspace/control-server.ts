@@ -27,6 +27,11 @@ export interface ControlServerOptions {
   admit?: (cred: { pid: number; uid: number; gid: number }) => boolean;
   /** Where internal errors are reported (default stderr). */
   log?: (line: string) => void;
+  /**
+   * Messages that are not generic netlink ones, answered whole (replies,
+   * ACK or error, DONE): the daemon's ctnetlink. Undefined: not taken.
+   */
+  other?: (req: NlMessage, portId: number) => Uint8Array[] | undefined;
 }
 
 interface Client {
@@ -154,6 +159,11 @@ export class ControlServer {
       if (req.type < NLMSG_MIN_TYPE) return;
       if (!client.admitted) {
         fail(EPERM, 'the ovsnl datapath daemon serves root only (CAP_NET_ADMIN)');
+        return;
+      }
+      const answered = req.type !== GENL_ID_CTRL && !this.families.has(req.type) ? this.opts.other?.(req, client.portId) : undefined;
+      if (answered) {
+        out.push(...answered);
         return;
       }
       const reg = req.type === GENL_ID_CTRL ? { id: GENL_ID_CTRL, family: this.ctrl, groups: new Map() } : this.families.get(req.type);

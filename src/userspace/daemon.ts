@@ -6,7 +6,8 @@
 import { OVS_DATAPATH_FAMILY, OVS_VPORT_FAMILY } from '../ovs/families.js';
 import * as U from '../ovs/uapi.js';
 import { ControlServer, type ControlServerOptions } from './control-server.js';
-import { ifindexOf } from './datapath.js';
+import { isCtnetlink, serveCtnetlink } from './ctnetlink-service.js';
+import { ifindexOf, sharedConnTracker } from './datapath.js';
 import type { ServedFamily } from './genl-service.js';
 import { DatapathRegistry } from './served-families.js';
 import { readState, restore, snapshot, writeStateAtomic, type RestoreReport } from './state.js';
@@ -68,7 +69,8 @@ function detachVanished(reg: DatapathRegistry, log: (line: string) => void, save
 
 export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`ovsnl-dpd: ${line}\n`));
-  const server = new ControlServer(opts);
+  // The connection tracker's table, to ctnetlink clients (dump-conntrack and the rest).
+  const server = new ControlServer({ ...opts, other: (req, pid) => (isCtnetlink(req.type) ? serveCtnetlink(req, pid, sharedConnTracker()) : undefined) });
   const datapaths = new DatapathRegistry((pid, msg) => server.unicast(pid, msg));
   const { statePath } = opts;
   let saveFailed = false;

@@ -198,6 +198,24 @@ describe('ovsnl without the kernel module: the userspace daemon, started on dema
     }
   });
 
+  it('dump-conntrack, ct-stats-show and flush-conntrack read and clear the userspace tracker', () => {
+    writeFileSync(
+      join(dir, 'ct.txt'),
+      'in_port(1),eth(),eth_type(0x0800),ipv4(frag=no) ct(commit,zone=9),2\nin_port(2),eth(),eth_type(0x0800),ipv4(frag=no) ct(zone=9),1\n',
+    );
+    expect(ovsnl('mod-flows', DP, join(dir, 'ct.txt')).status).toBe(0);
+    sh('ip', 'netns', 'exec', PAIRS[0].ns, 'ping', '-c', '1', '-W', '2', PAIRS[1].addr);
+    const dump = ovsnl('dump-conntrack', DP);
+    expect(dump.status).toBe(0);
+    expect(dump.out).toMatch(new RegExp(`^icmp,orig=\\(src=${PAIRS[0].addr},dst=${PAIRS[1].addr},id=\\d+,type=8,code=0\\),reply=\\(src=${PAIRS[1].addr},dst=${PAIRS[0].addr},id=\\d+,type=0,code=0\\),zone=9\n$`));
+    expect(ovsnl('ct-stats-show', DP).out).toBe('Connections Stats:\n    Total: 1\n  ICMP: 1\n');
+    expect(ovsnl('dump-conntrack', DP, 'zone=8').out).toBe('');
+    expect(ovsnl('flush-conntrack', DP, 'zone=9')).toEqual({ out: '', err: '', status: 0 });
+    expect(ovsnl('dump-conntrack', DP).out).toBe('');
+    // The flows back as they were.
+    expect(ovsnl('mod-flows', DP, join(dir, 'flows.txt')).status).toBe(0);
+  });
+
   it('get-flow, del-flow and del-flows, with the kernel errors for missing flows', () => {
     const ufid = 'ufid:5f5a2b8c-0000-4000-8000-000000000001';
     expect(ovsnl('add-flow', DP, `${ufid} in_port(1),eth(),eth_type(0x86dd),ipv6(frag=no)`, 'drop').status).toBe(0);

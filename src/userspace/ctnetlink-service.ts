@@ -1,0 +1,94 @@
+// The ctnetlink requests the daemon answers for its connection tracker, so
+// that dump-conntrack, flush-conntrack and ct-stats-show (and any ctnetlink
+// client pointed at the daemon's socket) read and clear the userspace
+// datapath's table as they do the kernel's: a dump of IPCTNL_MSG_CT_NEW
+// entries, DELETE of one entry (by zone, original tuple and id) or of all,
+// and GET_STATS with the table's size and limit.
+import { AttrWriter, getBe16, getBe32, parseAttrs, type Attr } from '../netlink/attr.js';
+import { NLM_F_ACK, NLM_F_DUMP, NLM_F_MULTI } from '../netlink/constants.js';
+import { beginMessage, endMessage, type NlMessage } from '../netlink/message.js';
+import {
+  AF_UNSPEC,
+  CTA_ID,
+  CTA_STATS_GLOBAL_ENTRIES,
+  CTA_STATS_GLOBAL_MAX_ENTRIES,
+  CTA_TUPLE_ORIG,
+  CTA_ZONE,
+  IPCTNL_MSG_CT_DELETE,
+  IPCTNL_MSG_CT_GET,
+  IPCTNL_MSG_CT_GET_STATS,
+  NFGENMSG_LEN,
+  NFNETLINK_V0,
+  NFNL_SUBSYS_CTNETLINK,
+  nfnlType,
+} from '../conntrack/constants.js';
+import { decodeTuple, encodeCtEntry } from '../conntrack/entry.js';
+import type { ConnTracker } from './conntrack.js';
+import { encodeDone, encodeError } from './genl-service.js';
+
+const ENOENT = 2;
+const EINVAL = 22;
+const EOPNOTSUPP = 95;
+
+/** Whether a message is ctnetlink's (the kernel's NETLINK_NETFILTER subsystem 1). */
+export const isCtnetlink = (type: number): boolean => type >> 8 === NFNL_SUBSYS_CTNETLINK;
+
+/** Every message that answers `req` (entries, ACK or error, DONE for a dump). */
+export function serveCtnetlink(req: NlMessage, pid: number, tracker: ConnTracker): Uint8Array[] {
+  const fail = (errno: number, message: string) => [encodeError(req, pid, errno, { message })];
+  const p = req.payload;
+  if (p.length < NFGENMSG_LEN) return fail(EINVAL, 'ctnetlink: message shorter than struct nfgenmsg');
+  const family = p[0];
+  let attrs: Attr[];
+  try {
+    attrs = parseAttrs(p, NFGENMSG_LEN);
+  } catch (err) {
+    return fail(EINVAL, `ctnetlink: ${(err as Error).message}`);
+  }
+  const attr = (t: number) => attrs.find((a) => a.type === t);
+  const ack = (): Uint8Array[] => (req.flags & NLM_F_ACK ? [encodeError(req, pid, 0)] : []);
+  switch (req.type & 0xff) {
+    case IPCTNL_MSG_CT_GET: {
+      if (!(req.flags & NLM_F_DUMP)) return fail(EOPNOTSUPP, 'the ovsnl datapath daemon answers conntrack dumps, not single GETs');
+      const out: Uint8Array[] = [];
+      for (const e of tracker.entries()) {
+        if (family !== AF_UNSPEC && e.family !== family) continue;
+        out.push(encodeCtEntry(e, NLM_F_MULTI, req.seq, pid));
+      }
+      out.push(encodeDone(req.seq, pid));
+      return out;
+    }
+    case IPCTNL_MSG_CT_DELETE: {
+      const orig = attr(CTA_TUPLE_ORIG);
+      if (!orig) {
+        // No tuple: the whole table (ctnetlink_flush_conntrack), of one family if named.
+        if (family === AF_UNSPEC) tracker.flush();
+        else for (const e of [...tracker.entries()]) if (e.family === family) tracker.deleteEntry(e.zone, e.orig, e.id);
+        return ack();
+      }
+      let tuple;
+      try {
+        tuple = decodeTuple(orig, family, 'original');
+      } catch (err) {
+        return fail(EINVAL, (err as Error).message);
+      }
+      const zone = attr(CTA_ZONE);
+      const id = attr(CTA_ID);
+      if (!tracker.deleteEntry(zone ? getBe16(zone) : 0, tuple, id ? getBe32(id) : undefined)) return fail(ENOENT, 'no such conntrack entry');
+      return ack();
+    }
+    case IPCTNL_MSG_CT_GET_STATS: {
+      const w = new AttrWriter(48);
+      const start = beginMessage(w, nfnlType(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_GET_STATS), 0, req.seq, pid);
+      w.rawU8(AF_UNSPEC);
+      w.rawU8(NFNETLINK_V0);
+      w.rawU16(0);
+      w.be32(CTA_STATS_GLOBAL_ENTRIES, tracker.size);
+      w.be32(CTA_STATS_GLOBAL_MAX_ENTRIES, tracker.capacity);
+      endMessage(w, start);
+      return [w.finish().slice(), ...ack()];
+    }
+    default:
+      return fail(EOPNOTSUPP, `ctnetlink message ${req.type & 0xff} is not served by the ovsnl datapath daemon`);
+  }
+}
