@@ -83,6 +83,47 @@ bool ParseSlots(const Napi::CallbackInfo& info, Slots* s) {
   return true;
 }
 
+// Message headers over the receive slots, one slot each.
+void SlotMessages(const Slots& s, std::vector<struct mmsghdr>* msgs, std::vector<struct iovec>* iov) {
+  msgs->assign(s.count, {});
+  iov->resize(s.count);
+  for (size_t i = 0; i < s.count; i++) {
+    (*iov)[i] = {s.base + i * s.slot, s.slot};
+    (*msgs)[i].msg_hdr.msg_iov = &(*iov)[i];
+    (*msgs)[i].msg_hdr.msg_iovlen = 1;
+  }
+}
+
+// One recvmmsg into prepared messages, never blocking: how many arrived (0:
+// none queued), or -1 after throwing the error.
+int RecvInto(Napi::Env env, int fd, std::vector<struct mmsghdr>* msgs, const char* syscall) {
+  int r;
+  do {
+    r = recvmmsg(fd, msgs->data(), static_cast<unsigned>(msgs->size()), MSG_DONTWAIT | MSG_TRUNC, nullptr);
+  } while (r < 0 && errno == EINTR);
+  if (r >= 0) return r;
+  if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+  ErrnoError(env, syscall, errno).ThrowAsJavaScriptException();
+  return -1;
+}
+
+// sendmmsg until all went or the kernel pushed back: how many went; *err is
+// the errno that stopped it (0 if none did).
+int SendAll(int fd, std::vector<struct mmsghdr>* msgs, int* err) {
+  int sent = 0;
+  *err = 0;
+  while (static_cast<size_t>(sent) < msgs->size()) {
+    int r = sendmmsg(fd, msgs->data() + sent, static_cast<unsigned>(msgs->size() - sent), MSG_DONTWAIT);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      *err = errno;
+      break;
+    }
+    sent += r;
+  }
+  return sent;
+}
+
 bool ParseFrames(const Napi::CallbackInfo& info, std::vector<struct iovec>* iov) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsArray()) {
@@ -236,29 +277,19 @@ Napi::Value PacketSocket::Recv(const Napi::CallbackInfo& info) {
   if (!ParseSlots(info, &s)) return Napi::Value();
   if (fd_ < 0) return ClosedError(env);
   constexpr size_t kCtl = CMSG_SPACE(sizeof(struct tpacket_auxdata));
-  std::vector<struct mmsghdr> msgs(s.count);
-  std::vector<struct iovec> iov(s.count);
+  std::vector<struct mmsghdr> msgs;
+  std::vector<struct iovec> iov;
+  SlotMessages(s, &msgs, &iov);
   std::vector<struct sockaddr_ll> from(s.count);
   std::vector<uint8_t> ctl(s.count * kCtl);
-  memset(msgs.data(), 0, s.count * sizeof(struct mmsghdr));
   for (size_t i = 0; i < s.count; i++) {
-    iov[i] = {s.base + i * s.slot, s.slot};
-    msgs[i].msg_hdr.msg_iov = &iov[i];
-    msgs[i].msg_hdr.msg_iovlen = 1;
     msgs[i].msg_hdr.msg_name = &from[i];
     msgs[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_ll);
     msgs[i].msg_hdr.msg_control = ctl.data() + i * kCtl;
     msgs[i].msg_hdr.msg_controllen = kCtl;
   }
-  int r;
-  do {
-    r = recvmmsg(fd_, msgs.data(), static_cast<unsigned>(s.count), MSG_DONTWAIT | MSG_TRUNC, nullptr);
-  } while (r < 0 && errno == EINTR);
-  if (r < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, 0);
-    ErrnoError(env, "recvmmsg(AF_PACKET)", errno).ThrowAsJavaScriptException();
-    return Napi::Value();
-  }
+  int r = RecvInto(env, fd_, &msgs, "recvmmsg(AF_PACKET)");
+  if (r < 0) return Napi::Value();
   for (int i = 0; i < r; i++) {
     s.lens[i] = static_cast<int32_t>(msgs[i].msg_len);
     if (s.meta == nullptr) continue;
@@ -292,17 +323,8 @@ Napi::Value PacketSocket::Send(const Napi::CallbackInfo& info) {
     msgs[i].msg_hdr.msg_iov = &iov[i];
     msgs[i].msg_hdr.msg_iovlen = 1;
   }
-  int sent = 0;
-  int err = 0;
-  while (static_cast<size_t>(sent) < msgs.size()) {
-    int r = sendmmsg(fd_, msgs.data() + sent, static_cast<unsigned>(msgs.size() - sent), MSG_DONTWAIT);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      err = errno;
-      break;
-    }
-    sent += r;
-  }
+  int err;
+  int sent = SendAll(fd_, &msgs, &err);
   return SentOrThrow(env, "sendmmsg(AF_PACKET)", sent, err);
 }
 
@@ -554,23 +576,11 @@ Napi::Value UdpTunnelSocket::Recv(const Napi::CallbackInfo& info) {
   Slots s;
   if (!ParseSlots(info, &s)) return Napi::Value();
   if (fd_ < 0) return ClosedError(env);
-  std::vector<struct mmsghdr> msgs(s.count);
-  std::vector<struct iovec> iov(s.count);
-  memset(msgs.data(), 0, s.count * sizeof(struct mmsghdr));
-  for (size_t i = 0; i < s.count; i++) {
-    iov[i] = {s.base + i * s.slot, s.slot};
-    msgs[i].msg_hdr.msg_iov = &iov[i];
-    msgs[i].msg_hdr.msg_iovlen = 1;
-  }
-  int r;
-  do {
-    r = recvmmsg(fd_, msgs.data(), static_cast<unsigned>(s.count), MSG_DONTWAIT | MSG_TRUNC, nullptr);
-  } while (r < 0 && errno == EINTR);
-  if (r < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, 0);
-    ErrnoError(env, "recvmmsg(UDP tunnel)", errno).ThrowAsJavaScriptException();
-    return Napi::Value();
-  }
+  std::vector<struct mmsghdr> msgs;
+  std::vector<struct iovec> iov;
+  SlotMessages(s, &msgs, &iov);
+  int r = RecvInto(env, fd_, &msgs, "recvmmsg(UDP tunnel)");
+  if (r < 0) return Napi::Value();
   for (int i = 0; i < r; i++) {
     s.lens[i] = static_cast<int32_t>(msgs[i].msg_len);
     if (s.meta == nullptr) continue;
@@ -608,17 +618,8 @@ Napi::Value UdpTunnelSocket::Send(const Napi::CallbackInfo& info) {
     msgs[i].msg_hdr.msg_iov = &iov[i];
     msgs[i].msg_hdr.msg_iovlen = 1;
   }
-  int sent = 0;
-  int err = 0;
-  while (static_cast<size_t>(sent) < msgs.size()) {
-    int r = sendmmsg(fd_, msgs.data() + sent, static_cast<unsigned>(msgs.size() - sent), MSG_DONTWAIT);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      err = errno;
-      break;
-    }
-    sent += r;
-  }
+  int err;
+  int sent = SendAll(fd_, &msgs, &err);
   return SentOrThrow(env, "sendmmsg(UDP tunnel)", sent, err);
 }
 

@@ -7,7 +7,7 @@ import { decodeCtLimitMessage, encodeCtLimitMessage } from '../ovs/ct-limit.js';
 import { OVS_CT_LIMIT_FAMILY, OVS_HEADER_SIZE } from '../ovs/families.js';
 import * as U from '../ovs/uapi.js';
 import type { ConnTracker } from './conntrack.js';
-import { DaemonError, type GenlCall, type GenlReply, type ServedFamily } from './genl-service.js';
+import { DaemonError, replyOf, type GenlCall, type GenlReply, type ServedFamily } from './genl-service.js';
 
 const EINVAL = 22;
 
@@ -17,9 +17,7 @@ export interface CtLimitFamilyEnv {
 }
 
 function reply(cmd: number, dpIfindex: number, zoneLimits?: { zoneId: number; limit: number; count: number }[]): GenlReply {
-  const bytes = encodeCtLimitMessage(0, { cmd, dpIfindex, attrs: zoneLimits ? { zoneLimits } : {} });
-  // Without nlmsghdr (16) and genlmsghdr (4).
-  return { cmd, version: U.OVS_CT_LIMIT_VERSION, body: bytes.slice(20) };
+  return replyOf(cmd, U.OVS_CT_LIMIT_VERSION, encodeCtLimitMessage(0, { cmd, dpIfindex, attrs: zoneLimits ? { zoneLimits } : {} }));
 }
 
 export function ctLimitFamily(env: CtLimitFamilyEnv): ServedFamily {

@@ -44,6 +44,11 @@ export interface ServedFamily {
   handle(call: GenlCall): Promise<GenlReply[]> | GenlReply[];
 }
 
+/** A reply from a whole encoded message of the family (its nlmsghdr and genlmsghdr dropped: the server writes its own). */
+export function replyOf(cmd: number, version: number, message: Uint8Array): GenlReply {
+  return { cmd, version, body: message.slice(16 + GENL_HDRLEN) };
+}
+
 /** A failure with the errno and extended-ack text the client should see. */
 export class DaemonError extends Error {
   constructor(

@@ -6,7 +6,7 @@ import { OVS_HEADER_SIZE, OVS_METER_FAMILY } from '../ovs/families.js';
 import { decodeMeterMessage, encodeMeterMessage, type MeterAttrs } from '../ovs/meter.js';
 import * as U from '../ovs/uapi.js';
 import type { Datapath } from './datapath.js';
-import { DaemonError, type GenlCall, type GenlReply, type ServedFamily } from './genl-service.js';
+import { DaemonError, replyOf, type GenlCall, type GenlReply, type ServedFamily } from './genl-service.js';
 import type { Meter } from './meter.js';
 
 const ENOENT = 2;
@@ -34,9 +34,7 @@ function statsAttrs(id: number, m: Meter): MeterAttrs {
 }
 
 function reply(cmd: number, dpIfindex: number, attrs: MeterAttrs): GenlReply {
-  const bytes = encodeMeterMessage(0, { cmd, dpIfindex, attrs });
-  // Without nlmsghdr (16) and genlmsghdr (4).
-  return { cmd, version: U.OVS_METER_VERSION, body: bytes.slice(20) };
+  return replyOf(cmd, U.OVS_METER_VERSION, encodeMeterMessage(0, { cmd, dpIfindex, attrs }));
 }
 
 export function meterFamily(env: MeterFamilyEnv): ServedFamily {

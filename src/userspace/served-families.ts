@@ -22,7 +22,7 @@ import { tunnelMetaOf } from './tunnel-key.js';
 import { exactMaskOf, FlatKey, UnsupportedKeyError, widenMaskAsKernel, writeFlatFromKey } from './flat-key.js';
 import { clearStats, type FlowEntry } from './flow-table.js';
 import { deviceStats } from './device-stats.js';
-import { DaemonError, type GenlCall, type GenlReply, type ServedFamily } from './genl-service.js';
+import { DaemonError, replyOf, type GenlCall, type GenlReply, type ServedFamily } from './genl-service.js';
 import { validateMatch } from './match-validate.js';
 import { meterFamily } from './meter-family.js';
 import { ctLimitFamily } from './ct-limit-family.js';
@@ -53,9 +53,7 @@ function asMessage(c: GenlCall): NlMessage {
 }
 
 /** A reply body: an encoded message without its nlmsghdr and genlmsghdr. */
-function body(cmd: number, version: number, bytes: Uint8Array): GenlReply {
-  return { cmd, version, body: bytes.slice(16 + GENL_HDRLEN) };
-}
+const body = replyOf;
 
 const isDump = (c: GenlCall): boolean => (c.flags & NLM_F_DUMP) === NLM_F_DUMP;
 

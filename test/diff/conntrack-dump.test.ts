@@ -9,14 +9,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { dumpConntrack, flushConntrack, openConntrack } from '../../src/conntrack/client.js';
 import type { CtEntry } from '../../src/conntrack/entry.js';
 import type { Connection } from '../../src/netlink/connection.js';
-import { AttrWriter } from '../../src/netlink/attr.js';
-import { encodeActions } from '../../src/ovs/action-codec.js';
-import type { Action } from '../../src/ovs/actions.js';
-import { encodeKey } from '../../src/ovs/key-codec.js';
-import type { FlowKey } from '../../src/ovs/keys.js';
 import { buildFrame } from '../../src/packet/build.js';
 import type { L4Spec } from '../../src/packet/spec.js';
-import { useSides, type Side } from './harness.js';
+import { putIpv4Flow, useSides, type Side } from './harness.js';
 
 const sides = useSides('dcd');
 let kernelCt: Connection | undefined;
@@ -24,19 +19,6 @@ afterAll(() => kernelCt?.close());
 
 const A = '10.95.0.1';
 const B = '10.95.0.2';
-const bytesOf = (f: (w: AttrWriter) => void): Uint8Array => {
-  const w = new AttrWriter(512);
-  f(w);
-  return w.finish().slice();
-};
-const ZERO_MAC = '00:00:00:00:00:00';
-const V4_ANY = { src: '0.0.0.0', dst: '0.0.0.0', proto: 0, tos: 0, ttl: 0, frag: 0 };
-
-async function flow(s: Side, inPort: number, actions: Action[]): Promise<void> {
-  const key: FlowKey = { inPort, ethernet: { src: ZERO_MAC, dst: ZERO_MAC }, ethertype: 0x0800, ipv4: V4_ANY };
-  const mask: FlowKey = { inPort: 0xffffffff, ethernet: { src: ZERO_MAC, dst: ZERO_MAC }, ethertype: 0xffff, ipv4: { ...V4_ANY, frag: 0xff } };
-  await s.dpif.putFlow(s.dp, { key: bytesOf((w) => encodeKey(w, key)), mask: bytesOf((w) => encodeKey(w, mask)), actions: bytesOf((w) => encodeActions(w, actions)) });
-}
 
 const frame = (fwd: boolean, l4: L4Spec, payload = 0) =>
   buildFrame({ src: fwd ? '02:95:00:00:00:01' : '02:95:00:00:00:02', dst: fwd ? '02:95:00:00:00:02' : '02:95:00:00:00:01', l3: { kind: 'ipv4', src: fwd ? A : B, dst: fwd ? B : A }, l4, payload });
@@ -74,8 +56,8 @@ describe('the conntrack table over ctnetlink, kernel vs fallback', () => {
     const got: Record<string, unknown> = {};
     for (const s of sides) {
       await s.dpif.flushFlows(s.dp);
-      await flow(s, s.inPort, [{ type: 'ct', commit: true, zone: 4, mark: { value: 0x2a, mask: 0xff } }, { type: 'output', port: s.outPort }]);
-      await flow(s, s.outPort, [{ type: 'ct', zone: 4 }, { type: 'output', port: s.inPort }]);
+      await putIpv4Flow(s, s.inPort, [{ type: 'ct', commit: true, zone: 4, mark: { value: 0x2a, mask: 0xff } }, { type: 'output', port: s.outPort }]);
+      await putIpv4Flow(s, s.outPort, [{ type: 'ct', zone: 4 }, { type: 'output', port: s.inPort }]);
       for (const [fromA, f] of TRAFFIC) {
         await (fromA ? s.input : s.output).send([f]);
         await new Promise((r) => setTimeout(r, 150));

@@ -5,13 +5,8 @@
 // the network namespace's in the kernel (the tracker's, shared by every
 // datapath, in the fallback), so the test puts them back as it found them.
 import { afterAll, describe, expect, it } from 'vitest';
-import { AttrWriter } from '../../src/netlink/attr.js';
-import { encodeActions } from '../../src/ovs/action-codec.js';
-import type { Action } from '../../src/ovs/actions.js';
-import { encodeKey } from '../../src/ovs/key-codec.js';
-import type { FlowKey } from '../../src/ovs/keys.js';
 import { buildFrame } from '../../src/packet/build.js';
-import { useSides, type Side } from './harness.js';
+import { putIpv4Flow, useSides, type Side } from './harness.js';
 
 const sides = useSides('dcl');
 const ZONES = [61, 62];
@@ -21,21 +16,10 @@ afterAll(async () => {
   }
 });
 
-const bytesOf = (f: (w: AttrWriter) => void): Uint8Array => {
-  const w = new AttrWriter(512);
-  f(w);
-  return w.finish().slice();
-};
-const ZERO_MAC = '00:00:00:00:00:00';
-const V4_ANY = { src: '0.0.0.0', dst: '0.0.0.0', proto: 0, tos: 0, ttl: 0, frag: 0 };
-
 /** Every IPv4 frame of the in port through ct(commit,zone) and out. */
 async function ctFlow(s: Side, zone: number): Promise<void> {
   await s.dpif.flushFlows(s.dp);
-  const key: FlowKey = { inPort: s.inPort, ethernet: { src: ZERO_MAC, dst: ZERO_MAC }, ethertype: 0x0800, ipv4: V4_ANY };
-  const mask: FlowKey = { inPort: 0xffffffff, ethernet: { src: ZERO_MAC, dst: ZERO_MAC }, ethertype: 0xffff, ipv4: { ...V4_ANY, frag: 0xff } };
-  const actions: Action[] = [{ type: 'ct', commit: true, zone }, { type: 'output', port: s.outPort }];
-  await s.dpif.putFlow(s.dp, { key: bytesOf((w) => encodeKey(w, key)), mask: bytesOf((w) => encodeKey(w, mask)), actions: bytesOf((w) => encodeActions(w, actions)) });
+  await putIpv4Flow(s, s.inPort, [{ type: 'ct', commit: true, zone }, { type: 'output', port: s.outPort }]);
 }
 
 /** A new UDP connection per source port; each side gets its own addresses (the kernel's table outlives the test). */

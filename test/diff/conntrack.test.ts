@@ -12,14 +12,13 @@
 // refuses them); IP fragments (the kernel reassembles them before tracking,
 // the fallback marks them invalid).
 import { afterEach, describe, expect, it } from 'vitest';
-import { AttrWriter } from '../../src/netlink/attr.js';
 import { encodeActions } from '../../src/ovs/action-codec.js';
 import type { Action, CtAction } from '../../src/ovs/actions.js';
 import { decodeKey, encodeKey } from '../../src/ovs/key-codec.js';
 import type { FlowKey } from '../../src/ovs/keys.js';
 import { buildFrame } from '../../src/packet/build.js';
 import type { FrameSpec, L4Spec } from '../../src/packet/spec.js';
-import { hex, useSides, waitFor, type Side } from './harness.js';
+import { bytesOf, hex, useSides, waitFor, type Side } from './harness.js';
 
 const NEW = 0x01, EST = 0x02, REL = 0x04, RPL = 0x08, INV = 0x10, TRK = 0x20;
 const R = 40;
@@ -29,12 +28,6 @@ const sides = useSides('dct');
 afterEach(async () => {
   for (const s of sides) await s.dpif.flushFlows(s.dp);
 });
-
-const bytesOf = (f: (w: AttrWriter) => void): Uint8Array => {
-  const w = new AttrWriter(512);
-  f(w);
-  return w.finish().slice();
-};
 
 /** Hosts of scenario n: A (the client) and B (the server). */
 const hosts = (n: number, v6 = false) => (v6 ? { a: `fd00:90::${n}:1`, b: `fd00:90::${n}:2` } : { a: `10.90.${n}.1`, b: `10.90.${n}.2` });

@@ -8,6 +8,11 @@ import { afterAll, beforeAll } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KernelDpif } from '../../src/dpif/kernel.js';
+import { AttrWriter } from '../../src/netlink/attr.js';
+import { encodeActions } from '../../src/ovs/action-codec.js';
+import type { Action } from '../../src/ovs/actions.js';
+import { encodeKey } from '../../src/ovs/key-codec.js';
+import type { FlowKey } from '../../src/ovs/keys.js';
 import { copyUpcall, openUpcalls, type Upcalls } from '../../src/dpif/upcalls.js';
 import { FRAME_META_WORDS, TP_STATUS_VLAN_TPID_VALID, TP_STATUS_VLAN_VALID, native, type NativeFrameIO } from '../../src/native.js';
 import { Connection } from '../../src/netlink/connection.js';
@@ -173,6 +178,23 @@ export async function fallbackSide(prefix: string): Promise<Side> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Attribute bytes written by f (keys, masks, actions). */
+export const bytesOf = (f: (w: AttrWriter) => void): Uint8Array => {
+  const w = new AttrWriter(512);
+  f(w);
+  return w.finish().slice();
+};
+
+const ZERO_MAC = '00:00:00:00:00:00';
+const V4_ANY = { src: '0.0.0.0', dst: '0.0.0.0', proto: 0, tos: 0, ttl: 0, frag: 0 };
+
+/** A megaflow for every unfragmented IPv4 frame of `inPort` (MACs wildcarded), with these actions. */
+export async function putIpv4Flow(s: Side, inPort: number, actions: Action[]): Promise<void> {
+  const key: FlowKey = { inPort, ethernet: { src: ZERO_MAC, dst: ZERO_MAC }, ethertype: 0x0800, ipv4: V4_ANY };
+  const mask: FlowKey = { inPort: 0xffffffff, ethernet: { src: ZERO_MAC, dst: ZERO_MAC }, ethertype: 0xffff, ipv4: { ...V4_ANY, frag: 0xff } };
+  await s.dpif.putFlow(s.dp, { key: bytesOf((w) => encodeKey(w, key)), mask: bytesOf((w) => encodeKey(w, mask)), actions: bytesOf((w) => encodeActions(w, actions)) });
 }
 
 export const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
