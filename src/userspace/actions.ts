@@ -1,11 +1,18 @@
 // Executing a flow's actions on one frame, with the kernel's semantics
 // (net/openvswitch/actions.c): actions run in order on one packet; output
 // and userspace see the packet as it is at that point (cut by a preceding
-// trunc); sample, clone and check_pkt_len run nested lists on a copy; recirc
-// runs the packet through the table at once, or once the current list ends
-// when nested deep (as the module defers it); nesting stops at the kernel's
-// recursion limit. Header rewrites keep IP and transport checksums right by
-// incremental update. Where the packet goes is the caller's (ActionSink).
+// trunc); sample, clone and check_pkt_len run nested lists on a copy. Header
+// rewrites keep IP and transport checksums right by incremental update.
+// Where the packet goes is the caller's (ActionSink).
+//
+// Nesting follows the module's per-CPU execution level: each run of a
+// flow's actions (ovs_execute_actions) is one level deeper, and so is a
+// nested list that may change the flow key; up to the deferral threshold a
+// recirculation or such a list runs on the spot, past it it waits in a
+// FIFO of 10 that the outermost level drains when its own list is done
+// (clone_execute, process_deferred_actions); past the recursion limit the
+// packet is dropped. Everything here is synchronous, so one level and one
+// FIFO for the process are what the module's per-CPU ones are for a CPU.
 import type { Action, CtAction, SetAction, SetMaskedAction, UserspaceAction } from '../ovs/actions.js';
 import { ipv4ToU32, macIntoBytes, ipv6IntoBytes } from '../ovs/addr.js';
 import { AttrWriter } from '../netlink/attr.js';
@@ -40,8 +47,8 @@ export interface ActionSink {
   userspace(frame: Uint8Array, meta: PacketMeta, action: UserspaceAction, sendLen?: number): void;
   /** Meters a packet of `len` bytes; true: the meter drops it (the rest of the list does not run). */
   meter(id: number, len: number): boolean;
-  /** Runs the packet through the table again with the new metadata. */
-  recirculate(frame: Uint8Array, meta: PacketMeta, depth: number): void;
+  /** Runs the packet through the table again with the new metadata (its actions through executeActions). */
+  recirculate(frame: Uint8Array, meta: PacketMeta): void;
   /**
    * ct(): sends the packet through the connection tracker and sets meta.ct
    * to its verdict. False: the packet is dropped (the module frees it when
@@ -53,7 +60,25 @@ export interface ActionSink {
 export interface ExecStats {
   /** Packets dropped for nesting too deep. */
   recursionDrops: number;
+  /** Recirculations and nested lists dropped because the deferred-action FIFO was full. */
+  deferredDrops?: number;
 }
+
+/** DEFERRED_ACTION_FIFO_SIZE. */
+export const DEFERRED_ACTION_FIFO_SIZE = 10;
+
+/** A recirculation (no actions) or a nested list left for the outermost level (struct deferred_action). */
+interface Deferred {
+  sink: ActionSink;
+  packet: Packet;
+  actions?: readonly Action[];
+  stats?: ExecStats;
+}
+
+/** exec_actions_level: how deep the current execution is (0: none running). */
+let level = 0;
+/** action_fifos: what waits for the outermost level to finish. */
+const fifo: Deferred[] = [];
 
 interface Packet {
   frame: Uint8Array;
@@ -66,22 +91,83 @@ interface Packet {
 
 const scratch = new ParsedPacket();
 
-/** Runs `actions` on `frame` (modified in place). */
-export function executeActions(sink: ActionSink, frame: Uint8Array, meta: PacketMeta, actions: readonly Action[], depth = 0, stats?: ExecStats): void {
-  if (depth > RECURSION_LIMIT) {
-    if (stats) stats.recursionDrops++;
+/**
+ * Runs `actions` on `frame` (modified in place) one level deeper than the
+ * execution that called it, if any (ovs_execute_actions); the outermost one
+ * then runs what was deferred.
+ */
+export function executeActions(sink: ActionSink, frame: Uint8Array, meta: PacketMeta, actions: readonly Action[], stats?: ExecStats): void {
+  level++;
+  try {
+    if (level > RECURSION_LIMIT) {
+      if (stats) stats.recursionDrops++;
+      return;
+    }
+    run(sink, { frame, meta: { ...meta }, cut: 0, l3Type: 0 }, actions, stats);
+    if (level === 1) {
+      // process_deferred_actions(): at this level, in order, including what they defer in turn.
+      for (let d = fifo.shift(); d; d = fifo.shift()) {
+        if (d.actions) run(d.sink, d.packet, d.actions, d.stats);
+        else d.sink.recirculate(d.packet.frame, d.packet.meta);
+      }
+    }
+  } finally {
+    level--;
+    // An exception out of the outermost level must not leave work for the next packet.
+    if (level === 0) fifo.length = 0;
+  }
+}
+
+/** The current execution level (0 outside executeActions), for tests. */
+export const executionLevel = (): number => level;
+
+/**
+ * clone_execute(): a recirculation (no `actions`) or a nested list on `p`.
+ * A list that cannot change the flow key, or is its list's last action, runs
+ * at this level; otherwise, while a flow key is free (level up to the
+ * threshold), on the spot one level deeper (a recirculation: in a new
+ * execution), and past it in the FIFO.
+ */
+function cloneExecute(sink: ActionSink, p: Packet, actions: readonly Action[] | undefined, cloneKey: boolean, stats?: ExecStats): void {
+  if (!cloneKey && actions) {
+    run(sink, p, actions, stats);
     return;
   }
-  const deferred: Packet[] = [];
-  run(sink, { frame, meta: { ...meta }, cut: 0, l3Type: 0 }, actions, depth, deferred, stats);
-  for (const p of deferred) sink.recirculate(p.frame, p.meta, depth + 1);
+  if (level <= DEFERRED_ACTION_THRESHOLD) {
+    if (!actions) {
+      sink.recirculate(p.frame, p.meta);
+      return;
+    }
+    level++;
+    try {
+      run(sink, p, actions, stats);
+    } finally {
+      level--;
+    }
+    return;
+  }
+  if (fifo.length >= DEFERRED_ACTION_FIFO_SIZE) {
+    if (stats) stats.deferredDrops = (stats.deferredDrops ?? 0) + 1;
+    return;
+  }
+  fifo.push({ sink, packet: p, actions, stats });
+}
+
+/**
+ * Whether a nested list may change the flow key (actions_may_change_flow):
+ * anything but output, recirc, trunc, userspace and drop. A list that may
+ * not, or that is the last action of its list, runs without a key of its own.
+ */
+function mayChangeFlow(actions: readonly Action[]): boolean {
+  for (const a of actions) if (a.type !== 'output' && a.type !== 'recirc' && a.type !== 'trunc' && a.type !== 'userspace' && a.type !== 'drop') return true;
+  return false;
 }
 
 function copy(p: Packet): Packet {
   return { frame: p.frame.slice(), meta: { ...p.meta }, cut: p.cut, l3Type: p.l3Type };
 }
 
-function run(sink: ActionSink, p: Packet, actions: readonly Action[], depth: number, deferred: Packet[], stats?: ExecStats): void {
+function run(sink: ActionSink, p: Packet, actions: readonly Action[], stats?: ExecStats): void {
   for (let i = 0; i < actions.length; i++) {
     const a = actions[i];
     const last = i === actions.length - 1;
@@ -148,12 +234,7 @@ function run(sink: ActionSink, p: Packet, actions: readonly Action[], depth: num
         const q = last ? p : copy(p);
         q.meta.recircId = a.id;
         q.cut = 0;
-        // clone_execute(): the module runs a recirculation on the spot while
-        // its nesting level (depth + 1) allows another flow key, and queues
-        // it past that, so what the recirculated packet does comes before
-        // the actions after recirc.
-        if (depth + 1 <= DEFERRED_ACTION_THRESHOLD) sink.recirculate(q.frame, q.meta, depth + 1);
-        else deferred.push(q);
+        cloneExecute(sink, q, undefined, true, stats);
         break;
       }
       case 'hash':
@@ -161,17 +242,20 @@ function run(sink: ActionSink, p: Packet, actions: readonly Action[], depth: num
         break;
       case 'sample':
         if (a.probability !== 0xffffffff && (a.probability === 0 || Math.random() * 0x100000000 > a.probability)) break;
-        nested(sink, last ? p : copy(p), a.actions, depth, stats);
+        cloneExecute(sink, last ? p : copy(p), a.actions, !last && mayChangeFlow(a.actions), stats);
         break;
       case 'clone':
-        nested(sink, last ? p : copy(p), a.actions, depth, stats);
+        cloneExecute(sink, last ? p : copy(p), a.actions, !last && mayChangeFlow(a.actions), stats);
         break;
-      case 'checkPktLen':
-        nested(sink, last ? p : copy(p), p.frame.length > a.pktLen ? a.gt : a.le, depth, stats);
+      case 'checkPktLen': {
+        const branch = p.frame.length > a.pktLen ? a.gt : a.le;
+        cloneExecute(sink, last ? p : copy(p), branch, !last && mayChangeFlow(branch), stats);
         break;
+      }
       case 'decTtl':
+        // The exception list runs on the packet itself, at this level (dec_ttl_exception_handler).
         if (!p.l3Type && !decTtl(p.frame)) {
-          nested(sink, p, a.actions, depth, stats);
+          run(sink, p, a.actions, stats);
           return;
         }
         break;
@@ -199,16 +283,6 @@ function run(sink: ActionSink, p: Packet, actions: readonly Action[], depth: num
         break;
     }
   }
-}
-
-function nested(sink: ActionSink, p: Packet, actions: readonly Action[], depth: number, stats?: ExecStats): void {
-  if (depth + 1 > RECURSION_LIMIT) {
-    if (stats) stats.recursionDrops++;
-    return;
-  }
-  const deferred: Packet[] = [];
-  run(sink, p, actions, depth + 1, deferred, stats);
-  for (const q of deferred) sink.recirculate(q.frame, q.meta, depth + 2);
 }
 
 /** The action types this file implements; flows with others are refused. */

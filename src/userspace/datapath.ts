@@ -213,11 +213,11 @@ export class Datapath implements ActionSink {
       const inner = decapsulate(frame, port.tunnel.kind, tunnel);
       // What vxlan_rcv and geneve_rx drop, the port counts as an error.
       if (typeof inner === 'string') port.counters.rxErrors++;
-      else this.process(inner, { inPort: port.portNo, tunnel }, 0);
+      else this.process(inner, { inPort: port.portNo, tunnel });
       return;
     }
     this.rxMeta.inPort = port.portNo;
-    this.process(frame, this.rxMeta, 0);
+    this.process(frame, this.rxMeta);
   }
 
   /** After each received batch: what was queued from the batch leaves before the buffer is reused. */
@@ -226,7 +226,7 @@ export class Datapath implements ActionSink {
     this.nowStale = true;
   }
 
-  private process(frame: Uint8Array, meta: PacketMeta, depth: number): void {
+  private process(frame: Uint8Array, meta: PacketMeta): void {
     const pp = parsePacket(frame, frame.length, this.pp);
     writeFlatFromPacket(pp, meta, this.key);
     const flow = this.table.lookup(this.key);
@@ -247,12 +247,12 @@ export class Datapath implements ActionSink {
       for (let i = 0; i < outs.length; i++) this.output(outs[i], i === outs.length - 1 ? frame : frame.slice());
       return;
     }
-    executeActions(this, frame, meta, flow.actions, depth, this.exec);
+    executeActions(this, frame, meta, flow.actions, this.exec);
   }
 
   /** Runs actions on a packet given by OVS_PACKET_CMD_EXECUTE. */
   execute(frame: Uint8Array, meta: PacketMeta, actions: Parameters<typeof executeActions>[3]): void {
-    executeActions(this, frame, meta, actions, 0, this.exec);
+    executeActions(this, frame, meta, actions, this.exec);
   }
 
   output(portNo: number, frame: Uint8Array, meta?: PacketMeta): void {
@@ -312,8 +312,8 @@ export class Datapath implements ActionSink {
     return old;
   }
 
-  recirculate(frame: Uint8Array, meta: PacketMeta, depth: number): void {
-    this.process(frame, meta, depth);
+  recirculate(frame: Uint8Array, meta: PacketMeta): void {
+    this.process(frame, meta);
   }
 
   conntrack(frame: Uint8Array, meta: PacketMeta, a: CtAction): boolean {

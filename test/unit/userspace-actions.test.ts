@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Action, CtAction, UserspaceAction } from '../../src/ovs/actions.js';
 import { buildFrame, ipv4HeaderChecksumOk, l4ChecksumOk, Layer, parsePacket } from '../../src/packet/index.js';
-import { executeActions, unsupportedAction, type ActionSink } from '../../src/userspace/actions.js';
+import { executeActions, executionLevel, unsupportedAction, type ActionSink, type ExecStats } from '../../src/userspace/actions.js';
 import { actionLimitBreach } from '../../src/userspace/action-validate.js';
 import type { PacketMeta } from '../../src/userspace/extract.js';
 
@@ -22,8 +22,9 @@ class Sink implements ActionSink {
   meter(id: number): boolean {
     return id === 1;
   }
-  recirculate(_f: Uint8Array, meta: PacketMeta, depth: number): void {
-    this.recirc.push([meta, depth]);
+  /** Records the recirculated packet's metadata and the execution level it was sent from. */
+  recirculate(_f: Uint8Array, meta: PacketMeta): void {
+    this.recirc.push([meta, executionLevel()]);
   }
   cts: CtAction[] = [];
   /** Zone 66 is over its limit (the packet is dropped); others are new connections. */
@@ -154,24 +155,73 @@ describe('userspace actions', () => {
     expect(s.out).toEqual([]);
   });
 
-  it('recirculates at once up to the deferral threshold, after the list past it (clone_execute)', () => {
-    const order = (depth: number) => {
-      const events: string[] = [];
-      const s = new Sink();
-      s.output = (port) => void events.push(`out ${port}`);
-      s.recirculate = (_f, meta, d) => void events.push(`recirc ${meta.recircId} at ${d}`);
-      executeActions(s, udp(), { inPort: 1 }, [{ type: 'recirc', id: 1 }, { type: 'output', port: 5 }], depth);
-      return events;
+  it('recirculates on the spot up to the deferral threshold, past it after the outermost list (clone_execute, process_deferred_actions)', () => {
+    const events: string[] = [];
+    const s = new Sink();
+    // A table where recirc_id n recirculates to n + 1, then outputs to port n; 5 only outputs.
+    s.output = (port) => void events.push(`out ${port} at ${executionLevel()}`);
+    s.recirculate = (f, meta) => {
+      const n = meta.recircId!;
+      executeActions(s, f, meta, n < 5 ? [{ type: 'recirc', id: n + 1 }, { type: 'output', port: n }] : [{ type: 'output', port: n }]);
     };
-    expect(order(0)).toEqual(['recirc 1 at 1', 'out 5']);
-    expect(order(2)).toEqual(['recirc 1 at 3', 'out 5']);
-    expect(order(3)).toEqual(['out 5', 'recirc 1 at 4']);
+    executeActions(s, udp(), { inPort: 1 }, [{ type: 'recirc', id: 1 }, { type: 'output', port: 0 }]);
+    // Levels 1 to 3 recirculate at once; level 4 defers recirc(4), which runs
+    // after level 1's list, from level 1 again (its flow at level 2).
+    expect(events).toEqual(['out 3 at 4', 'out 2 at 3', 'out 1 at 2', 'out 0 at 1', 'out 5 at 3', 'out 4 at 2']);
+    expect(executionLevel()).toBe(0);
+  });
+
+  it('runs a nested list one level deeper only when it may change the key and is not last', () => {
+    const levels: string[] = [];
+    const s = new Sink();
+    s.output = (port) => void levels.push(`${port}@${executionLevel()}`);
+    const set: Action = { type: 'set', key: { skbMark: 1 } };
+    executeActions(s, udp(), { inPort: 1 }, [
+      { type: 'clone', actions: [{ type: 'output', port: 1 }] },
+      { type: 'clone', actions: [set, { type: 'output', port: 2 }] },
+      { type: 'sample', probability: 0xffffffff, actions: [set, { type: 'output', port: 3 }] },
+      { type: 'checkPktLen', pktLen: 10, gt: [set, { type: 'output', port: 4 }], le: [] },
+      { type: 'clone', actions: [set, { type: 'output', port: 5 }] },
+    ]);
+    expect(levels).toEqual(['1@1', '2@2', '3@2', '4@2', '5@1']);
+  });
+
+  it('defers nested lists past the threshold too, and drops what does not fit the FIFO of 10', () => {
+    const s = new Sink();
+    const order: string[] = [];
+    s.output = (port) => void order.push(`${port}@${executionLevel()}`);
+    const set: Action = { type: 'set', key: { skbMark: 1 } };
+    // Three clones deep that may change the key reach level 4, where the fourth waits.
+    const deep: Action[] = [{ type: 'clone', actions: [set, { type: 'clone', actions: [set, { type: 'clone', actions: [set, { type: 'clone', actions: [set, { type: 'output', port: 9 }] }, { type: 'output', port: 4 }] }, { type: 'output', port: 3 }] }, { type: 'output', port: 2 }] }, { type: 'output', port: 1 }];
+    executeActions(s, udp(), { inPort: 1 }, deep);
+    expect(order).toEqual(['4@4', '3@3', '2@2', '1@1', '9@1']);
+    const stats: ExecStats = { recursionDrops: 0 };
+    const t = new Sink();
+    const eleven: Action[] = Array.from({ length: 11 }, (_, i) => ({ type: 'recirc', id: 200 + i }) as Action);
+    // From level 4 every recirculation is deferred: ten fit.
+    t.recirculate = (f, meta) => {
+      if (meta.recircId! < 100) executeActions(t, f, { ...meta, recircId: meta.recircId! + 100 }, meta.recircId === 3 ? [...eleven, { type: 'output', port: 0 }] : [{ type: 'recirc', id: meta.recircId! + 1 }], stats);
+      else t.recirc.push([meta, executionLevel()]);
+    };
+    executeActions(t, udp(), { inPort: 1 }, [{ type: 'recirc', id: 1 }], stats);
+    expect(stats.deferredDrops).toBe(1);
   });
 
   it('stops at the recursion limit and names what it cannot run', () => {
+    // Clones each the last of their list run at one level, however deep (the module keeps no key for them).
     let a: Action[] = [{ type: 'output', port: 1 }];
     for (let i = 0; i < 8; i++) a = [{ type: 'clone', actions: a }];
-    expect(run(udp(), a).out).toHaveLength(0);
+    expect(run(udp(), a).out).toHaveLength(1);
+    // Executions nested in executions (a port that hands the packet straight back): the sixth level drops it.
+    const stats: ExecStats = { recursionDrops: 0 };
+    const s = new Sink();
+    const reached: number[] = [];
+    s.output = (_port, f) => {
+      reached.push(executionLevel());
+      executeActions(s, f, { inPort: 1 }, [{ type: 'output', port: 1 }], stats);
+    };
+    executeActions(s, udp(), { inPort: 1 }, [{ type: 'output', port: 1 }], stats);
+    expect([reached, stats.recursionDrops]).toEqual([[1, 2, 3, 4, 5], 1]);
     expect(unsupportedAction([{ type: 'clone', actions: [{ type: 'ct', zone: 1, nat: { src: true } }] }])).toBe('ct(nat)');
     expect(unsupportedAction([{ type: 'ct', helper: 'ftp' }])).toBe('ct(helper=ftp)');
     expect(unsupportedAction([{ type: 'clone', actions: [{ type: 'ct', zone: 1, commit: true }, { type: 'ctClear' }] }])).toBeUndefined();
