@@ -243,13 +243,17 @@ export function writeIpv6Fragment(b: Uint8Array, off: number, nextHeader: number
 
 /**
  * Whether the kernel of this release cuts a short IPv6 extension chain to
- * protocol 59 (ParsedPacket.ipv6ChainMustFit). Measured: 6.1 does, 6.12 does
- * not; releases in between are taken to behave like 6.1 (not measured).
+ * protocol 59 (ParsedPacket.ipv6ChainMustFit). Measured: 6.1 (Debian
+ * 6.1.0-56) and 6.12.117 do, 6.12.107 does not: the 6.12 series reached it
+ * through a stable update after 107, a fix from mainline, so later mainline
+ * releases are taken to cut too, as are those before 6.12 (not measured).
  */
 export function kernelCutsShortIpv6Chain(release: string): boolean {
-  const m = /^(\d+)\.(\d+)/.exec(release);
-  if (!m) return false;
-  const major = Number(m[1]);
-  const minor = Number(m[2]);
-  return major < 6 || (major === 6 && minor < 12);
+  const m = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(release);
+  if (!m) return true;
+  const [major, minor, patch] = [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)];
+  return !(major === 6 && minor === 12 && patch < UNCUT_6_12_BEFORE);
 }
+
+/** The first 6.12 stable release measured to cut a short chain again (6.12.107 did not). */
+const UNCUT_6_12_BEFORE = 117;

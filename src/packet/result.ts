@@ -100,8 +100,8 @@ export class ParsedPacket {
   /**
    * A setting, not a result (reset() keeps it): whether an IPv6 extension
    * chain whose last header does not fit in the frame keys protocol 59
-   * (measured on the 6.1 module) or the upper layer past the end, absent
-   * (6.12, and ipv6_find_hdr() as it reads today). See kernelCutsShortIpv6Chain().
+   * (measured on the 6.1 module and on 6.12.117) or the upper layer past the
+   * end, absent (6.12.107). See kernelCutsShortIpv6Chain().
    */
   ipv6ChainMustFit = true;
   /** Offset of the (last) IPv6 fragment header, or -1. */

@@ -3,7 +3,7 @@
 // codec; only the datapath port numbers are made equal first), and the same
 // frames must come up at all (a frame the kernel drops before the datapath,
 // the fallback must not see either). Where kernels differ (an IPv6 extension
-// chain cut inside its last header: 6.1 keys protocol 59, 6.12 the upper
+// chain cut inside its last header: 6.1 and 6.12.117 key protocol 59, 6.12.107 the upper
 // layer), the fallback follows the kernel release it runs on.
 import { describe, expect, it } from 'vitest';
 import { decodeKey } from '../../src/ovs/key-codec.js';
