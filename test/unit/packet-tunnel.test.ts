@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { pcapFileHeader, pcapRecord } from '../../src/cli/pcap.js';
 import { buildFrame } from '../../src/packet/build.js';
 import { l4ChecksumOk } from '../../src/packet/checksum.js';
 import {
@@ -148,13 +149,7 @@ describe.skipIf(!tshark)('tunnel datagrams as tshark reads them', () => {
       encapsulate(f, 'geneve', meta({ idLo: 77, flags: TUN_F_KEY | TUN_F_CSUM | TUN_F_OAM | TUN_F_GENEVE_OPT, opts: OPTS }), 40001, 6081),
     ];
     // pcap with LINKTYPE_RAW (101): records start at the IPv4 header.
-    const parts = [Buffer.from('d4c3b2a1020004000000000000000000ffff000065000000', 'hex')];
-    for (const d of datagrams) {
-      const h = Buffer.alloc(16);
-      h.writeUInt32LE(d.length, 8);
-      h.writeUInt32LE(d.length, 12);
-      parts.push(h, Buffer.from(d));
-    }
+    const parts = [pcapFileHeader({ linktype: 101 }), ...datagrams.map((frame) => pcapRecord({ timeMicros: 0n, frame }))];
     const dir = mkdtempSync(join(tmpdir(), 'ovsnl-tunnel-'));
     try {
       const file = join(dir, 'tunnels.pcap');
