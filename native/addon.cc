@@ -92,7 +92,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NetlinkSocket", ovsnl::NetlinkSocket::Init(env));
   exports.Set("PacketSocket", ovsnl::PacketSocket::Init(env));
   exports.Set("TapDevice", ovsnl::TapDevice::Init(env));
-  exports.Set("UdpTunnelSocket", ovsnl::UdpTunnelSocket::Init(env));
+  exports.Set("TunnelSocket", ovsnl::TunnelSocket::Init(env));
   exports.Set("routeSource", Napi::Function::New(env, RouteSource, "routeSource"));
   exports.Set("peerCredentials", Napi::Function::New(env, PeerCredentials, "peerCredentials"));
   exports.Set("constants", Constants(env));

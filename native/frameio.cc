@@ -484,35 +484,40 @@ Napi::Value TapDevice::Close(const Napi::CallbackInfo& info) {
 }
 
 // ---------------------------------------------------------------------------
-// UdpTunnelSocket: a raw IPv4 socket for one UDP port, and the UDP socket that
+// TunnelSocket: a raw IPv4 socket for one UDP port, and the UDP socket that
 // holds that port.
 
-Napi::Function UdpTunnelSocket::Init(Napi::Env env) {
-  return DefineClass(env, "UdpTunnelSocket",
+Napi::Function TunnelSocket::Init(Napi::Env env) {
+  return DefineClass(env, "TunnelSocket",
                      {
-                         InstanceAccessor<&UdpTunnelSocket::Fd>("fd"),
-                         InstanceAccessor<&UdpTunnelSocket::Ifindex>("ifindex"),
-                         InstanceAccessor<&UdpTunnelSocket::Port>("port"),
-                         InstanceMethod<&UdpTunnelSocket::Recv>("recv"),
-                         InstanceMethod<&UdpTunnelSocket::Send>("send"),
-                         InstanceMethod<&UdpTunnelSocket::PollStart>("pollStart"),
-                         InstanceMethod<&UdpTunnelSocket::PollStop>("pollStop"),
-                         InstanceMethod<&UdpTunnelSocket::RefHandle>("ref"),
-                         InstanceMethod<&UdpTunnelSocket::UnrefHandle>("unref"),
-                         InstanceMethod<&UdpTunnelSocket::Close>("close"),
+                         InstanceAccessor<&TunnelSocket::Fd>("fd"),
+                         InstanceAccessor<&TunnelSocket::Ifindex>("ifindex"),
+                         InstanceAccessor<&TunnelSocket::Port>("port"),
+                         InstanceMethod<&TunnelSocket::Recv>("recv"),
+                         InstanceMethod<&TunnelSocket::Send>("send"),
+                         InstanceMethod<&TunnelSocket::PollStart>("pollStart"),
+                         InstanceMethod<&TunnelSocket::PollStop>("pollStop"),
+                         InstanceMethod<&TunnelSocket::RefHandle>("ref"),
+                         InstanceMethod<&TunnelSocket::UnrefHandle>("unref"),
+                         InstanceMethod<&TunnelSocket::Close>("close"),
                      });
 }
 
-// new UdpTunnelSocket(udpPort)
-UdpTunnelSocket::UdpTunnelSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<UdpTunnelSocket>(info) {
+// new TunnelSocket(protocol: IPPROTO_UDP | IPPROTO_GRE, udpPort?)
+TunnelSocket::TunnelSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TunnelSocket>(info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsNumber()) {
-    ThrowType(env, "new UdpTunnelSocket(port: number)");
+    ThrowType(env, "new TunnelSocket(protocol: number, udpPort?: number)");
     return;
   }
-  int port = info[0].As<Napi::Number>().Int32Value();
-  if (port < 1 || port > 65535) {
-    ThrowRange(env, "UdpTunnelSocket: the UDP port must be between 1 and 65535");
+  int protocol = info[0].As<Napi::Number>().Int32Value();
+  int port = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : 0;
+  if (protocol != IPPROTO_UDP && protocol != IPPROTO_GRE) {
+    ThrowRange(env, "TunnelSocket: the protocol is UDP (17) or GRE (47)");
+    return;
+  }
+  if (protocol == IPPROTO_UDP && (port < 1 || port > 65535)) {
+    ThrowRange(env, "TunnelSocket: the UDP port must be between 1 and 65535");
     return;
   }
   auto fail = [&](const char* what) {
@@ -520,42 +525,46 @@ UdpTunnelSocket::UdpTunnelSocket(const Napi::CallbackInfo& info) : Napi::ObjectW
     CloseFds();
     ErrnoError(env, what, err).ThrowAsJavaScriptException();
   };
-  hold_ = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (hold_ < 0) { fail("socket(AF_INET, SOCK_DGRAM)"); return; }
-  // The holder never queues anything: its datagrams are the raw socket's.
-  struct sock_filter none[] = {BPF_STMT(BPF_RET | BPF_K, 0)};
-  struct sock_fprog none_prog = {1, none};
-  if (setsockopt(hold_, SOL_SOCKET, SO_ATTACH_FILTER, &none_prog, sizeof none_prog) < 0) {
-    fail("setsockopt(SO_ATTACH_FILTER)");
-    return;
+  if (protocol == IPPROTO_UDP) {
+    hold_ = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (hold_ < 0) { fail("socket(AF_INET, SOCK_DGRAM)"); return; }
+    // The holder never queues anything: its datagrams are the raw socket's.
+    struct sock_filter none[] = {BPF_STMT(BPF_RET | BPF_K, 0)};
+    struct sock_fprog none_prog = {1, none};
+    if (setsockopt(hold_, SOL_SOCKET, SO_ATTACH_FILTER, &none_prog, sizeof none_prog) < 0) {
+      fail("setsockopt(SO_ATTACH_FILTER)");
+      return;
+    }
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_ANY);
+    if (bind(hold_, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) < 0) { fail("bind(UDP)"); return; }
   }
-  struct sockaddr_in addr;
-  memset(&addr, 0, sizeof addr);
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_ANY);
-  if (bind(hold_, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) < 0) { fail("bind(UDP)"); return; }
-  fd_ = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
-  if (fd_ < 0) { fail("socket(AF_INET, SOCK_RAW, IPPROTO_UDP)"); return; }
-  // Only datagrams to our port: x = IP header length, then the UDP destination port.
-  struct sock_filter ours[] = {
-      BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),
-      BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(port), 0, 1),
-      BPF_STMT(BPF_RET | BPF_K, 0xffff),
-      BPF_STMT(BPF_RET | BPF_K, 0),
-  };
-  struct sock_fprog ours_prog = {5, ours};
-  if (setsockopt(fd_, SOL_SOCKET, SO_ATTACH_FILTER, &ours_prog, sizeof ours_prog) < 0) {
-    fail("setsockopt(SO_ATTACH_FILTER)");
-    return;
+  fd_ = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+  if (fd_ < 0) { fail("socket(AF_INET, SOCK_RAW)"); return; }
+  if (protocol == IPPROTO_UDP) {
+    // Only datagrams to our port: x = IP header length, then the UDP destination port.
+    struct sock_filter ours[] = {
+        BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),
+        BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(port), 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, 0xffff),
+        BPF_STMT(BPF_RET | BPF_K, 0),
+    };
+    struct sock_fprog ours_prog = {5, ours};
+    if (setsockopt(fd_, SOL_SOCKET, SO_ATTACH_FILTER, &ours_prog, sizeof ours_prog) < 0) {
+      fail("setsockopt(SO_ATTACH_FILTER)");
+      return;
+    }
   }
   int one = 1;
   if (setsockopt(fd_, IPPROTO_IP, IP_HDRINCL, &one, sizeof one) < 0) { fail("setsockopt(IP_HDRINCL)"); return; }
   port_ = port;
 }
 
-void UdpTunnelSocket::CloseFds() {
+void TunnelSocket::CloseFds() {
   poller_.Stop();
   if (fd_ >= 0) close(fd_);
   if (hold_ >= 0) close(hold_);
@@ -563,15 +572,15 @@ void UdpTunnelSocket::CloseFds() {
   hold_ = -1;
 }
 
-UdpTunnelSocket::~UdpTunnelSocket() { CloseFds(); }
+TunnelSocket::~TunnelSocket() { CloseFds(); }
 
-Napi::Value UdpTunnelSocket::Fd(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), fd_); }
-Napi::Value UdpTunnelSocket::Ifindex(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), 0); }
-Napi::Value UdpTunnelSocket::Port(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), port_); }
+Napi::Value TunnelSocket::Fd(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), fd_); }
+Napi::Value TunnelSocket::Ifindex(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), 0); }
+Napi::Value TunnelSocket::Port(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), port_); }
 
 // recv(buffer, slotSize, lens[, meta]) -> IPv4 datagrams, header first. meta
 // gets zeros but the datagram's length.
-Napi::Value UdpTunnelSocket::Recv(const Napi::CallbackInfo& info) {
+Napi::Value TunnelSocket::Recv(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Slots s;
   if (!ParseSlots(info, &s)) return Napi::Value();
@@ -579,7 +588,7 @@ Napi::Value UdpTunnelSocket::Recv(const Napi::CallbackInfo& info) {
   std::vector<struct mmsghdr> msgs;
   std::vector<struct iovec> iov;
   SlotMessages(s, &msgs, &iov);
-  int r = RecvInto(env, fd_, &msgs, "recvmmsg(UDP tunnel)");
+  int r = RecvInto(env, fd_, &msgs, "recvmmsg(tunnel)");
   if (r < 0) return Napi::Value();
   for (int i = 0; i < r; i++) {
     s.lens[i] = static_cast<int32_t>(msgs[i].msg_len);
@@ -594,7 +603,7 @@ Napi::Value UdpTunnelSocket::Recv(const Napi::CallbackInfo& info) {
 // send([datagram, ...]) -> datagrams accepted. Each is a whole IPv4 datagram;
 // the kernel fills in the header checksum, the total length, and the source
 // address and id where they are zero. It goes to the header's destination.
-Napi::Value UdpTunnelSocket::Send(const Napi::CallbackInfo& info) {
+Napi::Value TunnelSocket::Send(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::vector<struct iovec> iov;
   if (!ParseFrames(info, &iov)) return Napi::Value();
@@ -620,23 +629,23 @@ Napi::Value UdpTunnelSocket::Send(const Napi::CallbackInfo& info) {
   }
   int err;
   int sent = SendAll(fd_, &msgs, &err);
-  return SentOrThrow(env, "sendmmsg(UDP tunnel)", sent, err);
+  return SentOrThrow(env, "sendmmsg(tunnel)", sent, err);
 }
 
-Napi::Value UdpTunnelSocket::PollStart(const Napi::CallbackInfo& info) { return StartPolling(info, &poller_, fd_); }
-Napi::Value UdpTunnelSocket::PollStop(const Napi::CallbackInfo& info) {
+Napi::Value TunnelSocket::PollStart(const Napi::CallbackInfo& info) { return StartPolling(info, &poller_, fd_); }
+Napi::Value TunnelSocket::PollStop(const Napi::CallbackInfo& info) {
   poller_.Stop();
   return info.Env().Undefined();
 }
-Napi::Value UdpTunnelSocket::RefHandle(const Napi::CallbackInfo& info) {
+Napi::Value TunnelSocket::RefHandle(const Napi::CallbackInfo& info) {
   poller_.SetKeepAlive(true);
   return info.Env().Undefined();
 }
-Napi::Value UdpTunnelSocket::UnrefHandle(const Napi::CallbackInfo& info) {
+Napi::Value TunnelSocket::UnrefHandle(const Napi::CallbackInfo& info) {
   poller_.SetKeepAlive(false);
   return info.Env().Undefined();
 }
-Napi::Value UdpTunnelSocket::Close(const Napi::CallbackInfo& info) {
+Napi::Value TunnelSocket::Close(const Napi::CallbackInfo& info) {
   CloseFds();
   return info.Env().Undefined();
 }

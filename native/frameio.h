@@ -1,6 +1,7 @@
 // Raw frame I/O for the userspace fallback datapath: an AF_PACKET socket bound
-// to one interface, a TAP device, and the IPv4 socket of a UDP tunnel port. Both move batches of frames between the
-// kernel and caller-owned slots; what a frame means is TypeScript's business.
+// to one interface, a TAP device, and the raw IPv4 socket of a tunnel port.
+// All move batches of frames between the kernel and caller-owned slots; what
+// a frame means is TypeScript's business.
 #pragma once
 #include <napi.h>
 
@@ -57,16 +58,17 @@ class TapDevice : public Napi::ObjectWrap<TapDevice> {
   Poller poller_{this};
 };
 
-// A UDP tunnel port's packets (vxlan, geneve): whole IPv4 datagrams to one
-// UDP port, IP header included, so the outer TTL, TOS and UDP checksum the
-// tunnel key reports are there to read; sent back the same way (IP_HDRINCL).
-// A plain UDP socket holds the port, so other programs cannot take it and the
-// kernel answers no port-unreachable, but it is filtered to receive nothing.
-class UdpTunnelSocket : public Napi::ObjectWrap<UdpTunnelSocket> {
+// A tunnel port's packets: whole IPv4 datagrams, IP header included, so the
+// outer TTL and TOS (and UDP checksum) the tunnel key reports are there to
+// read; sent back the same way (IP_HDRINCL). For UDP tunnels (vxlan, geneve)
+// only those to one UDP port, which a plain UDP socket holds, so other
+// programs cannot take it and the kernel answers no port-unreachable (it is
+// filtered to receive nothing); for GRE every GRE packet.
+class TunnelSocket : public Napi::ObjectWrap<TunnelSocket> {
  public:
   static Napi::Function Init(Napi::Env env);
-  explicit UdpTunnelSocket(const Napi::CallbackInfo& info);
-  ~UdpTunnelSocket() override;
+  explicit TunnelSocket(const Napi::CallbackInfo& info);
+  ~TunnelSocket() override;
 
  private:
   Napi::Value Recv(const Napi::CallbackInfo& info);

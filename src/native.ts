@@ -89,11 +89,12 @@ export interface NativeAddon {
   PacketSocket: new (ifindex: number, options?: PacketSocketOptions) => NativeFrameIO;
   TapDevice: new (name: string, options?: TapOptions) => NativeFrameIO & { readonly name: string };
   /**
-   * A UDP tunnel port's IPv4 datagrams, IP header first, both ways (raw
-   * socket, IP_HDRINCL), with the UDP port held by a socket that takes nothing.
-   * Sent datagrams go to their header's destination. ifindex is 0.
+   * A tunnel port's IPv4 datagrams, IP header first, both ways (raw socket,
+   * IP_HDRINCL): for protocol 17 (UDP) those to `udpPort`, held by a socket
+   * that takes nothing; for 47 (GRE) all. Sent datagrams go to their
+   * header's destination. ifindex is 0.
    */
-  UdpTunnelSocket: new (udpPort: number) => NativeFrameIO & { readonly port: number };
+  TunnelSocket: new (protocol: 17 | 47, udpPort?: number) => NativeFrameIO & { readonly port: number };
   /** The IPv4 source address the routing table gives a destination (host-order numbers). */
   routeSource(dst: number): number;
   constants: NativeConstants;

@@ -109,8 +109,9 @@ export async function addIfaces(ctx: Ctx, dp: Datapath, dpArg: string, ifaces: s
     }
     const { name, type } = spec;
     let vportName = name;
-    let kernelType: 'netdev' | 'internal' | 'vxlan' | 'geneve';
+    let kernelType: 'netdev' | 'internal' | 'vxlan' | 'geneve' | 'gre';
     let options: { dstPort: number } | undefined;
+    let deviceless = false;
     let createdTunnel: string | undefined;
     if (type === 'system' || type === 'netdev' || type === '') {
       if (!(await deviceExists(name))) {
@@ -130,16 +131,13 @@ export async function addIfaces(ctx: Ctx, dp: Datapath, dpArg: string, ifaces: s
         continue;
       }
       if (ctx.side === 'userspace') {
-        // The userspace datapath's own tunnel vport (UDP sockets, no device),
+        // The userspace datapath's own tunnel vport (raw IP sockets, no device),
         // named as the kernel device would be, so show and del-if read alike.
-        if (type === 'gre') {
-          ctx.error(`adding ${name} to ${dpArg} failed (Operation not supported): the ovsnl userspace datapath has vxlan and geneve tunnels, not gre`);
-          continue;
-        }
-        const dstPort = check.dstPort ?? (type === 'vxlan' ? 4789 : 6081);
-        vportName = `${type === 'vxlan' ? 'vxlan_sys' : 'genev_sys'}_${dstPort}`;
+        const dstPort = type === 'gre' ? undefined : check.dstPort ?? (type === 'vxlan' ? 4789 : 6081);
+        vportName = type === 'gre' ? 'gre_sys' : `${type === 'vxlan' ? 'vxlan_sys' : 'genev_sys'}_${dstPort}`;
         kernelType = type;
-        options = { dstPort };
+        options = dstPort === undefined ? undefined : { dstPort };
+        deviceless = true;
       } else {
         try {
           const remote = spec.options.find(([k]) => k === 'remote_ip')?.[1];
@@ -167,7 +165,7 @@ export async function addIfaces(ctx: Ctx, dp: Datapath, dpArg: string, ifaces: s
       continue;
     }
     // A userspace tunnel port has no device to bring up.
-    if (options) continue;
+    if (deviceless) continue;
     try {
       await setDeviceUp(vportName);
     } catch (err) {

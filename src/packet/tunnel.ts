@@ -1,7 +1,8 @@
-// VXLAN (RFC 7348) and Geneve (RFC 8926) over IPv4/UDP: what a received
-// datagram says about its tunnel (the metadata the kernel's vxlan and geneve
-// devices attach to the inner frame: udp_tun_rx_dst), and the datagram a
-// frame leaves in, as those devices build it for OVS's set(tunnel(...)).
+// VXLAN (RFC 7348) and Geneve (RFC 8926) over IPv4/UDP, and GRE (RFC 2890)
+// carrying Ethernet: what a received datagram says about its tunnel (the
+// metadata the kernel's vxlan, geneve and gretap devices attach to the inner
+// frame: udp_tun_rx_dst, ip_tun_rx_dst), and the datagram a frame leaves in,
+// as those devices build it for OVS's set(tunnel(...)).
 // IPv4 datagrams start at their IP header; frames at their Ethernet header.
 import { be16, be32, putBe16, putBe32 } from './bytes.js';
 import { csumReplace16, internetChecksum, l4ChecksumOk, setL4Checksum, setIpv4HeaderChecksum } from './checksum.js';
@@ -31,7 +32,14 @@ export const TUN_F_DF = 4;
 export const TUN_F_OAM = 8;
 export const TUN_F_GENEVE_OPT = 16;
 
-export type TunnelKind = 'vxlan' | 'geneve';
+export type TunnelKind = 'vxlan' | 'geneve' | 'gre';
+
+const IPPROTO_GRE = 47;
+const GRE_CSUM = 0x8000;
+const GRE_ROUTING = 0x4000;
+const GRE_KEY = 0x2000;
+const GRE_SEQ = 0x1000;
+const GRE_VERSION = 0x0007;
 
 /** One packet's IPv4 tunnel metadata (the kernel's ip_tunnel_key and options), numbers throughout. */
 export interface TunnelMeta {
@@ -58,7 +66,7 @@ export function emptyTunnelMeta(): TunnelMeta {
 const NO_OPTS = new Uint8Array(0);
 
 /** Why a datagram carries no frame the tunnel port takes (the kernel drops it, and counts it as an rx error). */
-export type DecapError = 'short' | 'not-udp' | 'bad-checksum' | 'bad-header' | 'not-ethernet' | 'ecn';
+export type DecapError = 'short' | 'wrong-protocol' | 'bad-checksum' | 'bad-header' | 'not-ethernet' | 'ecn';
 
 /**
  * The inner frame of a VXLAN or Geneve datagram, and its tunnel metadata in
@@ -68,8 +76,10 @@ export function decapsulate(ip: Uint8Array, kind: TunnelKind, out: TunnelMeta): 
   if (ip.length < IPV4_HLEN || ip[0] >> 4 !== 4) return 'short';
   const ihl = (ip[0] & 0xf) * 4;
   const total = Math.min(be16(ip, 2), ip.length);
-  if (ihl < IPV4_HLEN || total < ihl + UDP_HLEN) return 'short';
-  if (ip[9] !== IPPROTO_UDP) return 'not-udp';
+  if (ihl < IPV4_HLEN) return 'short';
+  if (kind === 'gre') return decapsulateGre(ip, ihl, total, out);
+  if (total < ihl + UDP_HLEN) return 'short';
+  if (ip[9] !== IPPROTO_UDP) return 'wrong-protocol';
   const udp = ihl;
   const udpLen = be16(ip, udp + 4);
   if (udpLen < UDP_HLEN || udp + udpLen > total) return 'short';
@@ -158,6 +168,35 @@ export function ecnDecapsulate(outerTos: number, frame: Uint8Array): boolean {
   return true;
 }
 
+/** GRE with Ethernet inside (gre_parse_header, then the collect_md gretap device's checks in ip_tunnel_rcv). */
+function decapsulateGre(ip: Uint8Array, g: number, total: number, out: TunnelMeta): Uint8Array | DecapError {
+  if (ip[9] !== IPPROTO_GRE) return 'wrong-protocol';
+  if (total - g < 4) return 'short';
+  const f = be16(ip, g);
+  if (f & (GRE_ROUTING | GRE_VERSION)) return 'bad-header';
+  const hlen = 4 + (f & GRE_KEY ? 4 : 0) + (f & GRE_SEQ ? 4 : 0);
+  if (total - g < hlen) return 'short';
+  // OVS's gre_sys device expects no checksums (its i_flags lack one), and
+  // ip_tunnel_rcv drops a packet whose checksum flag differs from them.
+  if (f & GRE_CSUM) return 'bad-checksum';
+  if (be16(ip, g + 2) !== ETH_P_TEB) return 'not-ethernet';
+  const inner = g + hlen;
+  if (total - inner < ETH_HLEN) return 'short';
+  const frame = ip.subarray(inner, total);
+  if (!ecnDecapsulate(ip[1], frame)) return 'ecn';
+  out.idHi = 0;
+  out.idLo = f & GRE_KEY ? be32(ip, g + 4) : 0;
+  out.src = be32(ip, 12);
+  out.dst = be32(ip, 16);
+  out.tos = ip[1];
+  out.ttl = ip[8];
+  out.flags = f & GRE_KEY ? TUN_F_KEY : 0;
+  out.tpSrc = 0;
+  out.tpDst = 0;
+  out.opts = NO_OPTS;
+  return frame;
+}
+
 /** The TOS/traffic class of an IP frame (past VLAN tags), 0 for anything else. */
 function innerTos(frame: Uint8Array): number {
   const [l3, version] = innerIp(frame);
@@ -190,19 +229,12 @@ export function sourcePort(hash: number, min: number, max: number): number {
  * checksum is computed here anyway, so the datagram is whole as it stands.
  */
 export function encapsulate(frame: Uint8Array, kind: TunnelKind, t: TunnelMeta, srcPort: number, dstPort: number, src = t.src): Uint8Array {
+  if (kind === 'gre') return encapsulateGre(frame, t, src);
   const opts = kind === 'geneve' && t.flags & TUN_F_GENEVE_OPT ? t.opts : NO_OPTS;
   const hdr = kind === 'vxlan' ? VXLAN_HLEN : GENEVE_HLEN + opts.length;
   const udpLen = UDP_HLEN + hdr + frame.length;
   const out = new Uint8Array(IPV4_HLEN + udpLen);
-  out[0] = 0x45;
-  out[1] = outerTos(t.tos, frame);
-  putBe16(out, 2, out.length);
-  putBe16(out, 6, t.flags & TUN_F_DF ? IP_DF : 0);
-  out[8] = t.ttl || DEFAULT_TTL;
-  out[9] = IPPROTO_UDP;
-  putBe32(out, 12, src);
-  putBe32(out, 16, t.dst);
-  setIpv4HeaderChecksum(out, 0);
+  outerHeader(out, frame, t, IPPROTO_UDP, src);
   const udp = IPV4_HLEN;
   putBe16(out, udp, srcPort);
   putBe16(out, udp + 2, dstPort);
@@ -226,6 +258,33 @@ export function encapsulate(frame: Uint8Array, kind: TunnelKind, t: TunnelMeta, 
   // The pseudo-header needs the source address: the caller supplies the route's when the action has none.
   if (t.flags & TUN_F_CSUM) setL4Checksum(out, 0, udp, udpLen, IPPROTO_UDP);
   return out;
+}
+
+/** GRE as gre_fb_xmit builds it: a key when the tunnel has one (its low 32 bits), a checksum when asked, no sequence numbers. */
+function encapsulateGre(frame: Uint8Array, t: TunnelMeta, src: number): Uint8Array {
+  const hlen = 4 + (t.flags & TUN_F_CSUM ? 4 : 0) + (t.flags & TUN_F_KEY ? 4 : 0);
+  const out = new Uint8Array(IPV4_HLEN + hlen + frame.length);
+  outerHeader(out, frame, t, IPPROTO_GRE, src);
+  const g = IPV4_HLEN;
+  putBe16(out, g, (t.flags & TUN_F_CSUM ? GRE_CSUM : 0) | (t.flags & TUN_F_KEY ? GRE_KEY : 0));
+  putBe16(out, g + 2, ETH_P_TEB);
+  if (t.flags & TUN_F_KEY) putBe32(out, g + 4 + (t.flags & TUN_F_CSUM ? 4 : 0), t.idLo);
+  out.set(frame, g + hlen);
+  if (t.flags & TUN_F_CSUM) putBe16(out, g + 4, internetChecksum(out, g, out.length - g));
+  return out;
+}
+
+/** The outer IPv4 header (total length set; id left 0 for the kernel). */
+function outerHeader(out: Uint8Array, frame: Uint8Array, t: TunnelMeta, proto: number, src: number): void {
+  out[0] = 0x45;
+  out[1] = outerTos(t.tos, frame);
+  putBe16(out, 2, out.length);
+  putBe16(out, 6, t.flags & TUN_F_DF ? IP_DF : 0);
+  out[8] = t.ttl || DEFAULT_TTL;
+  out[9] = proto;
+  putBe32(out, 12, src);
+  putBe32(out, 16, t.dst);
+  setIpv4HeaderChecksum(out, 0);
 }
 
 /** The IPv4 header checksum is right (for tests and for datagrams read back). */

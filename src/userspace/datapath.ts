@@ -33,7 +33,8 @@ const EFBIG = 27;
 const EADDRINUSE = 98;
 
 /** The UDP source ports a tunnel picks from (the kernel's: ip_local_port_range for vxlan, all for geneve). */
-const TUNNEL_SRC_PORTS: Record<TunnelKind, readonly [number, number]> = { vxlan: [32768, 60999], geneve: [1, 65535] };
+const TUNNEL_SRC_PORTS: Record<TunnelKind, readonly [number, number]> = { vxlan: [32768, 60999], geneve: [1, 65535], gre: [0, 0] };
+const VPORT_TUNNELS: Partial<Record<number, TunnelKind>> = { [U.OVS_VPORT_TYPE_VXLAN]: 'vxlan', [U.OVS_VPORT_TYPE_GENEVE]: 'geneve', [U.OVS_VPORT_TYPE_GRE]: 'gre' };
 /** How long a route's source address is reused for tunnel checksums. */
 const ROUTE_CACHE_MS = 5000;
 
@@ -150,16 +151,20 @@ export class Datapath implements ActionSink {
     }
     let io;
     let tunnel: PortTunnel | undefined;
-    if (req.type === U.OVS_VPORT_TYPE_VXLAN || req.type === U.OVS_VPORT_TYPE_GENEVE) {
-      const kind: TunnelKind = req.type === U.OVS_VPORT_TYPE_VXLAN ? 'vxlan' : 'geneve';
-      // As the module's compat tunnel vports: the UDP port is an option, defaulting to the IANA one.
-      const dstPort = req.dstPort || (kind === 'vxlan' ? VXLAN_PORT : GENEVE_PORT);
-      for (const p of this.ports.values()) if (p.tunnel?.dstPort === dstPort) throw new DaemonError(EBUSY, `UDP port ${dstPort} is taken by port ${p.name}`);
+    const kind = VPORT_TUNNELS[req.type];
+    if (kind) {
+      // As the module's compat tunnel vports: a UDP port is an option, defaulting to the IANA one; GRE takes every GRE packet.
+      const dstPort = kind === 'gre' ? 0 : req.dstPort || (kind === 'vxlan' ? VXLAN_PORT : GENEVE_PORT);
+      for (const p of this.ports.values()) {
+        if (p.tunnel && p.tunnel.dstPort === dstPort && (p.tunnel.kind === 'gre') === (kind === 'gre')) {
+          throw new DaemonError(EBUSY, kind === 'gre' ? `port ${p.name} already takes GRE` : `UDP port ${dstPort} is taken by port ${p.name}`);
+        }
+      }
       try {
-        io = new (native().UdpTunnelSocket)(dstPort);
+        io = kind === 'gre' ? new (native().TunnelSocket)(47) : new (native().TunnelSocket)(17, dstPort);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
-        throw new DaemonError(code === 'EADDRINUSE' ? EADDRINUSE : EINVAL, `cannot open UDP port ${dstPort} for ${kind} port ${req.name}: ${(err as Error).message}`);
+        throw new DaemonError(code === 'EADDRINUSE' ? EADDRINUSE : EINVAL, `cannot open ${kind === 'gre' ? 'a GRE socket' : `UDP port ${dstPort}`} for ${kind} port ${req.name}: ${(err as Error).message}`);
       }
       tunnel = { kind, dstPort };
     } else if (req.type === U.OVS_VPORT_TYPE_NETDEV) {
@@ -175,7 +180,7 @@ export class Datapath implements ActionSink {
         throw new DaemonError(EINVAL, `cannot create TAP device ${req.name}: ${(err as Error).message}`);
       }
     } else {
-      throw new DaemonError(EAFNOSUPPORT, `the ovsnl userspace datapath has no vport type ${req.type} yet (netdev, internal, vxlan and geneve only)`);
+      throw new DaemonError(EAFNOSUPPORT, `the ovsnl userspace datapath has no vport type ${req.type} yet (netdev, internal, vxlan, geneve and gre only)`);
     }
     const port = new Port(
       portNo,
@@ -276,7 +281,7 @@ export class Datapath implements ActionSink {
       return;
     }
     let src = t.src;
-    if (!src && t.flags & TUN_F_CSUM) {
+    if (!src && t.flags & TUN_F_CSUM && pt.kind !== 'gre') {
       // The checksum covers the source address, which the kernel would only fill in after it.
       const now = monotonicMs();
       let r = this.routeSources.get(t.dst);

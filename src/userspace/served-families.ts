@@ -195,7 +195,7 @@ function vportReply(cmd: number, dp: Datapath, p: Port): GenlReply {
     upcallStats: { success: BigInt(p.upcallSuccess), fail: BigInt(p.upcallFail) },
     upcallPids: p.upcallPids,
     // As the module's tunnel vports report theirs (vxlan_get_options).
-    options: p.tunnel ? { dstPort: p.tunnel.dstPort } : undefined,
+    options: p.tunnel && p.tunnel.kind !== 'gre' ? { dstPort: p.tunnel.dstPort } : undefined,
   };
   return body(cmd, U.OVS_VPORT_VERSION, encodeVportMessage(0, { cmd, dpIfindex: dp.ifindex, attrs }));
 }

@@ -11,7 +11,7 @@ import type { DatapathRegistry } from './served-families.js';
 
 export const STATE_VERSION = 1;
 
-export type PortTypeName = 'netdev' | 'internal' | 'vxlan' | 'geneve';
+export type PortTypeName = 'netdev' | 'internal' | 'vxlan' | 'geneve' | 'gre';
 
 export interface PortState {
   portNo: number;
@@ -39,12 +39,14 @@ const TYPE_NAMES: Record<number, PortTypeName> = {
   [U.OVS_VPORT_TYPE_INTERNAL]: 'internal',
   [U.OVS_VPORT_TYPE_VXLAN]: 'vxlan',
   [U.OVS_VPORT_TYPE_GENEVE]: 'geneve',
+  [U.OVS_VPORT_TYPE_GRE]: 'gre',
 };
 const TYPE_NUMBERS: Record<PortTypeName, number> = {
   netdev: U.OVS_VPORT_TYPE_NETDEV,
   internal: U.OVS_VPORT_TYPE_INTERNAL,
   vxlan: U.OVS_VPORT_TYPE_VXLAN,
   geneve: U.OVS_VPORT_TYPE_GENEVE,
+  gre: U.OVS_VPORT_TYPE_GRE,
 };
 
 export class StateFileError extends Error {
@@ -60,7 +62,7 @@ function datapathState(dp: Datapath): DatapathState {
   for (const p of [...dp.ports.values()].sort((a, b) => a.portNo - b.portNo)) {
     if (p.portNo === U.OVSP_LOCAL) continue;
     const type = TYPE_NAMES[p.type];
-    if (type) ports.push(p.tunnel ? { portNo: p.portNo, name: p.name, type, dstPort: p.tunnel.dstPort } : { portNo: p.portNo, name: p.name, type });
+    if (type) ports.push(p.tunnel && p.tunnel.kind !== 'gre' ? { portNo: p.portNo, name: p.name, type, dstPort: p.tunnel.dstPort } : { portNo: p.portNo, name: p.name, type });
   }
   return { name: dp.name, userFeatures: dp.userFeatures, masksCacheSize: dp.masksCacheSize, ports };
 }
@@ -84,7 +86,7 @@ function parsePort(v: unknown, where: string): PortState {
   const { portNo, name, type, dstPort } = v;
   if (!isU32(portNo) || portNo === U.OVSP_LOCAL || portNo >= 0xffff) throw new StateFileError(`${where}: bad portNo`);
   if (!isName(name)) throw new StateFileError(`${where}: bad name`);
-  if (type !== 'netdev' && type !== 'internal' && type !== 'vxlan' && type !== 'geneve') throw new StateFileError(`${where}: bad type`);
+  if (type !== 'netdev' && type !== 'internal' && type !== 'vxlan' && type !== 'geneve' && type !== 'gre') throw new StateFileError(`${where}: bad type`);
   if (type === 'vxlan' || type === 'geneve') {
     if (!isU32(dstPort) || dstPort < 1 || dstPort > 0xffff) throw new StateFileError(`${where}: bad dstPort`);
     return { portNo, name, type, dstPort };

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { pcapFileHeader, pcapRecord } from '../../src/cli/pcap.js';
 import { buildFrame } from '../../src/packet/build.js';
-import { l4ChecksumOk } from '../../src/packet/checksum.js';
+import { internetChecksum, l4ChecksumOk } from '../../src/packet/checksum.js';
 import {
   decapsulate,
   ecnDecapsulate,
@@ -52,6 +52,28 @@ describe('encapsulate and decapsulate', () => {
       expect(got).toEqual({ ...t, flags: t.flags & ~TUN_F_DF, tpSrc: 40000, tpDst: 4789 });
     });
   }
+
+  it('gre: a key when the tunnel has one, read back; a checksum when asked, right', () => {
+    const f = inner();
+    const keyed = encapsulate(f, 'gre', meta({ idHi: 9, idLo: 0xdeadbeef, tos: 0x08 }), 0, 0);
+    expect([keyed[9], (keyed[20] << 8) | keyed[21], (keyed[22] << 8) | keyed[23]]).toEqual([47, 0x2000, 0x6558]);
+    const got = emptyTunnelMeta();
+    expect(decapsulate(keyed, 'gre', got)).toEqual(f);
+    expect(got).toEqual(meta({ idHi: 0, idLo: 0xdeadbeef, tos: 0x08, flags: TUN_F_KEY }));
+    const bare = encapsulate(f, 'gre', meta({ flags: 0 }), 0, 0);
+    expect(bare.length).toBe(20 + 4 + f.length);
+    const g2 = emptyTunnelMeta();
+    expect(decapsulate(bare, 'gre', g2)).toEqual(f);
+    expect([g2.flags, g2.idLo]).toEqual([0, 0]);
+    const summed = encapsulate(f, 'gre', meta({ flags: TUN_F_KEY | TUN_F_CSUM }), 0, 0);
+    expect([summed[20] & 0x80, internetChecksum(summed, 20, summed.length - 20)]).toEqual([0x80, 0]);
+    // OVS's gre_sys takes no checksummed GRE (ip_tunnel_rcv), nor routing or another version.
+    expect(decapsulate(summed, 'gre', emptyTunnelMeta())).toBe('bad-checksum');
+    expect(decapsulate(bare.map((b, i) => (i === 20 ? 0x40 : b)), 'gre', emptyTunnelMeta())).toBe('bad-header');
+    expect(decapsulate(bare.map((b, i) => (i === 21 ? 1 : b)), 'gre', emptyTunnelMeta())).toBe('bad-header');
+    expect(decapsulate(bare.map((b, i) => (i === 23 ? 0 : b)), 'gre', emptyTunnelMeta())).toBe('not-ethernet');
+    expect(decapsulate(keyed, 'vxlan', emptyTunnelMeta())).toBe('wrong-protocol');
+  });
 
   it('a tunnel without csum sends a zero UDP checksum and reads back without the flag', () => {
     const d = encapsulate(inner(), 'vxlan', meta({}), 50000, 4789);
@@ -123,7 +145,7 @@ describe('decapsulate refuses what the kernel drops', () => {
     ['a Geneve version other than 0', () => gen().map((b, i) => (i === 28 ? 0x40 : b)), 'geneve', 'bad-header'],
     ['a Geneve payload that is not Ethernet', () => gen().map((b, i) => (i === 31 ? 0x00 : b)), 'geneve', 'not-ethernet'],
     ['an inner frame shorter than an Ethernet header', () => encapsulate(inner().subarray(0, 13), 'vxlan', meta({}), 1, 4789), 'vxlan', 'short'],
-    ['not UDP', () => good().map((b, i) => (i === 9 ? 6 : b)), 'vxlan', 'not-udp'],
+    ['not UDP', () => good().map((b, i) => (i === 9 ? 6 : b)), 'vxlan', 'wrong-protocol'],
   ];
   for (const [what, make, kind, why] of cases) {
     it(`${what}: ${why}`, () => expect(decapsulate(make(), kind, emptyTunnelMeta())).toBe(why));
@@ -147,6 +169,7 @@ describe.skipIf(!tshark)('tunnel datagrams as tshark reads them', () => {
     const datagrams = [
       encapsulate(f, 'vxlan', meta({ idLo: 5000, flags: TUN_F_KEY | TUN_F_CSUM }), 40000, 4789),
       encapsulate(f, 'geneve', meta({ idLo: 77, flags: TUN_F_KEY | TUN_F_CSUM | TUN_F_OAM | TUN_F_GENEVE_OPT, opts: OPTS }), 40001, 6081),
+      encapsulate(f, 'gre', meta({ idLo: 0x1234, flags: TUN_F_KEY | TUN_F_CSUM }), 0, 0),
     ];
     // pcap with LINKTYPE_RAW (101): records start at the IPv4 header.
     const parts = [pcapFileHeader({ linktype: 101 }), ...datagrams.map((frame) => pcapRecord({ timeMicros: 0n, frame }))];
@@ -154,16 +177,17 @@ describe.skipIf(!tshark)('tunnel datagrams as tshark reads them', () => {
     try {
       const file = join(dir, 'tunnels.pcap');
       writeFileSync(file, Buffer.concat(parts));
-      const fields = ['ip.checksum.status', 'udp.checksum.status', 'vxlan.vni', 'vxlan.flag_i', 'geneve.vni', 'geneve.flags.oam', 'geneve.flags.critical', 'geneve.option.class', 'geneve.option.type', 'eth.src', 'eth.dst'];
+      const fields = ['ip.checksum.status', 'udp.checksum.status', 'vxlan.vni', 'vxlan.flag_i', 'geneve.vni', 'geneve.flags.oam', 'geneve.flags.critical', 'geneve.option.class', 'geneve.option.type', 'eth.src', 'eth.dst', 'gre.key', 'gre.checksum.status', 'gre.proto'];
       const r = spawnSync(
         'tshark',
         ['-r', file, '-n', '-o', 'ip.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE', '-T', 'fields', '-E', 'separator=;', '-E', 'occurrence=f', ...fields.flatMap((x) => ['-e', x])],
         { encoding: 'utf8', timeout: 60_000 },
       );
       const rows = r.stdout.trim().split('\n').map((l) => Object.fromEntries(l.split(';').map((v, i) => [fields[i], v])));
-      expect(rows).toHaveLength(2);
+      expect(rows).toHaveLength(3);
       expect(rows[0]).toMatchObject({ 'ip.checksum.status': '1', 'udp.checksum.status': '1', 'vxlan.vni': '5000', 'vxlan.flag_i': '1', 'eth.src': '02:00:00:00:00:01', 'eth.dst': '02:00:00:00:00:02' });
       expect(rows[1]).toMatchObject({ 'ip.checksum.status': '1', 'udp.checksum.status': '1', 'geneve.vni': '0x00004d', 'geneve.flags.oam': '1', 'geneve.flags.critical': '1', 'geneve.option.class': '0x0102', 'eth.src': '02:00:00:00:00:01' });
+      expect(rows[2]).toMatchObject({ 'ip.checksum.status': '1', 'gre.key': '0x00001234', 'gre.checksum.status': '1', 'gre.proto': '0x6558', 'eth.src': '02:00:00:00:00:01' });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -41,7 +41,7 @@ describe('state file format', () => {
     expect(bad({ version: 2, datapaths: [] })).toThrow(/version 1/);
     expect(bad({ ...STATE, datapaths: [{ ...STATE.datapaths[0], name: 'a/b' }] })).toThrow(/datapaths\[0\]: bad name/);
     expect(bad({ ...STATE, datapaths: [{ ...STATE.datapaths[0], ports: [{ portNo: 0, name: 'x', type: 'netdev' }] }] })).toThrow(/ports\[0\]: bad portNo/);
-    expect(bad({ ...STATE, datapaths: [{ ...STATE.datapaths[0], ports: [{ portNo: 1, name: 'x', type: 'gre' }] }] })).toThrow(/bad type/);
+    expect(bad({ ...STATE, datapaths: [{ ...STATE.datapaths[0], ports: [{ portNo: 1, name: 'x', type: 'stt' }] }] })).toThrow(/bad type/);
     // A tunnel port keeps its UDP port.
     expect(bad({ ...STATE, datapaths: [{ ...STATE.datapaths[0], ports: [{ portNo: 1, name: 'x', type: 'vxlan' }] }] })).toThrow(/ports\[0\]: bad dstPort/);
     expect(bad({ ...STATE, datapaths: [{ ...STATE.datapaths[0], ports: [{ portNo: 1, name: 'x', type: 'geneve', dstPort: 70000 }] }] })).toThrow(/bad dstPort/);
