@@ -51,10 +51,12 @@ export interface ActionSink {
   recirculate(frame: Uint8Array, meta: PacketMeta): void;
   /**
    * ct(): sends the packet through the connection tracker and sets meta.ct
-   * to its verdict. False: the packet is dropped (the module frees it when
-   * conntrack fails, e.g. a zone over its limit).
+   * to its verdict. False: the packet goes no further (the module frees it
+   * when conntrack fails, e.g. a zone over its limit, and holds an IP
+   * fragment until its datagram is whole). A frame: the packet is now that
+   * reassembled datagram.
    */
-  conntrack(frame: Uint8Array, meta: PacketMeta, action: CtAction): boolean;
+  conntrack(frame: Uint8Array, meta: PacketMeta, action: CtAction): boolean | Uint8Array;
 }
 
 export interface ExecStats {
@@ -269,7 +271,11 @@ function run(sink: ActionSink, p: Packet, actions: readonly Action[], stats?: Ex
           p.meta.ct = { state: CS_TRK | CS_INV, zone: a.zone ?? 0, mark: 0, labels: 0n };
           break;
         }
-        if (!sink.conntrack(p.frame, p.meta, a)) return;
+        {
+          const r = sink.conntrack(p.frame, p.meta, a);
+          if (r === false) return;
+          if (r !== true) p.frame = r;
+        }
         break;
       case 'ctClear':
         // ovs_ct_clear: the packet is untracked again and its key's ct fields zero.

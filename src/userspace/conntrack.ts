@@ -11,9 +11,10 @@
 // lazily when looked up and in a small sweep on every call.
 //
 // Where this differs from the kernel, deliberately:
-// - IP fragments are not reassembled (the module does it before tracking, in
-//   ovs_ct_handle_fragments, and holds fragments until the datagram is
-//   whole): a fragment is reported invalid here.
+// - IPv6 fragments are not reassembled (the module does it before tracking,
+//   in ovs_ct_handle_fragments, and holds fragments until the datagram is
+//   whole): such a fragment is reported invalid here. IPv4 fragments are
+//   reassembled by the datapath before they get here (packet/ipv4-frag.ts).
 // - SCTP, DCCP, UDP-Lite and GRE have trackers of their own in the kernel
 //   (states, checksums, their own timeouts); here they are tracked like any
 //   other protocol by the generic tracker (600 s), with ports in the tuple for

@@ -11,8 +11,10 @@ import { encodePacketMessage } from '../ovs/packet.js';
 import type { DpMegaflowStats, DpStats } from '../ovs/structs.js';
 import * as U from '../ovs/uapi.js';
 import { kernelCutsShortIpv6Chain } from '../packet/ipv6.js';
+import { fragmentIpv4, Ipv4Defrag } from '../packet/ipv4-frag.js';
+import { ETH_HLEN, ETH_P_IP, FRAG_NONE } from '../packet/constants.js';
 import { parsePacket } from '../packet/parse.js';
-import { ParsedPacket } from '../packet/result.js';
+import { Layer, ParsedPacket } from '../packet/result.js';
 import { decapsulate, emptyTunnelMeta, encapsulate, GENEVE_PORT, sourcePort, TUN_F_CSUM, VXLAN_PORT, type TunnelKind } from '../packet/tunnel.js';
 import { executeActions, flowHash, type ActionSink, type ExecStats } from './actions.js';
 import { ConnTracker } from './conntrack.js';
@@ -58,6 +60,11 @@ export interface DatapathEnv {
 }
 
 let processTracker: ConnTracker | undefined;
+let processDefrag: Ipv4Defrag | undefined;
+/** The process's IPv4 reassembly queues, shared by its datapaths as the tracker is. */
+export function sharedDefrag(): Ipv4Defrag {
+  return (processDefrag ??= new Ipv4Defrag());
+}
 /** The process's connection tracker, shared by its datapaths. */
 export function sharedConnTracker(): ConnTracker {
   return (processTracker ??= new ConnTracker({ now: monotonicMs }));
@@ -88,6 +95,7 @@ export class Datapath implements ActionSink {
   private readonly pp = new ParsedPacket();
   /** ct() parses the packet as it is at that action, apart from the parse of the lookup. */
   private readonly ctPp = new ParsedPacket();
+  private readonly outPp = new ParsedPacket();
   private readonly tracker: ConnTracker;
   private readonly key = new FlatKey();
   /** Metadata of received frames, reused: only in_port is set. */
@@ -247,8 +255,9 @@ export class Datapath implements ActionSink {
     }
     hitFlow(flow, frame.length, pp.tcpFlags, this.now);
     const outs = flowOutputs(flow);
-    if (outs !== undefined) {
-      // Outputs only: the frame goes as it is, one copy per extra port.
+    if (outs !== undefined && meta.mru === undefined) {
+      // Outputs only: the frame goes as it is, one copy per extra port
+      // (a reassembled datagram, to be cut again, takes the full path).
       for (let i = 0; i < outs.length; i++) this.output(outs[i], i === outs.length - 1 ? frame : frame.slice());
       return;
     }
@@ -264,7 +273,18 @@ export class Datapath implements ActionSink {
     const port = this.ports.get(portNo);
     if (!port) return;
     if (port.tunnel) this.tunnelOutput(port, port.tunnel, frame, meta);
+    else if (meta?.mru && frame.length > meta.mru + ETH_HLEN) this.fragmentOutput(port, frame, meta.mru);
     else port.send(frame);
+  }
+
+  /** do_output() of a reassembled datagram: cut to its largest fragment's size again, or dropped if the port cannot carry that. */
+  private fragmentOutput(port: Port, frame: Uint8Array, mru: number): void {
+    const pp = parsePacket(frame, frame.length, this.outPp);
+    if (mru > port.mtu || pp.ethType !== ETH_P_IP || !(pp.layers & Layer.IPV4)) {
+      port.counters.txDropped++;
+      return;
+    }
+    for (const f of fragmentIpv4(frame, pp.l3, mru)) port.send(f);
   }
 
   private readonly routeSources = new Map<number, { src: number; until: number }>();
@@ -321,16 +341,26 @@ export class Datapath implements ActionSink {
     this.process(frame, meta);
   }
 
-  conntrack(frame: Uint8Array, meta: PacketMeta, a: CtAction): boolean {
-    const pp = parsePacket(frame, frame.length, this.ctPp);
+  conntrack(frame: Uint8Array, meta: PacketMeta, a: CtAction): boolean | Uint8Array {
+    let pp = parsePacket(frame, frame.length, this.ctPp);
     const zone = a.zone ?? 0;
+    // ovs_ct_handle_fragments(): an IPv4 fragment waits for its datagram,
+    // which then goes on, whole, in its place.
+    let whole: Uint8Array | undefined;
+    if (pp.ethType === ETH_P_IP && pp.layers & Layer.IPV4 && pp.ipFrag !== FRAG_NONE) {
+      const r = sharedDefrag().add(frame, pp.l3, zone, monotonicMs());
+      if (typeof r === 'string') return false;
+      whole = r.frame;
+      meta.mru = r.mru;
+      pp = parsePacket(whole, whole.length, this.ctPp);
+    }
     const commit = a.commit || a.forceCommit ? { mark: a.mark, labels: a.labels, force: a.forceCommit } : undefined;
     // A packet tracked before (then recirculated) carries that verdict: in
     // the same zone the module only finds its connection again.
     const v = this.tracker.process(pp, zone, commit, meta.ct?.fromKey ? undefined : meta.ct);
     if (v.drop) return false;
     meta.ct = { state: v.state, zone, mark: v.mark, labels: v.labels, orig: v.orig };
-    return true;
+    return whole ?? true;
   }
 
   private missPid(inPort: number, frame: Uint8Array): number {
@@ -352,7 +382,7 @@ export class Datapath implements ActionSink {
     const msg = encodePacketMessage(this.env.packetFamilyId, {
       cmd,
       dpIfindex: this.ifindex,
-      attrs: { key: w.finish().slice(), userdata, len: sendLen === undefined ? undefined : frame.length, packet: sendLen === undefined ? frame : frame.subarray(0, sendLen) },
+      attrs: { key: w.finish().slice(), userdata, mru: meta.mru, len: sendLen === undefined ? undefined : frame.length, packet: sendLen === undefined ? frame : frame.subarray(0, sendLen) },
     });
     if (this.env.send(pid, msg)) {
       if (port) port.upcallSuccess++;

@@ -51,6 +51,11 @@ export interface PacketMeta {
   tunnel?: TunnelMeta;
   /** Where a tunnel port sends the packet: set by set(tunnel(...)), as the kernel's tx tunnel info. */
   tunnelOut?: TunnelMeta;
+  /**
+   * A datagram ct() reassembled: its largest fragment's size (OVS_CB(skb)->mru).
+   * Output cuts the packet to it again; upcalls report it (OVS_PACKET_ATTR_MRU).
+   */
+  mru?: number;
 }
 
 /** The key's conntrack fields after a ct() action. */

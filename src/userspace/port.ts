@@ -51,7 +51,7 @@ export class Port {
   private closed = false;
   private readonly pp = new ParsedPacket();
   /** The device's MTU (read once): frames beyond it are TCP super-segments to cut. */
-  private readonly mtu: number;
+  readonly mtu: number;
 
   constructor(
     readonly portNo: number,

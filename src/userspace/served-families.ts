@@ -490,6 +490,8 @@ function packetFamily(reg: DatapathRegistry): ServedFamily {
       const meta: PacketMeta = { inPort: k.inPort ?? MAX_PORTS, priority: k.priority, skbMark: k.skbMark, recircId: k.recircId, dpHash: k.dpHash, ct: ctFromKey(k) };
       // The key's tunnel is the packet's, as ovs_flow_key_extract_userspace takes it.
       if (k.tunnel && k.tunnel.ipv4Dst !== undefined) meta.tunnel = tunnelMetaOf(k.tunnel);
+      // A reassembled datagram sent back by the handler is cut to its fragments' size on output.
+      if (m.attrs.mru) meta.mru = m.attrs.mru;
       // The module checks an execute's actions as it checks a flow's, against
       // the key it extracts from the packet (ovs_flow_key_extract_userspace):
       // the parts of it the checks read, without building the key.
