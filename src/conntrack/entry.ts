@@ -329,10 +329,14 @@ export function decodeCtEntry(m: NlMessage): CtEntry {
 
 // ---- requests -----------------------------------------------------------
 
-/** Starts a ctnetlink request: nlmsghdr and nfgenmsg; returns the writer and a finisher. */
-export function ctRequest(cmd: number, family: number, sizeHint = 64): { w: AttrWriter; end: () => Uint8Array } {
+/**
+ * Starts a ctnetlink message: nlmsghdr (flags, sequence and port id for a
+ * reply; zeros for a request the connection numbers) and nfgenmsg; returns
+ * the writer and a finisher.
+ */
+export function ctRequest(cmd: number, family: number, sizeHint = 64, hdr: { flags?: number; seq?: number; pid?: number } = {}): { w: AttrWriter; end: () => Uint8Array } {
   const w = new AttrWriter(sizeHint);
-  const start = beginMessage(w, nfnlType(NFNL_SUBSYS_CTNETLINK, cmd), 0);
+  const start = beginMessage(w, nfnlType(NFNL_SUBSYS_CTNETLINK, cmd), hdr.flags ?? 0, hdr.seq, hdr.pid);
   w.rawU8(family);
   w.rawU8(NFNETLINK_V0);
   w.rawU16(0); // res_id, big-endian zero
@@ -413,11 +417,7 @@ export interface CtEntryOut {
  * default), status, timeout, TCP state, mark and labels (when set), id, use.
  */
 export function encodeCtEntry(e: CtEntryOut, flags: number, seq: number, pid: number): Uint8Array {
-  const w = new AttrWriter(256);
-  const start = beginMessage(w, nfnlType(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_NEW), flags, seq, pid);
-  w.rawU8(e.family);
-  w.rawU8(NFNETLINK_V0);
-  w.rawU16(0);
+  const { w, end } = ctRequest(IPCTNL_MSG_CT_NEW, e.family, 256, { flags, seq, pid });
   writeTuple(w, CTA_TUPLE_ORIG, e.orig);
   writeTuple(w, CTA_TUPLE_REPLY, e.reply);
   if (e.zone) w.be16(CTA_ZONE, e.zone);
@@ -441,6 +441,5 @@ export function encodeCtEntry(e: CtEntryOut, flags: number, seq: number, pid: nu
   }
   w.be32(CTA_ID, e.id);
   w.be32(CTA_USE, 1);
-  endMessage(w, start);
-  return w.finish().slice();
+  return end().slice();
 }

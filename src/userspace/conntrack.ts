@@ -14,7 +14,8 @@
 // - IPv6 fragments are not reassembled (the module does it before tracking,
 //   in ovs_ct_handle_fragments, and holds fragments until the datagram is
 //   whole): such a fragment is reported invalid here. IPv4 fragments are
-//   reassembled by the datapath before they get here (packet/ipv4-frag.ts).
+//   reassembled before they get here, in the tracker's own queues (`defrag`),
+//   by the datapath's ct() (packet/ipv4-frag.ts).
 // - SCTP, DCCP, UDP-Lite and GRE have trackers of their own in the kernel
 //   (states, checksums, their own timeouts); here they are tracked like any
 //   other protocol by the generic tracker (600 s), with ports in the tuple for
@@ -29,9 +30,12 @@
 //   candidates are the oldest entries, not those of the new tuple's hash
 //   buckets, and an expired entry counts as one.
 import type { CtTuple } from '../conntrack/entry.js';
+import type { ZoneLimit } from '../ovs/structs.js';
+import { OVS_ZONE_LIMIT_DEFAULT_ZONE as DEFAULT_ZONE } from '../ovs/uapi.js';
 import { ipv4FromBytes, ipv6FromBytes } from '../ovs/addr.js';
 import { be16 } from '../packet/bytes.js';
 import { l4ChecksumOk } from '../packet/checksum.js';
+import { Ipv4Defrag } from '../packet/ipv4-frag.js';
 import { ETH_P_IP, ETH_P_IPV6, FRAG_NONE, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../packet/constants.js';
 import { Layer, type ParsedPacket } from '../packet/result.js';
 import {
@@ -241,7 +245,9 @@ function tupleKey(zone: number, v6: boolean, proto: number, sb: Uint8Array, so: 
   );
 }
 
-let nextConnId = 1;
+let lastConnId = 0;
+/** CTA_IDs from 1 up, wrapping before 2^32. */
+const nextId = (): number => (lastConnId = (lastConnId % 0xffffffff) + 1);
 
 /** A connection (struct nf_conn, the parts kept here). */
 class Conn implements TcpOwner {
@@ -267,7 +273,7 @@ class Conn implements TcpOwner {
   /** Counted against its zone's limit (committed while the zone had one). */
   limited = false;
   /** CTA_ID: how ctnetlink names the entry. */
-  readonly id = nextConnId++ >>> 0 || nextConnId++;
+  readonly id = nextId();
 
   constructor(
     readonly zone: number,
@@ -433,21 +439,14 @@ function invalidVerdict(): CtVerdict {
   return { state: CS_TRK | CS_INV, mark: 0, labels: 0n, orig: undefined, drop: false };
 }
 
-/** A zone's connection limit as ovs_ct_limit reports it: zone -1 is the default. */
-export interface ZoneLimitState {
-  zoneId: number;
-  limit: number;
-  count: number;
-}
-
-/** OVS_ZONE_LIMIT_DEFAULT_ZONE. */
-const DEFAULT_ZONE = -1;
 /** CT_LIMIT_HASH_BUCKETS: the module lists zone limits bucket by bucket. */
 const LIMIT_BUCKETS = 512;
 
 export class ConnTracker {
   private readonly clock: () => number;
   private readonly maxEntries: number;
+  /** IPv4 reassembly before tracking (ip_defrag): the namespace's, as the table is. */
+  readonly defrag = new Ipv4Defrag();
   /** ovs_ct_limit: per-zone limits (0: none), the default, and the connections each limited zone counts. */
   private readonly zoneLimits = new Map<number, number>();
   private defaultLimit = 0;
@@ -539,11 +538,12 @@ export class ConnTracker {
     return { state, mark: conn.mark, labels: conn.labels, orig: conn.orig, drop: false };
   }
 
-  /** Deletes every connection, or those of one zone; returns how many. */
-  flush(zone?: number): number {
+  /** Deletes every connection, or those of one zone, or of one address family (AF_INET, AF_INET6); returns how many. */
+  flush(zone?: number, family?: number): number {
     let n = 0;
     for (const c of this.conns) {
       if (zone !== undefined && c.zone !== zone) continue;
+      if (family !== undefined && (c.v6 ? AF_INET6 : AF_INET) !== family) continue;
       this.remove(c);
       n++;
     }
@@ -865,10 +865,10 @@ export class ConnTracker {
    * every zone limit, in the module's order (by hash bucket, the newest of a
    * bucket first).
    */
-  getZoneLimits(zones?: readonly number[]): ZoneLimitState[] {
-    const row = (zoneId: number, limit: number): ZoneLimitState => ({ zoneId, limit, count: this.zoneCount(zoneId) });
+  getZoneLimits(zones?: readonly number[]): ZoneLimit[] {
+    const row = (zoneId: number, limit: number): ZoneLimit => ({ zoneId, limit, count: this.zoneCount(zoneId) });
     if (zones) {
-      const out: ZoneLimitState[] = [];
+      const out: ZoneLimit[] = [];
       for (const z of zones) {
         if (z === DEFAULT_ZONE) out.push({ zoneId: DEFAULT_ZONE, limit: this.defaultLimit, count: 0 });
         else if (z >= 0 && z <= 0xffff) out.push(row(z, this.zoneLimits.get(z) ?? this.defaultLimit));
@@ -877,7 +877,7 @@ export class ConnTracker {
     }
     const buckets: number[][] = [];
     for (const z of this.zoneLimits.keys()) (buckets[z % LIMIT_BUCKETS] ??= []).unshift(z);
-    const out: ZoneLimitState[] = [{ zoneId: DEFAULT_ZONE, limit: this.defaultLimit, count: 0 }];
+    const out: ZoneLimit[] = [{ zoneId: DEFAULT_ZONE, limit: this.defaultLimit, count: 0 }];
     for (const b of buckets) if (b) for (const z of b) out.push(row(z, this.zoneLimits.get(z)!));
     return out;
   }

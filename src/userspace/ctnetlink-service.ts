@@ -4,9 +4,9 @@
 // datapath's table as they do the kernel's: a dump of IPCTNL_MSG_CT_NEW
 // entries, DELETE of one entry (by zone, original tuple and id) or of all,
 // and GET_STATS with the table's size and limit.
-import { AttrWriter, getBe16, getBe32, parseAttrs, type Attr } from '../netlink/attr.js';
+import { getBe16, getBe32, parseAttrs, type Attr } from '../netlink/attr.js';
 import { NLM_F_ACK, NLM_F_DUMP, NLM_F_MULTI } from '../netlink/constants.js';
-import { beginMessage, endMessage, type NlMessage } from '../netlink/message.js';
+import type { NlMessage } from '../netlink/message.js';
 import {
   AF_UNSPEC,
   CTA_ID,
@@ -18,11 +18,9 @@ import {
   IPCTNL_MSG_CT_GET,
   IPCTNL_MSG_CT_GET_STATS,
   NFGENMSG_LEN,
-  NFNETLINK_V0,
   NFNL_SUBSYS_CTNETLINK,
-  nfnlType,
 } from '../conntrack/constants.js';
-import { decodeTuple, encodeCtEntry } from '../conntrack/entry.js';
+import { ctRequest, decodeTuple, encodeCtEntry } from '../conntrack/entry.js';
 import type { ConnTracker } from './conntrack.js';
 import { encodeDone, encodeError } from './genl-service.js';
 
@@ -62,8 +60,7 @@ export function serveCtnetlink(req: NlMessage, pid: number, tracker: ConnTracker
       const orig = attr(CTA_TUPLE_ORIG);
       if (!orig) {
         // No tuple: the whole table (ctnetlink_flush_conntrack), of one family if named.
-        if (family === AF_UNSPEC) tracker.flush();
-        else for (const e of [...tracker.entries()]) if (e.family === family) tracker.deleteEntry(e.zone, e.orig, e.id);
+        tracker.flush(undefined, family === AF_UNSPEC ? undefined : family);
         return ack();
       }
       let tuple;
@@ -78,15 +75,10 @@ export function serveCtnetlink(req: NlMessage, pid: number, tracker: ConnTracker
       return ack();
     }
     case IPCTNL_MSG_CT_GET_STATS: {
-      const w = new AttrWriter(48);
-      const start = beginMessage(w, nfnlType(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_GET_STATS), 0, req.seq, pid);
-      w.rawU8(AF_UNSPEC);
-      w.rawU8(NFNETLINK_V0);
-      w.rawU16(0);
+      const { w, end } = ctRequest(IPCTNL_MSG_CT_GET_STATS, AF_UNSPEC, 48, { seq: req.seq, pid });
       w.be32(CTA_STATS_GLOBAL_ENTRIES, tracker.size);
       w.be32(CTA_STATS_GLOBAL_MAX_ENTRIES, tracker.capacity);
-      endMessage(w, start);
-      return [w.finish().slice(), ...ack()];
+      return [end().slice(), ...ack()];
     }
     default:
       return fail(EOPNOTSUPP, `ctnetlink message ${req.type & 0xff} is not served by the ovsnl datapath daemon`);

@@ -11,7 +11,7 @@ import { encodePacketMessage } from '../ovs/packet.js';
 import type { DpMegaflowStats, DpStats } from '../ovs/structs.js';
 import * as U from '../ovs/uapi.js';
 import { kernelCutsShortIpv6Chain } from '../packet/ipv6.js';
-import { fragmentIpv4, Ipv4Defrag } from '../packet/ipv4-frag.js';
+import { fragmentIpv4 } from '../packet/ipv4-frag.js';
 import { ETH_HLEN, ETH_P_IP, FRAG_NONE } from '../packet/constants.js';
 import { parsePacket } from '../packet/parse.js';
 import { Layer, ParsedPacket } from '../packet/result.js';
@@ -35,7 +35,7 @@ const EFBIG = 27;
 const EADDRINUSE = 98;
 
 /** The UDP source ports a tunnel picks from (the kernel's: ip_local_port_range for vxlan, all for geneve). */
-const TUNNEL_SRC_PORTS: Record<TunnelKind, readonly [number, number]> = { vxlan: [32768, 60999], geneve: [1, 65535], gre: [0, 0] };
+const TUNNEL_SRC_PORTS: Record<Exclude<TunnelKind, 'gre'>, readonly [number, number]> = { vxlan: [32768, 60999], geneve: [1, 65535] };
 const VPORT_TUNNELS: Partial<Record<number, TunnelKind>> = { [U.OVS_VPORT_TYPE_VXLAN]: 'vxlan', [U.OVS_VPORT_TYPE_GENEVE]: 'geneve', [U.OVS_VPORT_TYPE_GRE]: 'gre' };
 /** How long a route's source address is reused for tunnel checksums. */
 const ROUTE_CACHE_MS = 5000;
@@ -60,11 +60,6 @@ export interface DatapathEnv {
 }
 
 let processTracker: ConnTracker | undefined;
-let processDefrag: Ipv4Defrag | undefined;
-/** The process's IPv4 reassembly queues, shared by its datapaths as the tracker is. */
-export function sharedDefrag(): Ipv4Defrag {
-  return (processDefrag ??= new Ipv4Defrag());
-}
 /** The process's connection tracker, shared by its datapaths. */
 export function sharedConnTracker(): ConnTracker {
   return (processTracker ??= new ConnTracker({ now: monotonicMs }));
@@ -162,17 +157,17 @@ export class Datapath implements ActionSink {
     const kind = VPORT_TUNNELS[req.type];
     if (kind) {
       // As the module's compat tunnel vports: a UDP port is an option, defaulting to the IANA one; GRE takes every GRE packet.
-      const dstPort = kind === 'gre' ? 0 : req.dstPort || (kind === 'vxlan' ? VXLAN_PORT : GENEVE_PORT);
+      const dstPort = kind === 'gre' ? undefined : req.dstPort || (kind === 'vxlan' ? VXLAN_PORT : GENEVE_PORT);
       for (const p of this.ports.values()) {
-        if (p.tunnel && p.tunnel.dstPort === dstPort && (p.tunnel.kind === 'gre') === (kind === 'gre')) {
-          throw new DaemonError(EBUSY, kind === 'gre' ? `port ${p.name} already takes GRE` : `UDP port ${dstPort} is taken by port ${p.name}`);
+        if (p.tunnel && p.tunnel.dstPort === dstPort) {
+          throw new DaemonError(EBUSY, dstPort === undefined ? `port ${p.name} already takes GRE` : `UDP port ${dstPort} is taken by port ${p.name}`);
         }
       }
       try {
-        io = kind === 'gre' ? new (native().TunnelSocket)(47) : new (native().TunnelSocket)(17, dstPort);
+        io = dstPort === undefined ? new (native().TunnelSocket)(47) : new (native().TunnelSocket)(17, dstPort);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
-        throw new DaemonError(code === 'EADDRINUSE' ? EADDRINUSE : EINVAL, `cannot open ${kind === 'gre' ? 'a GRE socket' : `UDP port ${dstPort}`} for ${kind} port ${req.name}: ${(err as Error).message}`);
+        throw new DaemonError(code === 'EADDRINUSE' ? EADDRINUSE : EINVAL, `cannot open ${dstPort === undefined ? 'a GRE socket' : `UDP port ${dstPort}`} for ${kind} port ${req.name}: ${(err as Error).message}`);
       }
       tunnel = { kind, dstPort };
     } else if (req.type === U.OVS_VPORT_TYPE_NETDEV) {
@@ -301,7 +296,12 @@ export class Datapath implements ActionSink {
       return;
     }
     let src = t.src;
-    if (!src && t.flags & TUN_F_CSUM && pt.kind !== 'gre') {
+    // GRE's checksum has no pseudo-header, and GRE no UDP ports.
+    if (pt.kind === 'gre') {
+      port.send(encapsulate(frame, 'gre', t, 0, 0, src));
+      return;
+    }
+    if (!src && t.flags & TUN_F_CSUM) {
       // The checksum covers the source address, which the kernel would only fill in after it.
       const now = monotonicMs();
       let r = this.routeSources.get(t.dst);
@@ -317,7 +317,7 @@ export class Datapath implements ActionSink {
       src = r.src;
     }
     const [min, max] = TUNNEL_SRC_PORTS[pt.kind];
-    port.send(encapsulate(frame, pt.kind, t, sourcePort(flowHash(frame, 0), min, max), t.tpDst || pt.dstPort, src));
+    port.send(encapsulate(frame, pt.kind, t, sourcePort(flowHash(frame, 0), min, max), t.tpDst || pt.dstPort!, src));
   }
 
   userspace(frame: Uint8Array, meta: PacketMeta, action: UserspaceAction, sendLen?: number): void {
@@ -348,7 +348,7 @@ export class Datapath implements ActionSink {
     // which then goes on, whole, in its place.
     let whole: Uint8Array | undefined;
     if (pp.ethType === ETH_P_IP && pp.layers & Layer.IPV4 && pp.ipFrag !== FRAG_NONE) {
-      const r = sharedDefrag().add(frame, pp.l3, zone, monotonicMs());
+      const r = this.tracker.defrag.add(frame, pp.l3, zone, monotonicMs());
       if (typeof r === 'string') return false;
       whole = r.frame;
       meta.mru = r.mru;

@@ -240,6 +240,18 @@ export class UnsupportedKeyError extends Error {
 const UNSUPPORTED: readonly (keyof FlowKey)[] = ['nsh', 'packetType', 'ndExtensions'];
 const TUNNEL_UNSUPPORTED: readonly (keyof TunnelKey)[] = ['ipv6Src', 'ipv6Dst', 'vxlanOpts', 'erspanOpts', 'gtpuOpts', 'ipv4InfoBridge'];
 
+/**
+ * Refuses the fields the layout has no room for, and attributes the codec
+ * only knows by number (keyN); a mask may state them as zeros.
+ */
+function refuseUnsupported<T extends object>(key: T, names: readonly (keyof T)[], isMask: boolean, prefix = ''): void {
+  for (const name of names) {
+    const v = key[name];
+    if (v !== undefined && !(isMask && isZeroish(v))) throw new UnsupportedKeyError(`${prefix}${String(name)}`);
+  }
+  for (const name of Object.keys(key)) if (name.startsWith('key')) throw new UnsupportedKeyError(`${prefix}${name}`);
+}
+
 function writeTunnelMeta(k: FlatKey, t: TunnelMeta): void {
   k.u32(F.TUN_ID, t.idHi);
   k.u32(F.TUN_ID + 4, t.idLo);
@@ -268,11 +280,7 @@ export function tunnelKeyFlags(t: TunnelKey): number {
 }
 
 function writeTunnelKey(t: TunnelKey, k: FlatKey, isMask: boolean): void {
-  for (const name of TUNNEL_UNSUPPORTED) {
-    const v = t[name];
-    if (v !== undefined && !(isMask && isZeroish(v))) throw new UnsupportedKeyError(`tunnel ${name}`);
-  }
-  for (const name of Object.keys(t)) if (name.startsWith('key')) throw new UnsupportedKeyError(`tunnel ${name}`);
+  refuseUnsupported(t, TUNNEL_UNSUPPORTED, isMask, 'tunnel ');
   const opts = t.geneveOpts;
   if (opts && opts.length > FLAT_TUN_OPTS) throw new UnsupportedKeyError(`geneve options longer than ${FLAT_TUN_OPTS} bytes`);
   if (t.id !== undefined) {
@@ -314,11 +322,7 @@ export function writeFlatFromKey(key: FlowKey, k: FlatKey, isMask = false): void
 }
 
 function writeLevel(key: FlowKey, k: FlatKey, depth: number, isMask: boolean): void {
-  for (const name of UNSUPPORTED) {
-    const v = key[name];
-    if (v !== undefined && !(isMask && isZeroish(v))) throw new UnsupportedKeyError(name);
-  }
-  for (const name of Object.keys(key)) if (name.startsWith('key')) throw new UnsupportedKeyError(name);
+  refuseUnsupported(key, UNSUPPORTED, isMask);
   if (depth === 0) {
     if (key.recircId !== undefined) k.u32(F.RECIRC, key.recircId);
     if (key.dpHash !== undefined) k.u32(F.DP_HASH, key.dpHash);

@@ -32,10 +32,10 @@ export interface PortCounters {
   txDropped: number;
 }
 
-/** A tunnel port's kind and UDP port (0 for GRE): its I/O is IPv4 datagrams, not frames. */
+/** A tunnel port's kind and, for UDP tunnels, its UDP port: its I/O is IPv4 datagrams, not frames. */
 export interface PortTunnel {
   kind: TunnelKind;
-  dstPort: number;
+  dstPort?: number;
 }
 
 export class Port {

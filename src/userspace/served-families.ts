@@ -53,7 +53,6 @@ function asMessage(c: GenlCall): NlMessage {
 }
 
 /** A reply body: an encoded message without its nlmsghdr and genlmsghdr. */
-const body = replyOf;
 
 const isDump = (c: GenlCall): boolean => (c.flags & NLM_F_DUMP) === NLM_F_DUMP;
 
@@ -111,7 +110,7 @@ function dpInfo(dp: Datapath): DatapathAttrs {
 }
 
 function dpReply(cmd: number, dp: Datapath): GenlReply {
-  return body(cmd, U.OVS_DATAPATH_VERSION, encodeDatapathMessage(0, { cmd, dpIfindex: dp.ifindex, attrs: dpInfo(dp) }));
+  return replyOf(cmd, U.OVS_DATAPATH_VERSION, encodeDatapathMessage(0, { cmd, dpIfindex: dp.ifindex, attrs: dpInfo(dp) }));
 }
 
 /** The kernel's lookup_datapath(): by name if given, else by dp_ifindex. */
@@ -195,9 +194,9 @@ function vportReply(cmd: number, dp: Datapath, p: Port): GenlReply {
     upcallStats: { success: BigInt(p.upcallSuccess), fail: BigInt(p.upcallFail) },
     upcallPids: p.upcallPids,
     // As the module's tunnel vports report theirs (vxlan_get_options).
-    options: p.tunnel && p.tunnel.kind !== 'gre' ? { dstPort: p.tunnel.dstPort } : undefined,
+    options: p.tunnel?.dstPort !== undefined ? { dstPort: p.tunnel.dstPort } : undefined,
   };
-  return body(cmd, U.OVS_VPORT_VERSION, encodeVportMessage(0, { cmd, dpIfindex: dp.ifindex, attrs }));
+  return replyOf(cmd, U.OVS_VPORT_VERSION, encodeVportMessage(0, { cmd, dpIfindex: dp.ifindex, attrs }));
 }
 
 /** The kernel's lookup_vport(): by name (in any datapath), else by dp_ifindex and port number. */
@@ -366,7 +365,7 @@ function flowInfo(f: FlowEntry, ufidFlags: number): FlowAttrs {
 }
 
 function flowReply(cmd: number, dp: Datapath, f: FlowEntry, ufidFlags: number): GenlReply {
-  return body(cmd, U.OVS_FLOW_VERSION, encodeFlowMessage(0, { cmd, dpIfindex: dp.ifindex, attrs: flowInfo(f, ufidFlags) }));
+  return replyOf(cmd, U.OVS_FLOW_VERSION, encodeFlowMessage(0, { cmd, dpIfindex: dp.ifindex, attrs: flowInfo(f, ufidFlags) }));
 }
 
 /** A flow named by UFID, or (for flows without one) by exact key. */

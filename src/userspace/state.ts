@@ -62,7 +62,7 @@ function datapathState(dp: Datapath): DatapathState {
   for (const p of [...dp.ports.values()].sort((a, b) => a.portNo - b.portNo)) {
     if (p.portNo === U.OVSP_LOCAL) continue;
     const type = TYPE_NAMES[p.type];
-    if (type) ports.push(p.tunnel && p.tunnel.kind !== 'gre' ? { portNo: p.portNo, name: p.name, type, dstPort: p.tunnel.dstPort } : { portNo: p.portNo, name: p.name, type });
+    if (type) ports.push(p.tunnel?.dstPort !== undefined ? { portNo: p.portNo, name: p.name, type, dstPort: p.tunnel.dstPort } : { portNo: p.portNo, name: p.name, type });
   }
   return { name: dp.name, userFeatures: dp.userFeatures, masksCacheSize: dp.masksCacheSize, ports };
 }
