@@ -154,6 +154,19 @@ describe('warnings before writes', () => {
     expect(h.list).toEqual(given);
   });
 
+  it('an infinite interval scans at the first write only (ovsnl run)', () => {
+    const given: string[] = [];
+    const h = new HostWarnings({ procRoot: root, intervalMs: Infinity });
+    h.onWarning = (w) => given.push(w);
+    vswitchd(7);
+    h.beforeWrite();
+    expect(given).toHaveLength(1);
+    rmSync(join(root, '7'), { recursive: true });
+    vswitchd(8);
+    for (let i = 0; i < 3; i++) h.beforeWrite();
+    expect(given).toHaveLength(1);
+  });
+
   it('KernelDpif warns on datapath creation and still creates it', async () => {
     vswitchd(99);
     const kernel = new FakeKernel();
