@@ -13,6 +13,7 @@ import type { FlowKey } from '../ovs/keys.js';
 import { ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, ETH_P_MPLS_MC, ETH_P_MPLS_UC, ETH_P_RARP, ETH_TYPE_NONE, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../packet/constants.js';
 import { Layer, type ParsedPacket } from '../packet/result.js';
 import { isVlanTpid } from '../packet/ethernet.js';
+import { refusedNat } from './conntrack-nat.js';
 
 const isMpls = (t: number): boolean => t === ETH_P_MPLS_UC || t === ETH_P_MPLS_MC;
 
@@ -155,6 +156,9 @@ function refusedCt(a: CtAction, s: FlowState): string | undefined {
   if (a.mark && a.mark.mask === 0) return 'ct_mark mask cannot be 0';
   if (a.labels && a.labels.mask === 0n) return 'ct_labels mask cannot be 0';
   const commit = a.commit || a.forceCommit;
+  // parse_nat() runs as the attributes are walked, the commit rules after.
+  const nat = a.nat && refusedNat(a.nat, s.l3Type === ETH_P_IPV6, !!commit);
+  if (nat) return nat;
   if (!commit && a.mark) return "Setting conntrack mark requires 'commit' flag.";
   if (!commit && a.labels) return "Setting conntrack labels requires 'commit' flag.";
   return undefined;

@@ -324,8 +324,7 @@ export function unsupportedAction(actions: readonly Action[]): string | undefine
   for (const a of actions) {
     if (!SUPPORTED_ACTIONS.has(a.type)) return a.type;
     if (a.type === 'ct') {
-      // The tracker has no NAT, no ALG helpers and no timeout policies yet.
-      if (a.nat) return 'ct(nat)';
+      // The tracker has no ALG helpers and no timeout policies yet.
       if (a.helper !== undefined) return `ct(helper=${a.helper})`;
       if (a.timeout !== undefined) return `ct(timeout=${a.timeout})`;
       if (a.extra?.length) return `ct attribute ${a.extra[0].type}`;

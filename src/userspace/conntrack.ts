@@ -20,8 +20,11 @@
 //   (states, checksums, their own timeouts); here they are tracked like any
 //   other protocol by the generic tracker (600 s), with ports in the tuple for
 //   SCTP, DCCP and UDP-Lite as the kernel's tuple has them.
-// - No NAT, no helpers or expectations, no timeout policies, no events: ct()
-//   actions asking for them are refused before they get here.
+// - No helpers or expectations, no timeout policies, no events: ct()
+//   actions asking for them are refused before they get here. NAT is
+//   netfilter's (conntrack-nat.ts), but a clash on a translated tuple takes
+//   a random port from this process's generator, not the kernel's, and an
+//   ICMPv6 error's quoted packet is read without extension headers.
 // - Zone limits (ovs_ct_limit) count the connections committed while their
 //   zone had a limit, as the module's nf_conncount list does, but without
 //   its grace of a jiffy or two for a connection that never got confirmed.
@@ -36,6 +39,25 @@ import { ipv4FromBytes, ipv6FromBytes } from '../ovs/addr.js';
 import { be16 } from '../packet/bytes.js';
 import { l4ChecksumOk } from '../packet/checksum.js';
 import { Ipv4Defrag } from '../packet/ipv4-frag.js';
+import type { CtNat } from '../ovs/actions.js';
+import {
+  IPS_DST_NAT,
+  IPS_DST_NAT_DONE,
+  IPS_NAT_MASK,
+  IPS_SRC_NAT,
+  IPS_SRC_NAT_DONE,
+  MANIP_DST,
+  MANIP_SRC,
+  RANGE_MAP_IPS,
+  manipPacket,
+  natRequestOf,
+  translateIcmpError,
+  uniqueTuple,
+  type IpView,
+  type NatRange,
+  type NatRequest,
+  type NatTuple,
+} from './conntrack-nat.js';
 import { ETH_P_IP, ETH_P_IPV6, FRAG_NONE, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../packet/constants.js';
 import { Layer, type ParsedPacket } from '../packet/result.js';
 import {
@@ -252,12 +274,17 @@ const nextId = (): number => (lastConnId = (lastConnId % 0xffffffff) + 1);
 /** A connection (struct nf_conn, the parts kept here). */
 class Conn implements TcpOwner {
   readonly origKey: string;
-  readonly replyKey: string;
+  /** The reply tuple and its key: NAT changes them before the connection is confirmed (nf_conntrack_alter_reply). */
+  replyKey: string;
   /** The tuple fields after the addresses: ports, or ICMP id and type << 8 | code. */
   readonly origA: number;
   readonly origB: number;
-  readonly replyA: number;
-  readonly replyB: number;
+  replyA: number;
+  replyB: number;
+  replySrc: Uint8Array;
+  replyDst: Uint8Array;
+  /** IPS_*NAT* status bits. */
+  natStatus = 0;
   readonly orig: CtOrigTuple;
   readonly halves: [Half, Half];
   /** In the table (IPS_CONFIRMED). */
@@ -290,6 +317,8 @@ class Conn implements TcpOwner {
     this.origB = b;
     this.replyA = replyA;
     this.replyB = replyB;
+    this.replySrc = dst;
+    this.replyDst = src;
     this.origKey = tupleKey(zone, v6, proto, src, 0, dst, 0, a, b);
     this.replyKey = tupleKey(zone, v6, proto, dst, 0, src, 0, replyA, replyB);
     // __ovs_ct_update_key_orig_tp(): ICMP reports type and code as the ports.
@@ -302,7 +331,14 @@ class Conn implements TcpOwner {
   }
 
   get status(): number {
-    return (this.seenReply ? IPS_SEEN_REPLY : 0) | (this.assured ? IPS_ASSURED : 0) | (this.confirmed ? IPS_CONFIRMED : 0);
+    return (this.seenReply ? IPS_SEEN_REPLY : 0) | (this.assured ? IPS_ASSURED : 0) | (this.confirmed ? IPS_CONFIRMED : 0) | this.natStatus;
+  }
+
+  /** A direction's tuple (ct->tuplehash[dir].tuple). */
+  tuple(dir: number): NatTuple {
+    return dir === ORIGINAL
+      ? { src: this.orig.src, dst: this.orig.dst, a: this.origA, b: this.origB }
+      : { src: this.replySrc, dst: this.replyDst, a: this.replyA, b: this.replyB };
   }
 }
 
@@ -456,6 +492,8 @@ export class ConnTracker {
   private readonly byKey = new Map<string, Half>();
   /** Connections in the order they were confirmed (for sweeps and eviction). */
   private readonly conns = new Set<Conn>();
+  /** Source-NATed connections by their original source (nf_nat_bysource), oldest first. */
+  private readonly bySource = new Map<string, Conn[]>();
   private sweeper: IterableIterator<Conn> | undefined;
   // What track() found (fields rather than a result object: no allocation per packet).
   private resConn: Conn | undefined;
@@ -500,7 +538,7 @@ export class ConnTracker {
    * key's ct fields before this action, if the packet went through ct()
    * before (see CtPrior).
    */
-  process(p: ParsedPacket, zone: number, commit?: CtCommit, prior?: CtPrior): CtVerdict {
+  process(p: ParsedPacket, zone: number, commit?: CtCommit, prior?: CtPrior, nat?: CtNat): CtVerdict {
     const now = this.clock();
     this.sweep(now, SWEEP_PER_PACKET);
     if (!readPacket(p)) return invalidVerdict();
@@ -512,7 +550,7 @@ export class ConnTracker {
     let conn: Conn | undefined;
     let state = 0;
     if (executed || (priorState === 0 && force)) {
-      const h = this.findPacket(zone, now);
+      const h = this.findPacket(zone, now, (priorState & NAT_BITS) !== 0);
       if (h && force && h.dir === REPLY) {
         // Force: the packet's direction becomes the original one.
         this.remove(h.conn);
@@ -533,6 +571,14 @@ export class ConnTracker {
     // __ovs_ct_lookup(): established TCP connections are liberal about
     // windows from now on, so out-of-window packets are not marked invalid.
     if (conn.confirmed && conn.tcp && tcpEstablished(conn)) tcpSetLiberal(conn.tcp);
+
+    // NAT once per packet and zone (the key's NAT bits say it was done), on
+    // a connection that is or is being committed; the packet is rewritten.
+    if (nat && !(state & NAT_BITS) && (conn.confirmed || commit)) {
+      const bits = this.nat(conn, state, natRequestOf(nat, conn.v6), commit !== undefined);
+      if (bits < 0) return { state: 0, mark: 0, labels: 0n, orig: undefined, drop: true };
+      state |= bits;
+    }
 
     if (commit && !this.commit(conn, commit, state)) return { state: 0, mark: 0, labels: 0n, orig: undefined, drop: true };
     return { state, mark: conn.mark, labels: conn.labels, orig: conn.orig, drop: false };
@@ -575,7 +621,7 @@ export class ConnTracker {
         family,
         proto: c.proto,
         orig: viewTuple(c, c.orig.src, c.orig.dst, c.origA, c.origB),
-        reply: viewTuple(c, c.orig.dst, c.orig.src, c.replyA, c.replyB),
+        reply: viewTuple(c, c.replySrc, c.replyDst, c.replyA, c.replyB),
         status: c.status,
         state: tcpState === undefined ? '' : TCP_CT_NAMES[tcpState],
         tcpState,
@@ -744,7 +790,7 @@ export class ConnTracker {
     if (!h) return T_INVALID;
     const c = h.conn;
     // The error must go to the connection's end in that direction.
-    const ctDst = h.dir === ORIGINAL ? c.orig.dst : c.orig.src;
+    const ctDst = h.dir === ORIGINAL ? c.orig.dst : c.replyDst;
     if (!sameBytes(b, p.l3 + (p.v6 ? 24 : 16), ctDst, n)) return T_INVALID;
     this.resConn = c;
     this.resState = h.dir === REPLY ? CS_TRK | CS_REL | CS_RPL : CS_TRK | CS_REL;
@@ -780,15 +826,136 @@ export class ConnTracker {
       this.byKey.set(c.origKey, c.halves[ORIGINAL]);
       this.byKey.set(c.replyKey, c.halves[REPLY]);
       this.conns.add(c);
+      if (c.natStatus & IPS_SRC_NAT_DONE) {
+        const k = sourceKey(c);
+        const list = this.bySource.get(k);
+        if (list) list.push(c);
+        else this.bySource.set(k, [c]);
+      }
     }
     return true;
   }
 
-  /** The connection the packet's own tuple names, without tracking it (ovs_ct_find_existing()). */
-  private findPacket(zone: number, now: number): Half | undefined {
+  /**
+   * ovs_ct_nat(): translates the packet of `c` (its ct_state so far in
+   * `state`) as the action asks, or as the connection was translated
+   * before. Returns the key's NAT bits (one per manipulation done, even
+   * one that changed nothing, as ovs_nat_update_key() sets them), or -1 to
+   * drop the packet.
+   */
+  private nat(c: Conn, state: number, req: NatRequest, commit: boolean): number {
+    const reply = (state & CS_RPL) !== 0;
+    const isNew = (state & (CS_EST | CS_REL | CS_RPL)) === 0;
+    const relatedOrig = (state & (CS_REL | CS_RPL)) === CS_REL;
+    let manip: number;
+    if (!isNew && c.natStatus & IPS_NAT_MASK && (!relatedOrig || commit)) {
+      // As before: a reply undoes the translation of the original direction.
+      const src = (c.natStatus & IPS_SRC_NAT) !== 0;
+      manip = reply ? (src ? MANIP_DST : MANIP_SRC) : src ? MANIP_SRC : MANIP_DST;
+    } else if (req.manip !== undefined) {
+      manip = req.manip;
+    } else {
+      return 0;
+    }
+    if (!this.natExecute(c, state, req.range, manip)) return -1;
+    let bits = manip === MANIP_SRC ? CS_SNAT : CS_DNAT;
+    if (c.natStatus & IPS_DST_NAT) {
+      if (c.natStatus & IPS_SRC_NAT) {
+        manip = manip === MANIP_SRC ? MANIP_DST : MANIP_SRC;
+        if (!this.natExecute(c, state, req.range, manip)) return -1;
+        bits |= manip === MANIP_SRC ? CS_SNAT : CS_DNAT;
+      } else if (!reply) {
+        // The source of a destination-NATed connection is bound too (to itself).
+        if (!this.natExecute(c, state, undefined, MANIP_SRC)) return -1;
+        bits |= CS_SNAT;
+      }
+    }
+    return bits;
+  }
+
+  /** ovs_ct_nat_execute(): sets the connection's mapping up if it has none for `manip`, then rewrites the packet. False: drop. */
+  private natExecute(c: Conn, state: number, range: NatRange | undefined, manip: number): boolean {
+    const p = pk;
+    const dir = state & CS_RPL ? REPLY : ORIGINAL;
+    const view: IpView = { b: p.buf, l3: p.l3, l4: p.l3 + p.dataoff, end: p.l3 + p.len, v6: p.v6, proto: p.proto };
+    if (state & CS_REL && isIcmpProto(p.proto)) {
+      // An ICMP error: what it quotes is translated too (nf_nat_icmp_reply_translation).
+      const other = c.tuple(dir === ORIGINAL ? REPLY : ORIGINAL);
+      return translateIcmpError(view, other, this.inverted(c, other), manip, c.natStatus, natStatusBit(manip, dir));
+    }
+    if (state & CS_REL || (state & (CS_EST | CS_RPL)) === 0) {
+      if (!(c.natStatus & (manip === MANIP_SRC ? IPS_SRC_NAT_DONE : IPS_DST_NAT_DONE))) {
+        if (range && range.flags & RANGE_MAP_IPS) this.natSetup(c, range, manip);
+        else this.natNullBinding(c, manip);
+      }
+    }
+    // nf_nat_packet(): only a direction the mapping changes is rewritten.
+    if (c.natStatus & natStatusBit(manip, dir)) manipPacket(view, this.inverted(c, c.tuple(dir === ORIGINAL ? REPLY : ORIGINAL)), manip);
+    return true;
+  }
+
+  /** nf_ct_invert_tuple() of a connection's tuple. */
+  private inverted(c: Conn, t: NatTuple): NatTuple {
+    invertFields(inv, c.proto, t.a, t.b);
+    return { src: t.dst, dst: t.src, a: inv.a, b: inv.b };
+  }
+
+  /** nf_nat_alloc_null_binding(): a mapping to the address the connection already has, ports free to move on a clash. */
+  private natNullBinding(c: Conn, manip: number): void {
+    const ip = manip === MANIP_SRC ? c.replyDst : c.replySrc;
+    this.natSetup(c, { flags: RANGE_MAP_IPS, min: ip, max: ip, minProto: 0, maxProto: 0 }, manip);
+  }
+
+  /** nf_nat_setup_info(): picks the translated tuple of a connection not yet confirmed and points its reply at it. */
+  private natSetup(c: Conn, range: NatRange, manip: number): void {
+    if (c.confirmed) return;
+    const curr = this.inverted(c, c.tuple(REPLY));
+    const now = this.clock();
+    const taken = (t: NatTuple): boolean => this.tupleTaken(c, t, now);
+    const bySource = (): NatTuple[] => {
+      const list = this.bySource.get(sourceKey(c)) ?? [];
+      // Newest first, as the kernel's hash chain lists them.
+      return list
+        .filter((o) => o !== c && o.expires > now)
+        .reverse()
+        .map((o) => this.inverted(o, o.tuple(REPLY)));
+    };
+    const next = uniqueTuple(curr, c.proto, range, manip, c.zone, taken, bySource);
+    if (!sameNatTuple(next, curr)) {
+      const r = this.inverted(c, next);
+      c.replySrc = r.src;
+      c.replyDst = r.dst;
+      c.replyA = r.a;
+      c.replyB = r.b;
+      c.replyKey = tupleKey(c.zone, c.v6, c.proto, r.src, 0, r.dst, 0, r.a, r.b);
+      c.natStatus |= manip === MANIP_SRC ? IPS_SRC_NAT : IPS_DST_NAT;
+    }
+    c.natStatus |= manip === MANIP_SRC ? IPS_SRC_NAT_DONE : IPS_DST_NAT_DONE;
+  }
+
+  /** nf_nat_used_tuple(): whether another live connection answers to the reply of `t` (one with the same original tuple does not count). */
+  private tupleTaken(c: Conn, t: NatTuple, now: number): boolean {
+    const r = this.inverted(c, t);
+    const h = this.byKey.get(tupleKey(c.zone, c.v6, c.proto, r.src, 0, r.dst, 0, r.a, r.b));
+    if (!h || h.conn === c || h.conn.expires <= now) return false;
+    return h.conn.origKey !== c.origKey;
+  }
+
+  /**
+   * The connection the packet's own tuple names, without tracking it
+   * (ovs_ct_find_existing()). A packet NAT rewrote carries the other
+   * direction's tuple, inverted: it is looked up inverted, and its direction
+   * is the other one than the entry found.
+   */
+  private findPacket(zone: number, now: number, natted: boolean): Half | undefined {
     const p = pk;
     if (!readTupleFields(p, p.buf, p.l3 + p.dataoff, p.l3 + p.len, p.proto)) return undefined;
-    return this.find(tupleKey(zone, p.v6, p.proto, p.buf, p.l3 + (p.v6 ? 8 : 12), p.buf, p.l3 + (p.v6 ? 24 : 16), p.a, p.b), now);
+    const src = p.l3 + (p.v6 ? 8 : 12);
+    const dst = p.l3 + (p.v6 ? 24 : 16);
+    if (!natted) return this.find(tupleKey(zone, p.v6, p.proto, p.buf, src, p.buf, dst, p.a, p.b), now);
+    if (!invertFields(inv, p.proto, p.a, p.b)) return undefined;
+    const h = this.find(tupleKey(zone, p.v6, p.proto, p.buf, dst, p.buf, src, inv.a, inv.b), now);
+    return h && h.conn.halves[h.dir === ORIGINAL ? REPLY : ORIGINAL];
   }
 
   /** A table lookup; an expired connection found is deleted and not returned (____nf_conntrack_find()). */
@@ -807,6 +974,13 @@ export class ConnTracker {
     if (this.byKey.get(c.origKey)?.conn === c) this.byKey.delete(c.origKey);
     if (this.byKey.get(c.replyKey)?.conn === c) this.byKey.delete(c.replyKey);
     this.conns.delete(c);
+    if (c.natStatus & IPS_SRC_NAT_DONE) {
+      const k = sourceKey(c);
+      const list = this.bySource.get(k);
+      const i = list ? list.indexOf(c) : -1;
+      if (i >= 0) list!.splice(i, 1);
+      if (list && list.length === 0) this.bySource.delete(k);
+    }
   }
 
   /** Whether a new connection fits its zone's limit; if it has one, it is counted from now on. */
@@ -947,4 +1121,22 @@ function viewTuple(c: Conn, src: Uint8Array, dst: Uint8Array, a: number, b: numb
     t.dstPort = b;
   }
   return t;
+}
+
+/** The key's ct_state bits NAT sets. */
+const NAT_BITS = CS_SNAT | CS_DNAT;
+
+/** The status bit that says a manipulation of this kind applies to packets of this direction (nf_nat_packet()). */
+function natStatusBit(manip: number, dir: number): number {
+  const bit = manip === MANIP_SRC ? IPS_SRC_NAT : IPS_DST_NAT;
+  return dir === REPLY ? bit ^ IPS_NAT_MASK : bit;
+}
+
+/** hash_by_src()'s identity: zone, protocol, original source address and port (or ICMP id). */
+function sourceKey(c: Conn): string {
+  return `${c.zone}/${c.proto}/${Array.from(c.orig.src).join('.')}/${c.origA}`;
+}
+
+function sameNatTuple(x: NatTuple, y: NatTuple): boolean {
+  return x.a === y.a && x.b === y.b && sameBytes(x.src, 0, y.src, x.src.length) && sameBytes(x.dst, 0, y.dst, x.dst.length);
 }

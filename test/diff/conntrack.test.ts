@@ -8,8 +8,8 @@
 //
 // Each scenario has addresses of its own: the kernel's connection table is
 // the network namespace's and outlives the flows, and so does the fallback's.
-// Not covered here, and why: NAT, helpers and timeout policies (the fallback
-// refuses them); IP fragments (test/diff/conntrack-frag.test.ts has IPv4's;
+// Not covered here, and why: NAT (test/diff/conntrack-nat.test.ts), helpers
+// and timeout policies (the fallback refuses them); IP fragments (test/diff/conntrack-frag.test.ts has IPv4's;
 // IPv6 fragments the fallback marks invalid, where the kernel reassembles).
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeActions } from '../../src/ovs/action-codec.js';

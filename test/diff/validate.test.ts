@@ -4,7 +4,8 @@
 //
 // Covered here: set_masked whose value has bits outside its mask (the
 // module's validate_masked(): EINVAL), at the top level and nested in clone
-// and sample, beside the same actions with the value inside the mask.
+// and sample, beside the same actions with the value inside the mask; and
+// the other action checks beside them (vlan, mpls, ports, nesting, ct, nat).
 import { describe, expect, it } from 'vitest';
 import { NetlinkError } from '../../src/netlink/errors.js';
 import { encodeFlowMessage, type FlowAttrs } from '../../src/ovs/flow.js';
@@ -40,7 +41,7 @@ interface Case {
   key?: (s: Side, port: number) => FlowKey;
   actions: (s: Side) => Action[];
   /** What both datapaths must answer: null for success. */
-  expect: 'EINVAL' | 'EOVERFLOW' | null;
+  expect: 'EINVAL' | 'EOVERFLOW' | 'ERANGE' | null;
 }
 
 const setIp = (src: string, mask: string): Action => ({ type: 'setMasked', key: { ipv4: { src, dst: '0.0.0.0', proto: 0, tos: 0, ttl: 0, frag: 0 } }, mask: { ipv4: { src: mask, dst: '0.0.0.0', proto: 0, tos: 0, ttl: 0, frag: 0 } } });
@@ -78,6 +79,13 @@ const CASES: Case[] = [
   { name: 'ct labels with a zero mask', actions: (s) => [{ type: 'ct', commit: true, labels: { value: 0n, mask: 0n } }, out(s)], expect: 'EINVAL' },
   { name: 'ct on an ARP flow (no family)', key: arpKey, actions: (s) => [{ type: 'ct', commit: true }, out(s)], expect: 'EINVAL' },
   { name: 'ct nested in clone, on an ARP flow', key: arpKey, actions: (s) => [{ type: 'clone', actions: [{ type: 'ct' }] }, out(s)], expect: 'EINVAL' },
+  { name: 'ct(commit,nat(src=address))', actions: (s) => [{ type: 'ct', commit: true, nat: { src: true, ipMin: '10.83.9.9' } }, out(s)], expect: null },
+  { name: 'ct(commit,nat(dst=range:ports,random))', actions: (s) => [{ type: 'ct', commit: true, nat: { dst: true, ipMin: '10.83.9.1', ipMax: '10.83.9.5', protoMin: 80, protoMax: 90, protoRandom: true } }, out(s)], expect: null },
+  { name: 'ct(nat) bare, without commit', actions: (s) => [{ type: 'ct', zone: 2, nat: {} }, out(s)], expect: null },
+  { name: 'ct nat with both src and dst', actions: (s) => [{ type: 'ct', commit: true, nat: { src: true, dst: true } }, out(s)], expect: 'ERANGE' },
+  { name: 'ct nat(src) without commit', actions: (s) => [{ type: 'ct', nat: { src: true, ipMin: '10.83.9.9' } }, out(s)], expect: 'EINVAL' },
+  { name: 'ct nat with flags but neither src nor dst', actions: (s) => [{ type: 'ct', commit: true, nat: { persistent: true } }, out(s)], expect: 'EINVAL' },
+  { name: 'ct nat of an IPv6 address on an IPv4 flow', actions: (s) => [{ type: 'ct', commit: true, nat: { src: true, ipMin: 'fd00::9' } }, out(s)], expect: 'EINVAL' },
 ];
 
 async function put(s: Side, c: Case, port: number): Promise<string> {
