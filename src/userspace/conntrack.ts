@@ -11,11 +11,10 @@
 // lazily when looked up and in a small sweep on every call.
 //
 // Where this differs from the kernel, deliberately:
-// - IPv6 fragments are not reassembled (the module does it before tracking,
-//   in ovs_ct_handle_fragments, and holds fragments until the datagram is
-//   whole): such a fragment is reported invalid here. IPv4 fragments are
-//   reassembled before they get here, in the tracker's own queues (`defrag`),
-//   by the datapath's ct() (packet/ipv4-frag.ts).
+// - Fragments are reassembled before they get here, in the tracker's own
+//   queues (`defrag`, `defrag6`), by the datapath's ct() (packet/ipv4-frag.ts,
+//   packet/ipv6-frag.ts), as the module does in ovs_ct_handle_fragments; a
+//   fragment that still reaches the tracker is invalid.
 // - SCTP, DCCP, UDP-Lite and GRE have trackers of their own in the kernel
 //   (states, checksums, their own timeouts); here they are tracked like any
 //   other protocol by the generic tracker (600 s), with ports in the tuple for
@@ -39,6 +38,7 @@ import { ipv4FromBytes, ipv6FromBytes } from '../ovs/addr.js';
 import { be16 } from '../packet/bytes.js';
 import { l4ChecksumOk } from '../packet/checksum.js';
 import { Ipv4Defrag } from '../packet/ipv4-frag.js';
+import { Ipv6Defrag } from '../packet/ipv6-frag.js';
 import type { CtNat } from '../ovs/actions.js';
 import {
   IPS_DST_NAT,
@@ -395,7 +395,7 @@ const nhOut = { nh: 0 };
 function readPacket(p: ParsedPacket): boolean {
   const b = p.buf;
   const l3 = p.l3;
-  // The module reassembles fragments before tracking; the fallback cannot yet.
+  // Reassembled before tracking (the datapath's ct() holds fragments): one that got here stays untracked.
   if (p.ipFrag !== FRAG_NONE) return false;
   const avail = p.len - l3;
   if (p.ethType === ETH_P_IP && p.layers & Layer.IPV4) {
@@ -483,6 +483,8 @@ export class ConnTracker {
   private readonly maxEntries: number;
   /** IPv4 reassembly before tracking (ip_defrag): the namespace's, as the table is. */
   readonly defrag = new Ipv4Defrag();
+  /** IPv6 reassembly before tracking (nf_ct_frag6_gather). */
+  readonly defrag6 = new Ipv6Defrag();
   /** ovs_ct_limit: per-zone limits (0: none), the default, and the connections each limited zone counts. */
   private readonly zoneLimits = new Map<number, number>();
   private defaultLimit = 0;

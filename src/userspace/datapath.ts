@@ -1,6 +1,7 @@
 // One fallback datapath: its ports, its flow table, and a packet's way
 // through them. receive() is the straight line: parse → flat key → table →
 // actions, or a MISS upcall with the kernel's key to the port's upcall pid.
+import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { native } from '../native.js';
@@ -12,7 +13,8 @@ import type { DpMegaflowStats, DpStats } from '../ovs/structs.js';
 import * as U from '../ovs/uapi.js';
 import { kernelCutsShortIpv6Chain } from '../packet/ipv6.js';
 import { fragmentIpv4 } from '../packet/ipv4-frag.js';
-import { ETH_HLEN, ETH_P_IP, FRAG_NONE } from '../packet/constants.js';
+import { fragmentIpv6 } from '../packet/ipv6-frag.js';
+import { ETH_HLEN, ETH_P_IP, ETH_P_IPV6, FRAG_NONE } from '../packet/constants.js';
 import { parsePacket } from '../packet/parse.js';
 import { Layer, ParsedPacket } from '../packet/result.js';
 import { decapsulate, emptyTunnelMeta, encapsulate, GENEVE_PORT, sourcePort, TUN_F_CSUM, VXLAN_PORT, type TunnelKind } from '../packet/tunnel.js';
@@ -275,11 +277,15 @@ export class Datapath implements ActionSink {
   /** do_output() of a reassembled datagram: cut to its largest fragment's size again, or dropped if the port cannot carry that. */
   private fragmentOutput(port: Port, frame: Uint8Array, mru: number): void {
     const pp = parsePacket(frame, frame.length, this.outPp);
-    if (mru > port.mtu || pp.ethType !== ETH_P_IP || !(pp.layers & Layer.IPV4)) {
+    let pieces: Uint8Array[] | undefined;
+    if (mru <= port.mtu && pp.ethType === ETH_P_IP && pp.layers & Layer.IPV4) pieces = fragmentIpv4(frame, pp.l3, mru);
+    // ip6_fragment() names the pieces with a fresh id (ipv6_select_ident), not the received one.
+    else if (mru <= port.mtu && pp.ethType === ETH_P_IPV6 && pp.layers & Layer.IPV6) pieces = fragmentIpv6(frame, pp.l3, mru, randomInt(1, 0x100000000));
+    if (!pieces) {
       port.counters.txDropped++;
       return;
     }
-    for (const f of fragmentIpv4(frame, pp.l3, mru)) port.send(f);
+    for (const f of pieces) port.send(f);
   }
 
   private readonly routeSources = new Map<number, { src: number; until: number }>();
@@ -353,6 +359,15 @@ export class Datapath implements ActionSink {
       whole = r.frame;
       meta.mru = r.mru;
       pp = parsePacket(whole, whole.length, this.ctPp);
+    } else if (pp.ethType === ETH_P_IPV6 && pp.layers & Layer.IPV6 && pp.ipFrag !== FRAG_NONE) {
+      // nf_ct_frag6_gather(); a fragment it lets through goes on as it is.
+      const r = this.tracker.defrag6.add(frame, pp.l3, zone, monotonicMs());
+      if (r === 'queued' || r === 'dropped') return false;
+      if (r !== 'as-is') {
+        whole = r.frame;
+        meta.mru = r.mru;
+        pp = parsePacket(whole, whole.length, this.ctPp);
+      }
     }
     const commit = a.commit || a.forceCommit ? { mark: a.mark, labels: a.labels, force: a.forceCommit } : undefined;
     // A packet tracked before (then recirculated) carries that verdict: in
