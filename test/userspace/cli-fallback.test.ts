@@ -216,6 +216,24 @@ describe('ovsnl without the kernel module: the userspace daemon, started on dema
     expect(ovsnl('mod-flows', DP, join(dir, 'flows.txt')).status).toBe(0);
   });
 
+  it('ct(nat): ping goes through source NAT both ways, and dump-conntrack shows the translated reply', () => {
+    const nat = '10.78.0.100';
+    writeFileSync(
+      join(dir, 'nat.txt'),
+      `in_port(1),eth(),eth_type(0x0800),ipv4(frag=no) ct(commit,zone=10,nat(src=${nat})),2\nin_port(2),eth(),eth_type(0x0800),ipv4(frag=no) ct(zone=10,nat),1\n`,
+    );
+    expect(ovsnl('mod-flows', DP, join(dir, 'nat.txt')).status).toBe(0);
+    // The far side answers the NAT address: tell it where that is (no one answers ARP for it).
+    const macA = sh('ip', 'netns', 'exec', PAIRS[0].ns, 'cat', '/sys/class/net/eth0/address').trim();
+    sh('ip', 'netns', 'exec', PAIRS[1].ns, 'ip', 'neigh', 'replace', nat, 'lladdr', macA, 'dev', 'eth0');
+    sh('ip', 'netns', 'exec', PAIRS[0].ns, 'ping', '-c', '2', '-i', '0.2', '-W', '2', PAIRS[1].addr);
+    const dump = ovsnl('dump-conntrack', DP, 'zone=10');
+    expect(dump.status).toBe(0);
+    expect(dump.out).toMatch(new RegExp(`^icmp,orig=\\(src=${PAIRS[0].addr},dst=${PAIRS[1].addr},id=(\\d+),type=8,code=0\\),reply=\\(src=${PAIRS[1].addr},dst=${nat},id=\\1,type=0,code=0\\),zone=10\n$`));
+    expect(ovsnl('flush-conntrack', DP, 'zone=10').status).toBe(0);
+    expect(ovsnl('mod-flows', DP, join(dir, 'flows.txt')).status).toBe(0);
+  });
+
   it('get-flow, del-flow and del-flows, with the kernel errors for missing flows', () => {
     const ufid = 'ufid:5f5a2b8c-0000-4000-8000-000000000001';
     expect(ovsnl('add-flow', DP, `${ufid} in_port(1),eth(),eth_type(0x86dd),ipv6(frag=no)`, 'drop').status).toBe(0);
