@@ -12,6 +12,7 @@ import { Connection } from '../netlink/connection.js';
 import { NetlinkError } from '../netlink/errors.js';
 import type { NlMessage } from '../netlink/message.js';
 import { NetlinkSocket, type DatagramSocket } from '../netlink/socket.js';
+import { UnixTransport } from '../netlink/unix-transport.js';
 import { resolveOvsFamilies, type OvsFamilies } from '../ovs/families.js';
 import * as U from '../ovs/uapi.js';
 import { decodeNotification, type OvsEvent, type OvsEventFamily } from './notification.js';
@@ -38,6 +39,8 @@ export interface OvsEventsOptions {
   receiveBufferBytes?: number;
   /** Events an iterator may fall behind before the rest are dropped (and an overrun reported). */
   maxQueued?: number;
+  /** Listen to ovsnl's userspace datapath daemon at this socket instead of the kernel. */
+  daemonSocket?: string;
 }
 
 export interface OvsEventsStats {
@@ -117,9 +120,17 @@ export class OvsEvents implements AsyncIterable<OvsEventItem> {
 
   /** Opens the socket, joins the groups and starts listening. */
   static async open(opts: OvsEventsOptions = {}): Promise<OvsEvents> {
-    const raw = new NetlinkSocket({ receiveBufferBytes: opts.receiveBufferBytes ?? 8 * 1024 * 1024 });
+    // The daemon's stream loses nothing (it has no receive buffer to overflow); it joins by a request it acknowledges.
+    let raw: NetlinkSocket | UnixTransport;
+    let conn: Connection;
     let events: OvsEvents | undefined;
-    const conn = new Connection({ socket: new OverrunReportingSocket(raw, () => events?.overrun()) });
+    if (opts.daemonSocket !== undefined) {
+      raw = await UnixTransport.connect(opts.daemonSocket);
+      conn = new Connection({ socket: raw });
+    } else {
+      raw = new NetlinkSocket({ receiveBufferBytes: opts.receiveBufferBytes ?? 8 * 1024 * 1024 });
+      conn = new Connection({ socket: new OverrunReportingSocket(raw, () => events?.overrun()) });
+    }
     try {
       const families = opts.families ?? (await resolveOvsFamilies(conn));
       events = new OvsEvents(conn, families, opts.maxQueued ?? 100_000);
@@ -127,7 +138,7 @@ export class OvsEvents implements AsyncIterable<OvsEventItem> {
         const fam = family === 'meter' ? families.meter : families[family];
         const id = fam?.groups.get(GROUP_NAMES[family]);
         if (id === undefined) continue;
-        raw.addMembership(id);
+        await raw.addMembership(id);
         events.joined.set(family, id);
       }
       const ev = events;

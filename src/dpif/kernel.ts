@@ -21,6 +21,7 @@ import { decodeCtLimitMessage, encodeCtLimitMessage, zoneLimit, type CtLimitAttr
 import { formatUfid, randomUfid } from '../ovs/ufid.js';
 import type { FlowProbe } from '../ovs/probe.js';
 import { toDatapath, toFlow, toMeter, toVport } from './convert.js';
+import { userspaceSocketOf } from './daemon-link.js';
 import { OvsEvents, type OvsEventsOptions } from './events.js';
 import { isUnsupported, probeFlowFeatures, type DatapathFeatures, type KernelFeatures } from './features.js';
 import { HostWarnings, type HostWarningsOptions } from './host-warnings.js';
@@ -145,7 +146,8 @@ export class KernelDpif implements Dpif {
 
   /** The change notifications of the OVS families, on a socket of their own (close it when done). */
   events(opts: Omit<OvsEventsOptions, 'families'> = {}): Promise<OvsEvents> {
-    return OvsEvents.open({ ...opts, families: this.families });
+    // On the userspace datapath, the daemon's notifications on a connection of their own.
+    return OvsEvents.open({ ...opts, families: this.families, daemonSocket: userspaceSocketOf(this) });
   }
 
   // ---- plumbing ---------------------------------------------------------

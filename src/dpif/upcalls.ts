@@ -60,7 +60,8 @@ export async function openUpcalls(dpif: Dpif, datapath: DpRef, options: UpcallOp
   }
   const dp = await dpif.getDatapath(datapath);
   const families = hasFamilies(dpif) ? dpif.families : undefined;
-  // On the userspace daemon, handler sockets are connections to it, and it has no multicast groups to watch.
+  // On the userspace daemon, handler sockets are connections to it; the dispatch watch (which reads a
+  // kernel socket) is not set up there.
   const daemonSocket = userspaceSocketOf(dpif);
   const handlers: UpcallHandler[] = [];
   const tally: HandlerTally = { received: 0, lost: 0, truncated: 0, foreign: 0, malformed: 0 };

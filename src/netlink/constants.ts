@@ -85,3 +85,11 @@ export const NETLINK_LISTEN_ALL_NSID = 8;
 export const NETLINK_CAP_ACK = 10;
 export const NETLINK_EXT_ACK = 11;
 export const NETLINK_GET_STRICT_CHK = 12;
+
+/**
+ * NETLINK_ADD_MEMBERSHIP / NETLINK_DROP_MEMBERSHIP on the ovsnl daemon's
+ * stream socket, which has no setsockopt: an NLMSG_NOOP request whose
+ * payload is the option (u32) and the group (u32), host order.
+ */
+export const MEMBERSHIP_ADD = 1;
+export const MEMBERSHIP_DROP = 2;

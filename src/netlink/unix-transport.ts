@@ -3,15 +3,23 @@
 // it run unchanged against the userspace datapath.
 import { createConnection, type Socket } from 'node:net';
 import { HOST_LE } from './attr.js';
-import { NLMSG_NOOP } from './constants.js';
+import { MEMBERSHIP_ADD, MEMBERSHIP_DROP, NLMSG_ERROR, NLMSG_NOOP, NLM_F_ACK, NLM_F_REQUEST } from './constants.js';
 import { MalformedError, NetlinkError } from './errors.js';
 import type { DatagramSocket } from './socket.js';
 import { MessageStream } from './stream.js';
+
+/** Sequence numbers of membership requests: above what a Connection numbers its requests with in practice. */
+const MEMBERSHIP_SEQ_BASE = 0xfff00000;
 
 export class UnixTransport implements DatagramSocket {
   private readonly queue: Uint8Array[] = [];
   private onReadable?: (err?: Error) => void;
   private failure?: Error;
+  /** Membership requests waiting for the daemon's answer, by sequence number. */
+  private readonly joins = new Map<number, { resolve: () => void; reject: (err: Error) => void; what: string }>();
+  private nextJoinSeq = MEMBERSHIP_SEQ_BASE;
+  /** setKeepAlive(): whether the socket keeps the process alive when nothing is awaited on it. */
+  private keepAlive = false;
 
   private constructor(
     private readonly sock: Socket,
@@ -70,7 +78,7 @@ export class UnixTransport implements DatagramSocket {
 
   private onData(chunk: Buffer): void {
     try {
-      this.queue.push(...this.stream.push(chunk));
+      for (const m of this.stream.push(chunk)) if (!this.joins.size || !this.settleJoin(m)) this.queue.push(m);
     } catch (err) {
       // A corrupt stream cannot be resynchronised: fail and close.
       this.fail(err as Error);
@@ -83,7 +91,58 @@ export class UnixTransport implements DatagramSocket {
   private fail(err: Error): void {
     if (this.failure) return;
     this.failure = err;
+    for (const j of this.joins.values()) j.reject(err);
+    this.joins.clear();
     this.onReadable?.(err);
+  }
+
+  /** The daemon's answer to a membership request: settles it; false for any other message. */
+  private settleJoin(m: Uint8Array): boolean {
+    const v = new DataView(m.buffer, m.byteOffset, m.byteLength);
+    if (m.length < 20 || v.getUint16(4, HOST_LE) !== NLMSG_ERROR) return false;
+    const seq = v.getUint32(8, HOST_LE);
+    const j = this.joins.get(seq);
+    if (!j) return false;
+    this.joins.delete(seq);
+    if (!this.joins.size && !this.keepAlive) this.sock.unref();
+    const errno = -v.getInt32(16, HOST_LE);
+    if (errno === 0) j.resolve();
+    else j.reject(new NetlinkError({ errno, operation: j.what }));
+    return true;
+  }
+
+  /**
+   * Joins a multicast group of the daemon's families, as NETLINK_ADD_MEMBERSHIP
+   * joins the kernel's; resolves once the daemon has taken it, so that no
+   * notification of a later change is missed.
+   */
+  addMembership(group: number): Promise<void> {
+    return this.membership(MEMBERSHIP_ADD, group, `join multicast group ${group}`);
+  }
+
+  dropMembership(group: number): Promise<void> {
+    return this.membership(MEMBERSHIP_DROP, group, `leave multicast group ${group}`);
+  }
+
+  private membership(op: number, group: number, what: string): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    const seq = this.nextJoinSeq;
+    this.nextJoinSeq = this.nextJoinSeq === 0xffffffff ? MEMBERSHIP_SEQ_BASE : this.nextJoinSeq + 1;
+    const m = new Uint8Array(24);
+    const v = new DataView(m.buffer);
+    v.setUint32(0, 24, HOST_LE);
+    v.setUint16(4, NLMSG_NOOP, HOST_LE);
+    v.setUint16(6, NLM_F_REQUEST | NLM_F_ACK, HOST_LE);
+    v.setUint32(8, seq, HOST_LE);
+    v.setUint32(12, this.portId, HOST_LE);
+    v.setUint32(16, op, HOST_LE);
+    v.setUint32(20, group, HOST_LE);
+    return new Promise((resolve, reject) => {
+      this.joins.set(seq, { resolve, reject, what });
+      // An answer awaited keeps the process alive, as a request on a Connection does.
+      this.sock.ref();
+      this.sock.write(m);
+    });
   }
 
   sendBatch(messages: Uint8Array[]): void {
@@ -107,7 +166,8 @@ export class UnixTransport implements DatagramSocket {
   }
 
   setKeepAlive(keep: boolean): void {
-    if (keep) this.sock.ref();
+    this.keepAlive = keep;
+    if (keep || this.joins.size) this.sock.ref();
     else this.sock.unref();
   }
 

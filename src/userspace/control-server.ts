@@ -7,8 +7,8 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { createHash } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { native } from '../native.js';
-import { AttrWriter } from '../netlink/attr.js';
-import { GENL_HDRLEN, GENL_ID_CTRL, NLMSG_MIN_TYPE, NLMSG_NOOP, NLM_F_ACK, NLM_F_DUMP, NLM_F_MULTI } from '../netlink/constants.js';
+import { AttrWriter, HOST_LE } from '../netlink/attr.js';
+import { GENL_HDRLEN, GENL_ID_CTRL, MEMBERSHIP_ADD, MEMBERSHIP_DROP, NLMSG_MIN_TYPE, NLMSG_NOOP, NLM_F_ACK, NLM_F_DUMP, NLM_F_ECHO, NLM_F_MULTI } from '../netlink/constants.js';
 import { beginMessage, endMessage, parseMessages, type NlMessage } from '../netlink/message.js';
 import { MessageStream } from '../netlink/stream.js';
 import { encodeDone, encodeError, encodeReply, type ServedFamily } from './genl-service.js';
@@ -38,6 +38,8 @@ interface Client {
   portId: number;
   sock: Socket;
   admitted: boolean;
+  /** Multicast groups joined. */
+  groups: Set<number>;
   /** Requests of one client run in order, as the kernel runs a datagram's messages. */
   chain: Promise<void>;
 }
@@ -109,6 +111,19 @@ export class ControlServer {
     return [...this.clients.keys()];
   }
 
+  /** Whether a client listens to the group. */
+  listening(group: number): boolean {
+    for (const c of this.clients.values()) if (c.admitted && c.groups.has(group)) return true;
+    return false;
+  }
+
+  /** Sends a notification to every client of the group but `except` (netlink_broadcast). */
+  multicast(group: number, message: Uint8Array, except = 0): void {
+    for (const c of this.clients.values()) {
+      if (c.admitted && c.portId !== except && c.groups.has(group) && !c.sock.destroyed) c.sock.write(message);
+    }
+  }
+
   /** Sends an unsolicited message (an upcall) to a port; false if nobody has it. */
   unicast(portId: number, message: Uint8Array): boolean {
     const c = this.clients.get(portId);
@@ -127,7 +142,7 @@ export class ControlServer {
     } catch (err) {
       this.log(`cannot read the peer's credentials, refusing it: ${(err as Error).message}`);
     }
-    const client: Client = { portId, sock, admitted, chain: Promise.resolve() };
+    const client: Client = { portId, sock, admitted, groups: new Set(), chain: Promise.resolve() };
     this.clients.set(portId, client);
     const stream = new MessageStream();
     sock.on('data', (chunk: Buffer) => {
@@ -146,6 +161,20 @@ export class ControlServer {
     sock.write(greeting(portId));
   }
 
+  /** A join or leave of a multicast group (MEMBERSHIP_ADD in netlink/constants.ts); acknowledged when asked. */
+  private membership(client: Client, req: NlMessage, fail: (errno: number, message?: string) => void, out: Uint8Array[]): void {
+    const v = new DataView(req.payload.buffer, req.payload.byteOffset, 8);
+    const op = v.getUint32(0, HOST_LE);
+    const group = v.getUint32(4, HOST_LE);
+    if (!client.admitted) return fail(EPERM, 'the ovsnl datapath daemon serves root only (CAP_NET_ADMIN)');
+    const known = [...this.families.values()].some((r) => [...r.groups.values()].includes(group));
+    if (!known) return fail(ENOENT, `no multicast group ${group}`);
+    if (op === MEMBERSHIP_ADD) client.groups.add(group);
+    else if (op === MEMBERSHIP_DROP) client.groups.delete(group);
+    else return fail(EINVAL, `membership option ${op}`);
+    if (req.flags & NLM_F_ACK) out.push(encodeError(req, client.portId, 0));
+  }
+
   private async serve(client: Client, bytes: Uint8Array): Promise<void> {
     let req: NlMessage;
     try {
@@ -156,6 +185,10 @@ export class ControlServer {
     const out: Uint8Array[] = [];
     const fail = (errno: number, message?: string, offset?: number) => out.push(encodeError(req, client.portId, errno, { message, offset }));
     try {
+      if (req.type === NLMSG_NOOP && req.payload.length >= 8) {
+        this.membership(client, req, fail, out);
+        return;
+      }
       if (req.type < NLMSG_MIN_TYPE) return;
       if (!client.admitted) {
         fail(EPERM, 'the ovsnl datapath daemon serves root only (CAP_NET_ADMIN)');
@@ -176,8 +209,10 @@ export class ControlServer {
         fail(EINVAL, `${reg.family.name}: message shorter than its headers`);
         return;
       }
+      const cmd = req.payload[0];
+      const group = reg.family.notify?.cmds.includes(cmd) ? reg.groups.values().next().value : undefined;
       const replies = await reg.family.handle({
-        cmd: req.payload[0],
+        cmd,
         version: req.payload[1],
         flags: req.flags,
         seq: req.seq,
@@ -185,12 +220,22 @@ export class ControlServer {
         header: req.payload.subarray(GENL_HDRLEN, hdrEnd),
         attrs: req.payload.subarray(hdrEnd),
         attrsOffset: 16 + hdrEnd,
+        listening: group !== undefined && this.listening(group),
       });
       if (req.flags & NLM_F_DUMP) {
         for (const r of replies) out.push(encodeReply(reg.id, NLM_F_MULTI, req.seq, client.portId, r));
         out.push(encodeDone(req.seq, client.portId));
       } else {
-        for (const r of replies) out.push(encodeReply(reg.id, 0, req.seq, client.portId, r));
+        const echo = (req.flags & NLM_F_ECHO) !== 0;
+        for (const r of replies) {
+          const msg = encodeReply(reg.id, 0, req.seq, client.portId, r);
+          if (group === undefined) {
+            out.push(msg);
+            continue;
+          }
+          this.multicast(group, msg, echo ? client.portId : 0);
+          if (echo || !reg.family.notify?.echoOnly) out.push(msg);
+        }
         if (req.flags & NLM_F_ACK) out.push(encodeError(req, client.portId, 0));
       }
     } catch (err) {

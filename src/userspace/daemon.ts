@@ -8,8 +8,8 @@ import * as U from '../ovs/uapi.js';
 import { ControlServer, type ControlServerOptions } from './control-server.js';
 import { isCtnetlink, serveCtnetlink } from './ctnetlink-service.js';
 import { ifindexOf, sharedConnTracker } from './datapath.js';
-import type { ServedFamily } from './genl-service.js';
-import { DatapathRegistry } from './served-families.js';
+import { encodeReply, type GenlReply, type ServedFamily } from './genl-service.js';
+import { DatapathRegistry, vportReply } from './served-families.js';
 import { readState, restore, snapshot, writeStateAtomic, type RestoreReport } from './state.js';
 
 export interface DaemonOptions extends ControlServerOptions {
@@ -54,12 +54,14 @@ function persisting(family: ServedFamily, save: () => void): ServedFamily {
  * way, a moment later. The local port is the datapath's own and stays, as
  * do tunnel ports, which have no device.
  */
-function detachVanished(reg: DatapathRegistry, log: (line: string) => void, save: () => void): void {
+function detachVanished(reg: DatapathRegistry, log: (line: string) => void, save: () => void, notify: (reply: GenlReply) => void): void {
   let changed = false;
   for (const dp of reg.datapaths.values()) {
     for (const port of [...dp.ports.values()]) {
       if (port.portNo === U.OVSP_LOCAL || port.tunnel || ifindexOf(port.name) === port.ifindex) continue;
       log(`datapath ${dp.name}: port ${port.portNo} (${port.name}) detached: its device went away`);
+      // Announced as the kernel announces it (dp_detach_port_notify): a DEL from nobody, sequence 0.
+      notify(vportReply(U.OVS_VPORT_CMD_DEL, dp, port));
       dp.removePort(port);
       changed = true;
     }
@@ -86,10 +88,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       saveFailed = true;
     }
   };
+  let vportNotify = (_: GenlReply): void => {};
   for (const family of datapaths.families()) {
     const served = statePath && CONFIG_FAMILIES.has(family.name) ? persisting(family, save) : family;
     const reg = server.register(served);
     if (family.name === 'ovs_packet') datapaths.packetFamilyId = reg.id;
+    if (family.name === OVS_VPORT_FAMILY) {
+      const group = reg.groups.get(U.OVS_VPORT_MCGROUP)!;
+      vportNotify = (reply) => server.multicast(group, encodeReply(reg.id, 0, 0, 0, reply));
+    }
   }
   // Listening first: a second daemon on the same socket must fail before it touches devices.
   await server.listen();
@@ -105,7 +112,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     if (restored.problems.length) save();
   }
   const linkCheckMs = opts.linkCheckMs ?? 1000;
-  const linkTimer = linkCheckMs > 0 ? setInterval(() => detachVanished(datapaths, log, save), linkCheckMs) : undefined;
+  const linkTimer = linkCheckMs > 0 ? setInterval(() => detachVanished(datapaths, log, save, vportNotify), linkCheckMs) : undefined;
   linkTimer?.unref();
   return {
     server,

@@ -19,6 +19,8 @@ export interface GenlCall {
   attrs: Uint8Array;
   /** Offset of `attrs` within the whole request, for extended-ack offsets. */
   attrsOffset: number;
+  /** Somebody listens to the family's multicast group (the kernel's ovs_must_notify()). */
+  listening?: boolean;
 }
 
 /** A reply's generic netlink payload: cmd, version and the bytes after genlmsghdr. */
@@ -37,6 +39,14 @@ export interface ServedFamily {
   groups?: string[];
   /** Commands the family accepts (reported by nlctrl). */
   ops: number[];
+  /**
+   * Commands whose replies are also sent to the family's first group, as
+   * the kernel's genl_notify() sends them (not to the requester again when
+   * it asked for an echo). With `echoOnly`, the requester gets the replies
+   * only if it asked for an echo (the flow family: a reply built for the
+   * listeners alone).
+   */
+  notify?: { cmds: number[]; echoOnly?: boolean };
   /**
    * Answers one request. For NLM_F_DUMP requests the replies become a
    * multi-part dump. Throw a DaemonError (or any error with an `errno`) to fail it.

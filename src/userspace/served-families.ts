@@ -146,6 +146,7 @@ function datapathFamily(reg: DatapathRegistry): ServedFamily {
     maxAttr: U.OVS_DP_ATTR_IFINDEX,
     groups: [U.OVS_DATAPATH_MCGROUP],
     ops: [U.OVS_DP_CMD_NEW, U.OVS_DP_CMD_DEL, U.OVS_DP_CMD_GET, U.OVS_DP_CMD_SET],
+    notify: { cmds: [U.OVS_DP_CMD_NEW, U.OVS_DP_CMD_DEL, U.OVS_DP_CMD_SET] },
     handle(call) {
       const m = decodeDatapathMessage(asMessage(call));
       const a = m.attrs;
@@ -184,7 +185,7 @@ function datapathFamily(reg: DatapathRegistry): ServedFamily {
 
 // ---- ovs_vport ---------------------------------------------------------------
 
-function vportReply(cmd: number, dp: Datapath, p: Port): GenlReply {
+export function vportReply(cmd: number, dp: Datapath, p: Port): GenlReply {
   const attrs: VportAttrs = {
     portNo: p.portNo,
     type: p.type,
@@ -231,6 +232,7 @@ function vportFamily(reg: DatapathRegistry): ServedFamily {
     maxAttr: U.OVS_VPORT_ATTR_UPCALL_STATS,
     groups: [U.OVS_VPORT_MCGROUP],
     ops: [U.OVS_VPORT_CMD_NEW, U.OVS_VPORT_CMD_DEL, U.OVS_VPORT_CMD_GET, U.OVS_VPORT_CMD_SET],
+    notify: { cmds: [U.OVS_VPORT_CMD_NEW, U.OVS_VPORT_CMD_DEL, U.OVS_VPORT_CMD_SET] },
     handle(call) {
       const m = decodeVportMessage(asMessage(call));
       const a = m.attrs;
@@ -392,11 +394,13 @@ function flowFamily(reg: DatapathRegistry): ServedFamily {
     maxAttr: U.OVS_FLOW_ATTR_UFID_FLAGS,
     groups: [U.OVS_FLOW_MCGROUP],
     ops: [U.OVS_FLOW_CMD_NEW, U.OVS_FLOW_CMD_DEL, U.OVS_FLOW_CMD_GET, U.OVS_FLOW_CMD_SET],
+    // A flow's reply is built only when somebody wants it: the requester (echo) or a listener.
+    notify: { cmds: [U.OVS_FLOW_CMD_NEW, U.OVS_FLOW_CMD_SET, U.OVS_FLOW_CMD_DEL], echoOnly: true },
     handle(call) {
       const m = decodeFlowMessage(asMessage(call));
       const a = m.attrs;
       const ufidFlags = a.ufidFlags ?? 0;
-      const echo = (call.flags & NLM_F_ECHO) !== 0;
+      const echo = (call.flags & NLM_F_ECHO) !== 0 || call.listening === true;
       const dp = lookupDp(reg, m.dpIfindex);
       switch (call.cmd) {
         case U.OVS_FLOW_CMD_NEW: {

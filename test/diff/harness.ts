@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { markUserspaceDpif } from '../../src/dpif/daemon-link.js';
 import { KernelDpif } from '../../src/dpif/kernel.js';
 import { AttrWriter } from '../../src/netlink/attr.js';
 import { encodeActions } from '../../src/ovs/action-codec.js';
@@ -144,6 +145,8 @@ export async function fallbackSide(prefix: string): Promise<Side> {
   const path = join(dir, 'dpd.sock');
   const daemon: Daemon = await startDaemon({ path, log: () => {} });
   const dpif = await KernelDpif.open({ connection: new Connection({ socket: await UnixTransport.connect(path) }), kernelLog: false });
+  // As openUserspaceDpif() marks it: what needs more connections (events, handlers) opens them to this daemon.
+  markUserspaceDpif(dpif, path);
   const dp = uniqueName(`${prefix}u`);
   await dpif.createDatapath({ name: dp });
   quiet(dp);
