@@ -1,7 +1,8 @@
 // The userspace half unchanged on the userspace datapath: `ovsnl run
 // --learning` (the built CLI) on a daemon datapath between two namespaces
 // handles the MISS upcalls, installs megaflows on in_port and the MACs, ping
-// goes both ways through them, and SIGTERM leaves no flow behind.
+// goes both ways through them, a port added while it runs is flooded to, and
+// SIGTERM leaves no flow behind.
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +17,8 @@ const PAIRS: NsPair[] = [
   { ns: 'ovsnl-rl1', host: 'ovsrl1a', peer: 'eth0', addr: '10.83.0.1' },
   { ns: 'ovsnl-rl2', host: 'ovsrl2a', peer: 'eth0', addr: '10.83.0.2' },
 ];
+/** Added while `ovsnl run` runs. */
+const LATE: NsPair = { ns: 'ovsnl-rl3', host: 'ovsrl3a', peer: 'eth0', addr: '10.83.0.3' };
 let dir: string;
 
 const env = () => ({ ...process.env, OVSNL_DPD_DIR: dir, OVSNL_DATAPATH: existsSync('/sys/module/openvswitch') ? 'userspace' : 'auto' });
@@ -38,7 +41,7 @@ afterAll(() => {
     const pid = readDaemonPid(join(dir, 'dpd.pid'));
     if (pid) quiet('kill', '-9', String(pid));
   }
-  removeNsPairs(PAIRS);
+  removeNsPairs([...PAIRS, LATE]);
   quiet('ip', 'link', 'del', DP);
   if (dir) rmSync(dir, { recursive: true, force: true });
 }, 60_000);
@@ -67,6 +70,13 @@ describe('ovsnl run --learning on the userspace daemon', () => {
         expect(line).toMatch(new RegExp(`actions:${out}$`));
         expect(Number(/packets:(\d+)/.exec(line!)![1])).toBeGreaterThanOrEqual(3);
       }
+      // A port added while the switch runs is flooded to at once: the daemon announces it (vport NEW).
+      makeNsPairs([LATE]);
+      expect(ovsnl('add-if', DP, LATE.host).status).toBe(0);
+      const late = await new Promise<boolean>((resolve) =>
+        execFile('ip', ['netns', 'exec', PAIRS[0].ns, 'ping', '-c', '2', '-i', '0.2', '-W', '2', LATE.addr], (err) => resolve(!err)),
+      );
+      expect(late, 'ping to the port added while running').toBe(true);
     } finally {
       child.kill('SIGTERM');
     }
