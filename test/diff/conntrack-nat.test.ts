@@ -35,7 +35,7 @@ afterEach(async () => {
   for (const s of sides) await s.dpif.flushFlows(s.dp);
 });
 
-const v4 = (n: number, host: number): string => `10.91.${n}.${host}`;
+const v4 = (n: number, host: number): string => `10.191.${n}.${host}`;
 const v6 = (n: number, host: number): string => `fd00:91::${n}:${host.toString(16)}`;
 
 interface Step {
@@ -210,7 +210,7 @@ async function tracker(s: Side): Promise<Connection> {
 async function table(s: Side): Promise<string[]> {
   const all = await dumpConntrack(await tracker(s));
   return all
-    .filter((e: CtEntry) => e.orig.src.startsWith('10.91.') || e.orig.src.startsWith('fd00:91:'))
+    .filter((e: CtEntry) => e.orig.src.startsWith('10.191.') || e.orig.src.startsWith('fd00:91:'))
     .map((e) => JSON.stringify({ zone: e.zone, orig: e.orig, reply: e.reply, status: e.status }))
     .sort();
 }
