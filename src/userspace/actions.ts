@@ -324,9 +324,10 @@ export function unsupportedAction(actions: readonly Action[]): string | undefine
   for (const a of actions) {
     if (!SUPPORTED_ACTIONS.has(a.type)) return a.type;
     if (a.type === 'ct') {
-      // The tracker has no ALG helpers and no timeout policies yet.
+      // The tracker has no ALG helpers yet. A timeout policy is taken and
+      // never found (the daemon serves no cttimeout to make one), which the
+      // module answers by logging and tracking with the default timeouts.
       if (a.helper !== undefined) return `ct(helper=${a.helper})`;
-      if (a.timeout !== undefined) return `ct(timeout=${a.timeout})`;
       if (a.extra?.length) return `ct attribute ${a.extra[0].type}`;
     }
     if (a.type === 'set' || a.type === 'setMasked') {

@@ -9,7 +9,8 @@
 // Each scenario has addresses of its own: the kernel's connection table is
 // the network namespace's and outlives the flows, and so does the fallback's.
 // Not covered here, and why: NAT (test/diff/conntrack-nat.test.ts), helpers
-// and timeout policies (the fallback refuses them); IP fragments (test/diff/conntrack-frag.test.ts has IPv4's;
+// (the fallback refuses them) and timeout policies that exist (the daemon has
+// no cttimeout to make one); IP fragments (test/diff/conntrack-frag.test.ts has IPv4's;
 // IPv6 fragments the fallback marks invalid, where the kernel reassembles).
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeActions } from '../../src/ovs/action-codec.js';
@@ -141,6 +142,11 @@ const SCENARIOS: Scenario[] = [
   {
     name: 'mark and labels, written with their masks on commit',
     ct: [ct({ commit: true, zone: 4, mark: { value: 0x1234, mask: 0xff00 }, labels: { value: (1n << 100n) | 0xabn, mask: (1n << 100n) | 0xffn } })],
+    steps: [udp(true, TRK | NEW), udp(false, TRK | EST | RPL)],
+  },
+  {
+    name: 'a timeout policy that does not exist: tracked with the default timeouts, as without one',
+    ct: [ct({ commit: true, zone: 6, timeout: 'ovs_tp_nosuch' })],
     steps: [udp(true, TRK | NEW), udp(false, TRK | EST | RPL)],
   },
   {

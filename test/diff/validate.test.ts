@@ -79,6 +79,9 @@ const CASES: Case[] = [
   { name: 'ct labels with a zero mask', actions: (s) => [{ type: 'ct', commit: true, labels: { value: 0n, mask: 0n } }, out(s)], expect: 'EINVAL' },
   { name: 'ct on an ARP flow (no family)', key: arpKey, actions: (s) => [{ type: 'ct', commit: true }, out(s)], expect: 'EINVAL' },
   { name: 'ct nested in clone, on an ARP flow', key: arpKey, actions: (s) => [{ type: 'clone', actions: [{ type: 'ct' }] }, out(s)], expect: 'EINVAL' },
+  // No such policy (nfnetlink_cttimeout has none, or is not loaded): logged, and the flow taken.
+  { name: 'ct(commit) with a timeout policy that does not exist', actions: (s) => [{ type: 'ct', commit: true, zone: 5, timeout: 'ovs_tp_nosuch' }, out(s)], expect: null },
+  { name: 'ct with an ALG helper the kernel does not have loaded', actions: (s) => [{ type: 'ct', commit: true, helper: 'ftp' }, out(s)], expect: 'EINVAL' },
   { name: 'ct(commit,nat(src=address))', actions: (s) => [{ type: 'ct', commit: true, nat: { src: true, ipMin: '10.83.9.9' } }, out(s)], expect: null },
   { name: 'ct(commit,nat(dst=range:ports,random))', actions: (s) => [{ type: 'ct', commit: true, nat: { dst: true, ipMin: '10.83.9.1', ipMax: '10.83.9.5', protoMin: 80, protoMax: 90, protoRandom: true } }, out(s)], expect: null },
   { name: 'ct(nat) bare, without commit', actions: (s) => [{ type: 'ct', zone: 2, nat: {} }, out(s)], expect: null },
