@@ -3,6 +3,7 @@
 // destination, protocol and id), and cut again on output to the largest
 // fragment's size (do_output → ovs_fragment → ip_do_fragment). Pure: the
 // clock is the caller's.
+import { FragQueues } from './frag-queues.js';
 import { be16, putBe16 } from './bytes.js';
 import { setIpv4HeaderChecksum } from './checksum.js';
 import { IP_DF, IP_MF, IP_OFFSET } from './constants.js';
@@ -36,14 +37,7 @@ interface Queue {
 export type DefragResult = { frame: Uint8Array; mru: number } | 'queued' | 'dropped';
 
 /** Reassembly queues for one network namespace's conntrack (ip_defrag with IP_DEFRAG_CONNTRACK_IN + zone). */
-export class Ipv4Defrag {
-  private readonly queues = new Map<string, Queue>();
-
-  /** Datagrams waiting for fragments. */
-  get size(): number {
-    return this.queues.size;
-  }
-
+export class Ipv4Defrag extends FragQueues<Queue> {
   /**
    * Takes one fragment (its IPv4 header at `l3`). Returns the whole datagram
    * with the link-layer header of its first fragment and the size of its
@@ -111,10 +105,6 @@ export class Ipv4Defrag {
   private kill(key: string): 'dropped' {
     this.queues.delete(key);
     return 'dropped';
-  }
-
-  private expire(now: number): void {
-    for (const [k, q] of this.queues) if (q.expires <= now) this.queues.delete(k);
   }
 }
 

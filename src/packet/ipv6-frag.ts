@@ -4,6 +4,7 @@
 // datagram), and cut again on output (do_output → ovs_fragment →
 // ip6_fragment), never into pieces under IPv6's minimum MTU. Pure: the clock
 // and the fragment ids are the caller's.
+import { FragQueues } from './frag-queues.js';
 import { be16, putBe16, putBe32 } from './bytes.js';
 import { IPPROTO_FRAGMENT } from './constants.js';
 
@@ -52,14 +53,7 @@ export type Defrag6Result = { frame: Uint8Array; mru: number } | 'queued' | 'dro
 const isExtHdr = (nh: number): boolean => nh === NEXTHDR_HOP || nh === NEXTHDR_ROUTING || nh === IPPROTO_FRAGMENT || nh === NEXTHDR_AUTH || nh === NEXTHDR_NONE || nh === NEXTHDR_DEST || nh === 135 || nh === 139 || nh === 140 || nh === 253 || nh === 254;
 
 /** Reassembly queues for one network namespace's conntrack (nf_ct_frag6_gather with IP6_DEFRAG_CONNTRACK_IN + zone). */
-export class Ipv6Defrag {
-  private readonly queues = new Map<string, Queue>();
-
-  /** Datagrams waiting for fragments. */
-  get size(): number {
-    return this.queues.size;
-  }
-
+export class Ipv6Defrag extends FragQueues<Queue> {
   /** Takes one packet whose IPv6 header is at `l3`. */
   add(frame: Uint8Array, l3: number, zone: number, now: number): Defrag6Result {
     this.expire(now);
@@ -143,10 +137,6 @@ export class Ipv6Defrag {
     out[q.prevNh] = q.nexthdr;
     putBe16(out, l3 + 4, unfrag + q.len);
     return { frame: out, mru: 40 + q.maxPayload };
-  }
-
-  private expire(now: number): void {
-    for (const [k, q] of this.queues) if (q.expires <= now) this.queues.delete(k);
   }
 }
 

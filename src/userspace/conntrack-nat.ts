@@ -8,7 +8,7 @@ import type { CtNat, RawAttr } from '../ovs/actions.js';
 import { ipv4ToBytes, ipv6ToBytes } from '../ovs/addr.js';
 import { be16, putBe16 } from '../packet/bytes.js';
 import { csumReplace16, csumReplaceBytes, internetChecksum, pseudoSum6, sctpChecksum, udpCsumFixup, writeSctpChecksum } from '../packet/checksum.js';
-import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../packet/constants.js';
+import { IPPROTO_DCCP, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE } from '../packet/constants.js';
 import { jhash2, reciprocalScale } from './jhash.js';
 
 /** IPS_* status bits of NAT. */
@@ -31,8 +31,6 @@ const RANGE_PERSISTENT = 8;
 const RANGE_PROTO_RANDOM_FULLY = 16;
 const RANGE_PROTO_RANDOM_ALL = RANGE_PROTO_RANDOM | RANGE_PROTO_RANDOM_FULLY;
 
-const IPPROTO_DCCP = 33;
-const IPPROTO_UDPLITE = 136;
 const OVS_NAT_ATTR_MAX = 9;
 
 /**
@@ -135,8 +133,10 @@ export type TupleTaken = (t: NatTuple) => boolean;
 /** A connection already translated from the same source (find_appropriate_src), newest first. */
 export type SourceMappings = () => Iterable<NatTuple>;
 
-const isIcmp = (proto: number): boolean => proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6;
-const hasPorts = (proto: number): boolean =>
+export const isIcmpProto = (proto: number): boolean => proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6;
+
+/** Protocols whose tuple holds ports (nf_ct_get_tuple_ports). */
+export const hasPorts = (proto: number): boolean =>
   proto === IPPROTO_TCP || proto === IPPROTO_UDP || proto === IPPROTO_SCTP || proto === IPPROTO_DCCP || proto === IPPROTO_UDPLITE;
 
 function cmpBytes(x: Uint8Array, y: Uint8Array): number {
@@ -150,7 +150,7 @@ function sameBytes(x: Uint8Array, y: Uint8Array): boolean {
 
 /** l4proto_in_range(). */
 function protoInRange(t: NatTuple, proto: number, manip: number, min: number, max: number): boolean {
-  if (isIcmp(proto)) return t.a >= min && t.a <= max;
+  if (isIcmpProto(proto)) return t.a >= min && t.a <= max;
   if (hasPorts(proto)) {
     const port = manip === MANIP_SRC ? t.a : t.b;
     return port >= min && port <= max;
@@ -215,7 +215,7 @@ function bestIp(t: NatTuple, r: NatRange, manip: number, zone: number): void {
 function uniqueProto(t: NatTuple, proto: number, r: NatRange, manip: number, taken: TupleTaken, random: () => number): void {
   let min: number;
   let size: number;
-  const icmp = isIcmp(proto);
+  const icmp = isIcmpProto(proto);
   if (!icmp && !hasPorts(proto)) return;
   const key = icmp || manip === MANIP_SRC ? 'a' : 'b';
   if (icmp) {

@@ -49,6 +49,8 @@ import {
   MANIP_DST,
   MANIP_SRC,
   RANGE_MAP_IPS,
+  hasPorts,
+  isIcmpProto,
   manipPacket,
   natRequestOf,
   translateIcmpError,
@@ -176,8 +178,6 @@ export interface ConnTrackerOptions {
   maxEntries?: number;
 }
 
-const IPPROTO_DCCP = 33;
-const IPPROTO_UDPLITE = 136;
 const IPPROTO_FRAGMENT = 44;
 const IPPROTO_NONE = 59;
 const AF_INET = 2;
@@ -200,9 +200,6 @@ const EVICTION_SCAN = 64;
 
 const LABELS_MASK = (1n << 128n) - 1n;
 
-/** Protocols whose tuple holds ports (nf_ct_get_tuple_ports). */
-const hasPorts = (proto: number): boolean =>
-  proto === IPPROTO_TCP || proto === IPPROTO_UDP || proto === IPPROTO_SCTP || proto === IPPROTO_DCCP || proto === IPPROTO_UDPLITE;
 
 /**
  * The ICMP types a reply type exists for, as type + 1 (invmap of
@@ -238,7 +235,6 @@ const ICMP_ERRORS = new Set([3, 4, 5, 11, 12]);
 /** NR_ICMP_TYPES: higher types are invalid. */
 const ICMP_MAX_TYPE = 18;
 
-const isIcmpProto = (proto: number): boolean => proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6;
 
 /** The reverse of an ICMP type, or -1 (nf_conntrack_invert_icmp[v6]_tuple). */
 function icmpInverse(proto: number, type: number): number {
