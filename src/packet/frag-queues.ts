@@ -2,6 +2,13 @@
 // IPv6's defragmenters (ipv4-frag.ts, ipv6-frag.ts) share, as both the
 // kernel's share inet_frag_queue.
 
+/** A fragment's data and where it goes in the datagram's payload, [off, end). */
+export interface Piece {
+  off: number;
+  end: number;
+  data: Uint8Array;
+}
+
 export interface FragQueue {
   /** When the datagram is given up on (the caller's clock). */
   expires: number;

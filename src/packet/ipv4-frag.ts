@@ -3,7 +3,7 @@
 // destination, protocol and id), and cut again on output to the largest
 // fragment's size (do_output → ovs_fragment → ip_do_fragment). Pure: the
 // clock is the caller's.
-import { FragQueues } from './frag-queues.js';
+import { FragQueues, type Piece } from './frag-queues.js';
 import { be16, putBe16 } from './bytes.js';
 import { setIpv4HeaderChecksum } from './checksum.js';
 import { IP_DF, IP_MF, IP_OFFSET } from './constants.js';
@@ -14,12 +14,6 @@ export const IPFRAG_TIME_MS = 30_000;
 export const MAX_QUEUES = 1024;
 /** The largest IPv4 datagram. */
 const IP_MAX = 0xffff;
-
-interface Piece {
-  off: number;
-  end: number;
-  data: Uint8Array;
-}
 
 interface Queue {
   pieces: Piece[];

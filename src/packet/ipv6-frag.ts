@@ -4,7 +4,7 @@
 // datagram), and cut again on output (do_output → ovs_fragment →
 // ip6_fragment), never into pieces under IPv6's minimum MTU. Pure: the clock
 // and the fragment ids are the caller's.
-import { FragQueues } from './frag-queues.js';
+import { FragQueues, type Piece } from './frag-queues.js';
 import { be16, putBe16, putBe32 } from './bytes.js';
 import { IPPROTO_FRAGMENT } from './constants.js';
 
@@ -19,12 +19,6 @@ const NEXTHDR_ROUTING = 43;
 const NEXTHDR_AUTH = 51;
 const NEXTHDR_NONE = 59;
 const NEXTHDR_DEST = 60;
-
-interface Piece {
-  off: number;
-  end: number;
-  data: Uint8Array;
-}
 
 interface Queue {
   pieces: Piece[];
