@@ -66,9 +66,12 @@ const tcp = (src: string, sport: number, dst: string, dport: number, flags: numb
   state,
 });
 
-/** The first 28 bytes of a UDP datagram, as an ICMP error quotes it. */
-const quotedUdp = (src: string, sport: number, dst: string, dport: number): Uint8Array =>
-  buildFrame({ l3: { kind: 'ipv4', src, dst, ttl: 64 }, l4: { kind: 'udp', src: sport, dst: dport }, payload: 20 }).slice(14, 14 + 28);
+/** The start of a UDP datagram as an ICMP error quotes it: its IP header and 8 bytes (IPv4), or all of it (IPv6). */
+const quotedUdp = (src: string, sport: number, dst: string, dport: number): Uint8Array => {
+  const v6q = src.includes(':');
+  const f = buildFrame({ l3: v6q ? { kind: 'ipv6', src, dst, hopLimit: 64 } : { kind: 'ipv4', src, dst, ttl: 64 }, l4: { kind: 'udp', src: sport, dst: dport }, payload: 20 });
+  return f.slice(14, v6q ? f.length : 14 + 28);
+};
 
 const SCENARIOS: Scenario[] = [
   {
@@ -140,6 +143,17 @@ const SCENARIOS: Scenario[] = [
     zone: 8,
     nat: (n) => ({ src: true, ipMin: v6(n, 0x100) }),
     steps: (n) => [udp(v6(n, 1), 5000, v6(n, 2), 53, TRK | NEW | SNAT), udp(v6(n, 2), 53, v6(n, 0x100), 5000, TRK | EST | RPL | DNAT)],
+  },
+  {
+    name: 'IPv6: ICMPv6 echo and an ICMPv6 error about a source-NATed datagram',
+    zone: 10,
+    nat: (n) => ({ src: true, ipMin: v6(n, 0x100) }),
+    steps: (n) => [
+      { src: v6(n, 1), dst: v6(n, 2), l4: { kind: 'icmpv6', type: 128, rest: (0x66 << 16) | 1 }, payload: 8, state: TRK | NEW | SNAT },
+      { src: v6(n, 2), dst: v6(n, 0x100), l4: { kind: 'icmpv6', type: 129, rest: (0x66 << 16) | 1 }, payload: 8, state: TRK | EST | RPL | DNAT },
+      udp(v6(n, 1), 5000, v6(n, 2), 53, TRK | NEW | SNAT),
+      { src: v6(n, 2), dst: v6(n, 0x100), l4: { kind: 'icmpv6', type: 1, code: 4 }, payload: quotedUdp(v6(n, 0x100), 5000, v6(n, 2), 53), state: TRK | REL | RPL | DNAT },
+    ],
   },
   {
     name: 'IPv6, source NAT to a range of addresses',
