@@ -22,6 +22,12 @@ export class FragQueues<Q extends FragQueue> {
     return this.queues.size;
   }
 
+  /** Gives the datagram up (a fragment showed it bad). */
+  protected kill(key: string): 'dropped' {
+    this.queues.delete(key);
+    return 'dropped';
+  }
+
   /** Drops the datagrams past their deadline. */
   protected expire(now: number): void {
     for (const [k, q] of this.queues) if (q.expires <= now) this.queues.delete(k);

@@ -95,11 +95,6 @@ export class Ipv4Defrag extends FragQueues<Queue> {
     setIpv4HeaderChecksum(out, headL3);
     return { frame: out, mru: q.maxSize };
   }
-
-  private kill(key: string): 'dropped' {
-    this.queues.delete(key);
-    return 'dropped';
-  }
 }
 
 /**

@@ -107,10 +107,7 @@ export class Ipv6Defrag extends FragQueues<Queue> {
       }
     }
     if (covered === fragEnd - off) return 'queued';
-    if (covered > 0) {
-      this.queues.delete(key);
-      return 'dropped';
-    }
+    if (covered > 0) return this.kill(key);
     q.pieces.push({ off, end: fragEnd, data: frame.slice(dataStart, end) });
     q.meat += fragEnd - off;
     q.maxPayload = Math.max(q.maxPayload, payloadLen);

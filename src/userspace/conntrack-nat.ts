@@ -148,6 +148,10 @@ function sameBytes(x: Uint8Array, y: Uint8Array): boolean {
   return cmpBytes(x, y) === 0 && x.length === y.length;
 }
 
+export function sameNatTuple(x: NatTuple, y: NatTuple): boolean {
+  return x.a === y.a && x.b === y.b && sameBytes(x.src, y.src) && sameBytes(x.dst, y.dst);
+}
+
 /** l4proto_in_range(). */
 function protoInRange(t: NatTuple, proto: number, manip: number, min: number, max: number): boolean {
   if (isIcmpProto(proto)) return t.a >= min && t.a <= max;
@@ -165,10 +169,13 @@ function inRange(t: NatTuple, proto: number, r: NatRange): boolean {
   return protoInRange(t, proto, MANIP_SRC, r.minProto, r.maxProto);
 }
 
-/** The address as the kernel's u32 words read it on a little-endian host (union nf_inet_addr: 4 of them, zero past IPv4's). */
+/** Word i of an address as the kernel's u32 reads it on a little-endian host. */
+const leWord = (b: Uint8Array, i: number): number => (b[4 * i] | (b[4 * i + 1] << 8) | (b[4 * i + 2] << 16) | (b[4 * i + 3] << 24)) >>> 0;
+
+/** The address as union nf_inet_addr's four words (zero past IPv4's). */
 function leWords(b: Uint8Array): Uint32Array {
   const w = new Uint32Array(4);
-  for (let i = 0; i < b.length; i += 4) w[i >> 2] = (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24)) >>> 0;
+  for (let i = 0; 4 * i < b.length; i++) w[i] = leWord(b, i);
   return w;
 }
 
@@ -188,8 +195,8 @@ function bestIp(t: NatTuple, r: NatRange, manip: number, zone: number): void {
   }
   const words = v.length >> 2;
   const max = words - 1;
-  const dstWords = (): Uint32Array => leWords(t.dst);
-  let j = jhash2(leWords(t.src), r.flags & RANGE_PERSISTENT ? 0 : (dstWords()[max] ^ zone) >>> 0);
+  // The destination's words are read as the loop goes: for a destination NAT, a word just written is the one read.
+  let j = jhash2(leWords(t.src), r.flags & RANGE_PERSISTENT ? 0 : (leWord(t.dst, max) ^ zone) >>> 0);
   let fullRange = false;
   for (let i = 0; i <= max; i++) {
     let minip: number;
@@ -207,7 +214,7 @@ function bestIp(t: NatTuple, r: NatRange, manip: number, zone: number): void {
     v[4 * i + 2] = (word >>> 8) & 0xff;
     v[4 * i + 3] = word & 0xff;
     if (word !== beWord(r.max, i)) fullRange = true;
-    if (!(r.flags & RANGE_PERSISTENT)) j = (j ^ dstWords()[i]) >>> 0;
+    if (!(r.flags & RANGE_PERSISTENT)) j = (j ^ leWord(t.dst, i)) >>> 0;
   }
 }
 

@@ -53,6 +53,7 @@ import {
   isIcmpProto,
   manipPacket,
   natRequestOf,
+  sameNatTuple,
   translateIcmpError,
   uniqueTuple,
   type IpView,
@@ -200,7 +201,6 @@ const EVICTION_SCAN = 64;
 
 const LABELS_MASK = (1n << 128n) - 1n;
 
-
 /**
  * The ICMP types a reply type exists for, as type + 1 (invmap of
  * nf_conntrack_proto_icmp.c): echo, timestamp, information and address mask
@@ -234,7 +234,6 @@ const ICMPV6_UNTRACKED = new Set([130, 131, 132, 133, 134, 135, 136, 143]);
 const ICMP_ERRORS = new Set([3, 4, 5, 11, 12]);
 /** NR_ICMP_TYPES: higher types are invalid. */
 const ICMP_MAX_TYPE = 18;
-
 
 /** The reverse of an ICMP type, or -1 (nf_conntrack_invert_icmp[v6]_tuple). */
 function icmpInverse(proto: number, type: number): number {
@@ -316,7 +315,7 @@ class Conn implements TcpOwner {
     this.replySrc = dst;
     this.replyDst = src;
     this.origKey = tupleKey(zone, v6, proto, src, 0, dst, 0, a, b);
-    this.replyKey = tupleKey(zone, v6, proto, dst, 0, src, 0, replyA, replyB);
+    this.replyKey = this.keyOf(this.tuple(REPLY));
     // __ovs_ct_update_key_orig_tp(): ICMP reports type and code as the ports.
     const icmp = proto === (v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP);
     this.orig = { ipv6: v6, src, dst, srcPort: icmp ? b >>> 8 : a, dstPort: icmp ? b & 0xff : b, proto };
@@ -328,6 +327,11 @@ class Conn implements TcpOwner {
 
   get status(): number {
     return (this.seenReply ? IPS_SEEN_REPLY : 0) | (this.assured ? IPS_ASSURED : 0) | (this.confirmed ? IPS_CONFIRMED : 0) | this.natStatus;
+  }
+
+  /** The table key of a tuple of this connection's zone and protocol. */
+  keyOf(t: NatTuple): string {
+    return tupleKey(this.zone, this.v6, this.proto, t.src, 0, t.dst, 0, t.a, t.b);
   }
 
   /** A direction's tuple (ct->tuplehash[dir].tuple). */
@@ -925,7 +929,7 @@ export class ConnTracker {
       c.replyDst = r.dst;
       c.replyA = r.a;
       c.replyB = r.b;
-      c.replyKey = tupleKey(c.zone, c.v6, c.proto, r.src, 0, r.dst, 0, r.a, r.b);
+      c.replyKey = c.keyOf(r);
       c.natStatus |= manip === MANIP_SRC ? IPS_SRC_NAT : IPS_DST_NAT;
     }
     c.natStatus |= manip === MANIP_SRC ? IPS_SRC_NAT_DONE : IPS_DST_NAT_DONE;
@@ -933,8 +937,7 @@ export class ConnTracker {
 
   /** nf_nat_used_tuple(): whether another live connection answers to the reply of `t` (one with the same original tuple does not count). */
   private tupleTaken(c: Conn, t: NatTuple, now: number): boolean {
-    const r = this.inverted(c, t);
-    const h = this.byKey.get(tupleKey(c.zone, c.v6, c.proto, r.src, 0, r.dst, 0, r.a, r.b));
+    const h = this.byKey.get(c.keyOf(this.inverted(c, t)));
     if (!h || h.conn === c || h.conn.expires <= now) return false;
     return h.conn.origKey !== c.origKey;
   }
@@ -1133,8 +1136,4 @@ function natStatusBit(manip: number, dir: number): number {
 /** hash_by_src()'s identity: zone, protocol, original source address and port (or ICMP id). */
 function sourceKey(c: Conn): string {
   return `${c.zone}/${c.proto}/${Array.from(c.orig.src).join('.')}/${c.origA}`;
-}
-
-function sameNatTuple(x: NatTuple, y: NatTuple): boolean {
-  return x.a === y.a && x.b === y.b && sameBytes(x.src, 0, y.src, x.src.length) && sameBytes(x.dst, 0, y.dst, x.dst.length);
 }

@@ -278,9 +278,11 @@ export class Datapath implements ActionSink {
   private fragmentOutput(port: Port, frame: Uint8Array, mru: number): void {
     const pp = parsePacket(frame, frame.length, this.outPp);
     let pieces: Uint8Array[] | undefined;
-    if (mru <= port.mtu && pp.ethType === ETH_P_IP && pp.layers & Layer.IPV4) pieces = fragmentIpv4(frame, pp.l3, mru);
-    // ip6_fragment() names the pieces with a fresh id (ipv6_select_ident), not the received one.
-    else if (mru <= port.mtu && pp.ethType === ETH_P_IPV6 && pp.layers & Layer.IPV6) pieces = fragmentIpv6(frame, pp.l3, mru, randomInt(1, 0x100000000));
+    if (mru <= port.mtu) {
+      if (pp.ethType === ETH_P_IP && pp.layers & Layer.IPV4) pieces = fragmentIpv4(frame, pp.l3, mru);
+      // ip6_fragment() names the pieces with a fresh id (ipv6_select_ident), not the received one.
+      else if (pp.ethType === ETH_P_IPV6 && pp.layers & Layer.IPV6) pieces = fragmentIpv6(frame, pp.l3, mru, randomInt(1, 0x100000000));
+    }
     if (!pieces) {
       port.counters.txDropped++;
       return;
@@ -350,18 +352,17 @@ export class Datapath implements ActionSink {
   conntrack(frame: Uint8Array, meta: PacketMeta, a: CtAction): boolean | Uint8Array {
     let pp = parsePacket(frame, frame.length, this.ctPp);
     const zone = a.zone ?? 0;
-    // ovs_ct_handle_fragments(): an IPv4 fragment waits for its datagram,
-    // which then goes on, whole, in its place.
+    // ovs_ct_handle_fragments(): a fragment waits for its datagram, which
+    // then goes on, whole, in its place (an IPv6 fragment the kernel's
+    // reassembly lets through goes on as it is).
     let whole: Uint8Array | undefined;
-    if (pp.ethType === ETH_P_IP && pp.layers & Layer.IPV4 && pp.ipFrag !== FRAG_NONE) {
-      const r = this.tracker.defrag.add(frame, pp.l3, zone, monotonicMs());
-      if (typeof r === 'string') return false;
-      whole = r.frame;
-      meta.mru = r.mru;
-      pp = parsePacket(whole, whole.length, this.ctPp);
-    } else if (pp.ethType === ETH_P_IPV6 && pp.layers & Layer.IPV6 && pp.ipFrag !== FRAG_NONE) {
-      // nf_ct_frag6_gather(); a fragment it lets through goes on as it is.
-      const r = this.tracker.defrag6.add(frame, pp.l3, zone, monotonicMs());
+    const defrag =
+      pp.ipFrag === FRAG_NONE ? undefined
+      : pp.ethType === ETH_P_IP && pp.layers & Layer.IPV4 ? this.tracker.defrag
+      : pp.ethType === ETH_P_IPV6 && pp.layers & Layer.IPV6 ? this.tracker.defrag6
+      : undefined;
+    if (defrag) {
+      const r = defrag.add(frame, pp.l3, zone, monotonicMs());
       if (r === 'queued' || r === 'dropped') return false;
       if (r !== 'as-is') {
         whole = r.frame;

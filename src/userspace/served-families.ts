@@ -54,8 +54,6 @@ function asMessage(c: GenlCall): NlMessage {
   return { type: 0, flags: c.flags, seq: c.seq, pid: c.portId, payload };
 }
 
-/** A reply body: an encoded message without its nlmsghdr and genlmsghdr. */
-
 const isDump = (c: GenlCall): boolean => (c.flags & NLM_F_DUMP) === NLM_F_DUMP;
 
 /** All the fallback datapaths of a daemon, and the families served over them. */
