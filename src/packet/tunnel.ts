@@ -1,4 +1,5 @@
-// VXLAN (RFC 7348) and Geneve (RFC 8926) over IPv4/UDP, and GRE (RFC 2890)
+// VXLAN (RFC 7348, with the group policy extension of
+// draft-smith-vxlan-group-policy) and Geneve (RFC 8926) over IPv4/UDP, and GRE (RFC 2890)
 // carrying Ethernet: what a received datagram says about its tunnel (the
 // metadata the kernel's vxlan, geneve and gretap devices attach to the inner
 // frame: udp_tun_rx_dst, ip_tun_rx_dst), and the datagram a frame leaves in,
@@ -31,6 +32,28 @@ export const TUN_F_CSUM = 2;
 export const TUN_F_DF = 4;
 export const TUN_F_OAM = 8;
 export const TUN_F_GENEVE_OPT = 16;
+/** The packet has VXLAN group policy metadata (the kernel's TUNNEL_VXLAN_OPT). */
+export const TUN_F_VXLAN_OPT = 32;
+
+// The group policy extension's bits in the first word of the VXLAN header,
+// and where vxlan_parse_gbp_hdr puts them in the 32-bit metadata OVS matches
+// (struct vxlan_metadata: the policy id in the low 16 bits).
+const VXLAN_HF_GBP = 0x80000000;
+const VXLAN_HF_VNI = 0x08000000;
+const VXLAN_GBP_DONT_LEARN = 0x400000;
+const VXLAN_GBP_POLICY_APPLIED = 0x80000;
+const VXLAN_GBP_ID_MASK = 0xffff;
+/** The header bits a GBP port reads (and so no longer counts as unknown flags). */
+const VXLAN_GBP_USED_BITS = (VXLAN_HF_GBP | VXLAN_GBP_DONT_LEARN | VXLAN_GBP_POLICY_APPLIED | VXLAN_GBP_ID_MASK) >>> 0;
+/** The length of a VXLAN packet's options: the 4-byte metadata every VXLAN tunnel's receive gives (udp_tun_rx_dst). */
+export const VXLAN_OPTS_LEN = 4;
+
+/** VXLAN group policy metadata ((flags << 16) | policy id) as TunnelMeta.opts holds it. */
+export function vxlanOptsBytes(gbp: number): Uint8Array {
+  const b = new Uint8Array(VXLAN_OPTS_LEN);
+  putBe32(b, 0, gbp >>> 0);
+  return b;
+}
 
 export type TunnelKind = 'vxlan' | 'geneve' | 'gre';
 
@@ -55,7 +78,11 @@ export interface TunnelMeta {
   flags: number;
   tpSrc: number;
   tpDst: number;
-  /** Geneve options as on the wire (empty: none). */
+  /**
+   * Geneve options as on the wire (empty: none); for VXLAN the 4-byte group
+   * policy metadata, big-endian ((flags << 16) | policy id; zero without
+   * TUN_F_VXLAN_OPT).
+   */
   opts: Uint8Array;
 }
 
@@ -71,8 +98,9 @@ export type DecapError = 'short' | 'wrong-protocol' | 'bad-checksum' | 'bad-head
 /**
  * The inner frame of a VXLAN or Geneve datagram, and its tunnel metadata in
  * `out`; or why there is none. `ip` is a whole IPv4 datagram (reassembled).
+ * `gbp`: the VXLAN port has the group policy extension.
  */
-export function decapsulate(ip: Uint8Array, kind: TunnelKind, out: TunnelMeta): Uint8Array | DecapError {
+export function decapsulate(ip: Uint8Array, kind: TunnelKind, out: TunnelMeta, gbp = false): Uint8Array | DecapError {
   if (ip.length < IPV4_HLEN || ip[0] >> 4 !== 4) return 'short';
   const ihl = (ip[0] & 0xf) * 4;
   const total = Math.min(be16(ip, 2), ip.length);
@@ -93,9 +121,19 @@ export function decapsulate(ip: Uint8Array, kind: TunnelKind, out: TunnelMeta): 
   let opts = NO_OPTS;
   if (kind === 'vxlan') {
     if (end - h < VXLAN_HLEN) return 'short';
-    // Only the I flag may be set and the reserved fields must be zero: vxlan_rcv drops the rest.
-    if (ip[h] !== VXLAN_FLAG_VNI || ip[h + 1] | ip[h + 2] | ip[h + 3] || ip[h + 7]) return 'bad-header';
+    // Only the I flag (and on a GBP port the policy's bits) may be set and
+    // the reserved fields must be zero: vxlan_rcv drops the rest.
+    const word = be32(ip, h);
+    if (!(word & VXLAN_HF_VNI) || ip[h + 7] || (word & ~(VXLAN_HF_VNI | (gbp ? VXLAN_GBP_USED_BITS : 0))) !== 0) return 'bad-header';
     out.idLo = (ip[h + 4] << 16) | (ip[h + 5] << 8) | ip[h + 6];
+    // Every VXLAN packet carries the metadata (zero without a policy), as the
+    // kernel's key does: only the flag tells them apart.
+    opts = new Uint8Array(VXLAN_OPTS_LEN);
+    if (gbp && word & VXLAN_HF_GBP) {
+      const md = (word & VXLAN_GBP_ID_MASK) | (word & VXLAN_GBP_DONT_LEARN) | (word & VXLAN_GBP_POLICY_APPLIED);
+      putBe32(opts, 0, md);
+      flags |= TUN_F_VXLAN_OPT;
+    }
     inner = h + VXLAN_HLEN;
   } else {
     if (end - h < GENEVE_HLEN) return 'short';
@@ -227,8 +265,10 @@ export function sourcePort(hash: number, min: number, max: number): number {
  * source address, or the route's). The IP id, and a source address left 0,
  * are for the kernel to fill in (raw socket with IP_HDRINCL); the header
  * checksum is computed here anyway, so the datagram is whole as it stands.
+ * `gbp`: the VXLAN port has the group policy extension, which writes the
+ * tunnel's policy metadata (when it has any) into the header.
  */
-export function encapsulate(frame: Uint8Array, kind: TunnelKind, t: TunnelMeta, srcPort: number, dstPort: number, src = t.src): Uint8Array {
+export function encapsulate(frame: Uint8Array, kind: TunnelKind, t: TunnelMeta, srcPort: number, dstPort: number, src = t.src, gbp = false): Uint8Array {
   if (kind === 'gre') return encapsulateGre(frame, t, src);
   const opts = kind === 'geneve' && t.flags & TUN_F_GENEVE_OPT ? t.opts : NO_OPTS;
   const hdr = kind === 'vxlan' ? VXLAN_HLEN : GENEVE_HLEN + opts.length;
@@ -243,6 +283,9 @@ export function encapsulate(frame: Uint8Array, kind: TunnelKind, t: TunnelMeta, 
   // Both headers put the VNI, the low 24 bits of the tunnel id, in bytes 4-6.
   if (kind === 'vxlan') {
     out[h] = VXLAN_FLAG_VNI;
+    // vxlan_build_gbp_hdr: nothing for a zero policy.
+    const md = gbp && t.flags & TUN_F_VXLAN_OPT && t.opts.length >= VXLAN_OPTS_LEN ? be32(t.opts, 0) : 0;
+    if (md) putBe32(out, h, (VXLAN_HF_GBP | VXLAN_HF_VNI | (md & (VXLAN_GBP_DONT_LEARN | VXLAN_GBP_POLICY_APPLIED | VXLAN_GBP_ID_MASK))) >>> 0);
   } else {
     let critical = false;
     for (let i = 0; i + 4 <= opts.length; i += 4 + (opts[i + 3] & 0x1f) * 4) if (opts[i + 2] & GENEVE_CRIT_OPT_TYPE) critical = true;

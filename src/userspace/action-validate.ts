@@ -194,7 +194,8 @@ function refusedSet(key: FlowKey, mask: FlowKey | undefined, s: FlowState): stri
     if (t.ipv4Dst === undefined || t.ipv4Dst === '0.0.0.0') return 'set(tunnel): IPv4 tunnel dst address is zero';
     if (t.ttl === undefined) return 'set(tunnel): IPv4 tunnel TTL not specified';
     if (t.geneveOpts && t.geneveOpts.length % 4) return 'set(tunnel): geneve options are a multiple of 4 bytes';
-    if (t.vxlanOpts !== undefined || t.erspanOpts !== undefined || t.gtpuOpts !== undefined) return 'set(tunnel): the ovsnl userspace datapath sends only vxlan and geneve tunnels';
+    if ([t.geneveOpts, t.vxlanOpts, t.erspanOpts].filter((o) => o !== undefined).length > 1) return 'set(tunnel): Multiple metadata blocks provided';
+    if (t.erspanOpts !== undefined || t.gtpuOpts !== undefined) return 'set(tunnel): the ovsnl userspace datapath sends only vxlan, geneve and gre tunnels';
   }
   if (key.tcp) return l4('tcp', IPPROTO_TCP);
   if (key.udp) return l4('udp', IPPROTO_UDP);

@@ -144,7 +144,7 @@ export class Datapath implements ActionSink {
     return undefined;
   }
 
-  addPort(req: { name: string; type: number; portNo?: number; upcallPids: number[]; dstPort?: number }): Port {
+  addPort(req: { name: string; type: number; portNo?: number; upcallPids: number[]; dstPort?: number; gbp?: boolean }): Port {
     let portNo = req.portNo;
     if (portNo !== undefined) {
       if (portNo >= MAX_PORTS) throw new DaemonError(EFBIG, `port number ${portNo} is not below ${MAX_PORTS}`);
@@ -171,7 +171,8 @@ export class Datapath implements ActionSink {
         const code = (err as NodeJS.ErrnoException).code;
         throw new DaemonError(code === 'EADDRINUSE' ? EADDRINUSE : EINVAL, `cannot open ${dstPort === undefined ? 'a GRE socket' : `UDP port ${dstPort}`} for ${kind} port ${req.name}: ${(err as Error).message}`);
       }
-      tunnel = { kind, dstPort };
+      // vxlan_configure_exts: the extension is a VXLAN device's; other tunnels ignore it.
+      tunnel = kind === 'vxlan' && req.gbp ? { kind, dstPort, gbp: true } : { kind, dstPort };
     } else if (req.type === U.OVS_VPORT_TYPE_NETDEV) {
       const ifindex = ifindexOf(req.name);
       if (ifindex === undefined) throw new DaemonError(ENODEV, `no network device ${req.name}`);
@@ -220,7 +221,7 @@ export class Datapath implements ActionSink {
   receive(port: Port, frame: Uint8Array): void {
     if (port.tunnel) {
       const tunnel = emptyTunnelMeta();
-      const inner = decapsulate(frame, port.tunnel.kind, tunnel);
+      const inner = decapsulate(frame, port.tunnel.kind, tunnel, port.tunnel.gbp);
       // What vxlan_rcv and geneve_rx drop, the port counts as an error.
       if (typeof inner === 'string') port.counters.rxErrors++;
       else this.process(inner, { inPort: port.portNo, tunnel });
@@ -325,7 +326,7 @@ export class Datapath implements ActionSink {
       src = r.src;
     }
     const [min, max] = TUNNEL_SRC_PORTS[pt.kind];
-    port.send(encapsulate(frame, pt.kind, t, sourcePort(flowHash(frame, 0), min, max), t.tpDst || pt.dstPort!, src));
+    port.send(encapsulate(frame, pt.kind, t, sourcePort(flowHash(frame, 0), min, max), t.tpDst || pt.dstPort!, src, pt.gbp));
   }
 
   userspace(frame: Uint8Array, meta: PacketMeta, action: UserspaceAction, sendLen?: number): void {

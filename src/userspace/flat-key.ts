@@ -22,7 +22,7 @@ import {
   VLAN_CFI_MASK,
 } from '../packet/constants.js';
 import { Layer, type ParsedPacket } from '../packet/result.js';
-import { TUN_F_CSUM, TUN_F_DF, TUN_F_GENEVE_OPT, TUN_F_KEY, TUN_F_OAM, type TunnelMeta } from '../packet/tunnel.js';
+import { TUN_F_CSUM, TUN_F_DF, TUN_F_GENEVE_OPT, TUN_F_KEY, TUN_F_OAM, TUN_F_VXLAN_OPT, vxlanOptsBytes, type TunnelMeta } from '../packet/tunnel.js';
 import type { TunnelKey } from '../ovs/keys.js';
 import type { PacketMeta } from './extract.js';
 
@@ -238,7 +238,7 @@ export class UnsupportedKeyError extends Error {
 }
 
 const UNSUPPORTED: readonly (keyof FlowKey)[] = ['nsh', 'packetType', 'ndExtensions'];
-const TUNNEL_UNSUPPORTED: readonly (keyof TunnelKey)[] = ['ipv6Src', 'ipv6Dst', 'vxlanOpts', 'erspanOpts', 'gtpuOpts', 'ipv4InfoBridge'];
+const TUNNEL_UNSUPPORTED: readonly (keyof TunnelKey)[] = ['ipv6Src', 'ipv6Dst', 'erspanOpts', 'gtpuOpts', 'ipv4InfoBridge'];
 
 /**
  * Refuses the fields the layout has no room for, and attributes the codec
@@ -275,13 +275,15 @@ export function tunnelKeyFlags(t: TunnelKey): number {
     (t.csum ? TUN_F_CSUM : 0) |
     (t.dontFragment ? TUN_F_DF : 0) |
     (t.oam ? TUN_F_OAM : 0) |
-    (t.geneveOpts !== undefined && t.geneveOpts.length ? TUN_F_GENEVE_OPT : 0)
+    (t.geneveOpts !== undefined && t.geneveOpts.length ? TUN_F_GENEVE_OPT : 0) |
+    (t.vxlanOpts !== undefined ? TUN_F_VXLAN_OPT : 0)
   );
 }
 
 function writeTunnelKey(t: TunnelKey, k: FlatKey, isMask: boolean): void {
   refuseUnsupported(t, TUNNEL_UNSUPPORTED, isMask, 'tunnel ');
-  const opts = t.geneveOpts;
+  // Geneve options as on the wire, or VXLAN's 4-byte policy metadata (vxlan_tun_opt_from_nlattr: a missing gbp is 0).
+  const opts = t.geneveOpts ?? (t.vxlanOpts ? vxlanOptsBytes(t.vxlanOpts.gbp ?? 0) : undefined);
   if (opts && opts.length > FLAT_TUN_OPTS) throw new UnsupportedKeyError(`geneve options longer than ${FLAT_TUN_OPTS} bytes`);
   if (t.id !== undefined) {
     k.u32(F.TUN_ID, Number((t.id >> 32n) & 0xffffffffn));
@@ -520,6 +522,7 @@ export function exactMaskOf(key: FlowKey): FlowKey {
 function exactTunnelMask(t: TunnelKey): TunnelKey {
   const m: TunnelKey = { id: 0xffffffffffffffffn, ipv4Src: ONES_V4, ipv4Dst: ONES_V4, tos: 0xff, ttl: 0xff, dontFragment: true, csum: true, oam: true, tpSrc: 0xffff, tpDst: 0xffff };
   if (t.geneveOpts) m.geneveOpts = new Uint8Array(t.geneveOpts.length).fill(0xff);
+  if (t.vxlanOpts) m.vxlanOpts = { gbp: 0xffffffff };
   for (const name of TUNNEL_UNSUPPORTED) if (t[name] !== undefined) (m as Record<string, unknown>)[name] = t[name];
   return m;
 }

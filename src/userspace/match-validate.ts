@@ -182,6 +182,19 @@ function matchValidate(keyAttrs: bigint, key: Fields, maskAttrs: bigint, mask: F
   if ((maskAttrs & allowed) !== maskAttrs) fail(`Unexpected mask (mask=${maskAttrs.toString(16)}, allowed=${allowed.toString(16)})`);
 }
 
+/** ip_tun_from_nlattr: one kind of tunnel options at most (the key holds one block). */
+export function checkTunnelOptions(tunnel: Uint8Array): void {
+  let blocks = 0;
+  try {
+    for (const at of parseAttrs(tunnel)) {
+      if (at.type === K.OVS_TUNNEL_KEY_ATTR_GENEVE_OPTS || at.type === K.OVS_TUNNEL_KEY_ATTR_VXLAN_OPTS || at.type === K.OVS_TUNNEL_KEY_ATTR_ERSPAN_OPTS) blocks++;
+    }
+  } catch (err) {
+    return fail(`Flow key attribute malformed: ${(err as Error).message}`);
+  }
+  if (blocks > 1) fail('Multiple metadata blocks provided');
+}
+
 /**
  * Validates a flow match as the kernel does (ovs_nla_get_match). `mask`
  * undefined: a put without a mask, i.e. the key's exact mask; null: a key
@@ -192,6 +205,8 @@ export function validateMatch(keyBytes: Uint8Array, maskBytes: Uint8Array | unde
   const key: Side = { attrs: 0n, a: new Map(), tci: [] };
   collect(keyBytes, key, false);
   foldKeyVlans(key);
+  const tun = key.a.get(K.OVS_KEY_ATTR_TUNNEL);
+  if (tun) checkTunnelOptions(tun);
   const et = key.a.get(K.OVS_KEY_ATTR_ETHERTYPE);
   if (et && be16(et) < ETH_P_802_3_MIN) fail(`EtherType ${be16(et).toString(16)} is less than min ${ETH_P_802_3_MIN.toString(16)}`);
   const keyFields = fields(key, false);

@@ -36,6 +36,8 @@ export interface PortCounters {
 export interface PortTunnel {
   kind: TunnelKind;
   dstPort?: number;
+  /** A VXLAN port with the group policy extension (OVS_VXLAN_EXT_GBP). */
+  gbp?: boolean;
 }
 
 export class Port {

@@ -195,7 +195,7 @@ export function vportReply(cmd: number, dp: Datapath, p: Port): GenlReply {
     upcallStats: { success: BigInt(p.upcallSuccess), fail: BigInt(p.upcallFail) },
     upcallPids: p.upcallPids,
     // As the module's tunnel vports report theirs (vxlan_get_options).
-    options: p.tunnel?.dstPort !== undefined ? { dstPort: p.tunnel.dstPort } : undefined,
+    options: p.tunnel?.dstPort !== undefined ? { dstPort: p.tunnel.dstPort, extensions: p.tunnel.gbp ? { gbp: true } : undefined } : undefined,
   };
   return replyOf(cmd, U.OVS_VPORT_VERSION, encodeVportMessage(0, { cmd, dpIfindex: dp.ifindex, attrs }));
 }
@@ -238,8 +238,9 @@ function vportFamily(reg: DatapathRegistry): ServedFamily {
         case U.OVS_VPORT_CMD_NEW: {
           if (a.name === undefined || a.type === undefined || !a.upcallPids) throw new DaemonError(EINVAL, 'vport NEW needs a name, a type and upcall pids');
           const dp = lookupDp(reg, m.dpIfindex);
-          if (a.options?.extensions && (a.options.extensions.gbp || a.options.extensions.gpe)) throw new DaemonError(EINVAL, 'the ovsnl userspace datapath has no VXLAN extensions (gbp, gpe) yet');
-          const port = dp.addPort({ name: a.name, type: a.type, portNo: a.portNo, upcallPids: a.upcallPids, dstPort: a.options?.dstPort });
+          // GPE is OVS's userspace datapath's alone (the module's VXLAN ports know only GBP).
+          if (a.options?.extensions?.gpe) throw new DaemonError(EINVAL, 'the ovsnl userspace datapath has no VXLAN GPE extension');
+          const port = dp.addPort({ name: a.name, type: a.type, portNo: a.portNo, upcallPids: a.upcallPids, dstPort: a.options?.dstPort, gbp: a.options?.extensions?.gbp });
           return [vportReply(U.OVS_VPORT_CMD_NEW, dp, port)];
         }
         case U.OVS_VPORT_CMD_DEL: {

@@ -19,6 +19,8 @@ export interface PortState {
   type: PortTypeName;
   /** A tunnel port's UDP port. */
   dstPort?: number;
+  /** A VXLAN port with the group policy extension (absent: without). */
+  gbp?: true;
 }
 
 export interface DatapathState {
@@ -62,7 +64,11 @@ function datapathState(dp: Datapath): DatapathState {
   for (const p of [...dp.ports.values()].sort((a, b) => a.portNo - b.portNo)) {
     if (p.portNo === U.OVSP_LOCAL) continue;
     const type = TYPE_NAMES[p.type];
-    if (type) ports.push(p.tunnel?.dstPort !== undefined ? { portNo: p.portNo, name: p.name, type, dstPort: p.tunnel.dstPort } : { portNo: p.portNo, name: p.name, type });
+    if (!type) continue;
+    const s: PortState = { portNo: p.portNo, name: p.name, type };
+    if (p.tunnel?.dstPort !== undefined) s.dstPort = p.tunnel.dstPort;
+    if (p.tunnel?.gbp) s.gbp = true;
+    ports.push(s);
   }
   return { name: dp.name, userFeatures: dp.userFeatures, masksCacheSize: dp.masksCacheSize, ports };
 }
@@ -83,13 +89,14 @@ const isName = (v: unknown): v is string => typeof v === 'string' && /^[^/\s]{1,
 
 function parsePort(v: unknown, where: string): PortState {
   if (!isObject(v)) throw new StateFileError(`${where}: not an object`);
-  const { portNo, name, type, dstPort } = v;
+  const { portNo, name, type, dstPort, gbp } = v;
   if (!isU32(portNo) || portNo === U.OVSP_LOCAL || portNo >= 0xffff) throw new StateFileError(`${where}: bad portNo`);
   if (!isName(name)) throw new StateFileError(`${where}: bad name`);
   if (type !== 'netdev' && type !== 'internal' && type !== 'vxlan' && type !== 'geneve' && type !== 'gre') throw new StateFileError(`${where}: bad type`);
   if (type === 'vxlan' || type === 'geneve') {
     if (!isU32(dstPort) || dstPort < 1 || dstPort > 0xffff) throw new StateFileError(`${where}: bad dstPort`);
-    return { portNo, name, type, dstPort };
+    if (gbp !== undefined && (gbp !== true || type !== 'vxlan')) throw new StateFileError(`${where}: bad gbp`);
+    return gbp ? { portNo, name, type, dstPort, gbp } : { portNo, name, type, dstPort };
   }
   return { portNo, name, type };
 }
@@ -184,7 +191,7 @@ export function restore(reg: DatapathRegistry, state: DpdState): RestoreReport {
     report.datapaths++;
     for (const p of d.ports) {
       try {
-        dp.addPort({ name: p.name, type: TYPE_NUMBERS[p.type], portNo: p.portNo, upcallPids: [0], dstPort: p.dstPort });
+        dp.addPort({ name: p.name, type: TYPE_NUMBERS[p.type], portNo: p.portNo, upcallPids: [0], dstPort: p.dstPort, gbp: p.gbp });
         report.ports++;
       } catch (err) {
         report.problems.push(`datapath ${d.name}: port ${p.portNo} (${p.name}, ${p.type}) dropped: ${(err as Error).message}`);

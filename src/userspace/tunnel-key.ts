@@ -4,7 +4,8 @@
 // set(tunnel(...)) and for execute requests whose key names a tunnel.
 import { ipv4FromU32, ipv4ToU32 } from '../ovs/addr.js';
 import type { TunnelKey } from '../ovs/keys.js';
-import { TUN_F_CSUM, TUN_F_DF, TUN_F_GENEVE_OPT, TUN_F_KEY, TUN_F_OAM, type TunnelMeta } from '../packet/tunnel.js';
+import { be32 } from '../packet/bytes.js';
+import { TUN_F_CSUM, TUN_F_DF, TUN_F_GENEVE_OPT, TUN_F_KEY, TUN_F_OAM, TUN_F_VXLAN_OPT, VXLAN_OPTS_LEN, vxlanOptsBytes, type TunnelMeta } from '../packet/tunnel.js';
 import { tunnelKeyFlags } from './flat-key.js';
 
 /** The key's tunnel attribute, with the attributes __ip_tun_to_nlattr puts, in its order. */
@@ -21,6 +22,7 @@ export function tunnelKeyOf(t: TunnelMeta): TunnelKey {
   if (t.tpDst) k.tpDst = t.tpDst;
   if (t.flags & TUN_F_OAM) k.oam = true;
   if (t.flags & TUN_F_GENEVE_OPT && t.opts.length) k.geneveOpts = t.opts.slice();
+  else if (t.flags & TUN_F_VXLAN_OPT && t.opts.length >= VXLAN_OPTS_LEN) k.vxlanOpts = { gbp: be32(t.opts, 0) };
   return k;
 }
 
@@ -37,6 +39,6 @@ export function tunnelMetaOf(k: TunnelKey): TunnelMeta {
     flags: tunnelKeyFlags(k),
     tpSrc: k.tpSrc ?? 0,
     tpDst: k.tpDst ?? 0,
-    opts: k.geneveOpts ?? new Uint8Array(0),
+    opts: k.geneveOpts ?? (k.vxlanOpts ? vxlanOptsBytes(k.vxlanOpts.gbp ?? 0) : new Uint8Array(0)),
   };
 }

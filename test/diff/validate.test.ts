@@ -17,6 +17,8 @@ import { encodeActionBytes, encodeKeyBytes } from '../../src/switch/handler.js';
 import { useSides, type Side } from './harness.js';
 
 const ONES = 'ff:ff:ff:ff:ff:ff';
+const TUN = { id: 5n, ipv4Src: '10.83.5.1', ipv4Dst: '10.83.5.2', ttl: 64 };
+const GENEVE_OPTS = new Uint8Array([0x01, 0x02, 0x01, 0x01, 0xca, 0xfe, 0x00, 0x01]);
 
 /** One exact UDP flow per case, told apart by its UDP source port. */
 const key = (s: Side, port: number): FlowKey => ({
@@ -89,6 +91,10 @@ const CASES: Case[] = [
   { name: 'ct nat(src) without commit', actions: (s) => [{ type: 'ct', nat: { src: true, ipMin: '10.83.9.9' } }, out(s)], expect: 'EINVAL' },
   { name: 'ct nat with flags but neither src nor dst', actions: (s) => [{ type: 'ct', commit: true, nat: { persistent: true } }, out(s)], expect: 'EINVAL' },
   { name: 'ct nat of an IPv6 address on an IPv4 flow', actions: (s) => [{ type: 'ct', commit: true, nat: { src: true, ipMin: 'fd00::9' } }, out(s)], expect: 'EINVAL' },
+  { name: 'set(tunnel) with a VXLAN group policy', actions: (s) => [{ type: 'set', key: { tunnel: { ...TUN, vxlanOpts: { gbp: 0x401234 } } } }, out(s)], expect: null },
+  { name: 'set(tunnel) with geneve options and a VXLAN policy', actions: (s) => [{ type: 'set', key: { tunnel: { ...TUN, vxlanOpts: { gbp: 1 }, geneveOpts: GENEVE_OPTS } } }, out(s)], expect: 'EINVAL' },
+  { name: 'a flow on a VXLAN group policy', key: (s, port) => ({ ...key(s, port), tunnel: { ...TUN, vxlanOpts: { gbp: 0x1234 } } }), actions: (s) => [out(s)], expect: null },
+  { name: 'a flow on geneve options and a VXLAN policy', key: (s, port) => ({ ...key(s, port), tunnel: { ...TUN, vxlanOpts: { gbp: 1 }, geneveOpts: GENEVE_OPTS } }), actions: (s) => [out(s)], expect: 'EINVAL' },
 ];
 
 async function put(s: Side, c: Case, port: number): Promise<string> {

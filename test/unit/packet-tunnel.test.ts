@@ -23,6 +23,8 @@ import {
   TUN_F_GENEVE_OPT,
   TUN_F_KEY,
   TUN_F_OAM,
+  TUN_F_VXLAN_OPT,
+  vxlanOptsBytes,
   type TunnelKind,
   type TunnelMeta,
 } from '../../src/packet/tunnel.js';
@@ -49,9 +51,41 @@ describe('encapsulate and decapsulate', () => {
       const out = decapsulate(d, kind, got);
       expect(out).toEqual(f);
       // DF is not read back: the module's receive path never reports it.
-      expect(got).toEqual({ ...t, flags: t.flags & ~TUN_F_DF, tpSrc: 40000, tpDst: 4789 });
+      // Every VXLAN packet gets the 4 bytes of policy metadata, zero here (udp_tun_rx_dst's options).
+      expect(got).toEqual({ ...t, flags: t.flags & ~TUN_F_DF, tpSrc: 40000, tpDst: 4789, opts: kind === 'vxlan' ? new Uint8Array(4) : t.opts });
     });
   }
+
+  it('vxlan group policy: written by a GBP port, read back by one, refused by a plain port', () => {
+    const f = inner();
+    // Policy id 0x1234, don't learn (0x400000) and policy applied (0x080000).
+    const t = meta({ flags: TUN_F_KEY | TUN_F_VXLAN_OPT, opts: vxlanOptsBytes(0x481234) });
+    const d = encapsulate(f, 'vxlan', t, 40000, 4789, t.src, true);
+    // G and I flags, D and A bits, the policy id (vxlanhdr_gbp).
+    expect([...d.subarray(28, 32)]).toEqual([0x88, 0x48, 0x12, 0x34]);
+    const got = emptyTunnelMeta();
+    expect(decapsulate(d, 'vxlan', got, true)).toEqual(f);
+    expect(got.flags).toBe(TUN_F_KEY | TUN_F_VXLAN_OPT);
+    expect([...got.opts]).toEqual([0x00, 0x48, 0x12, 0x34]);
+    // A port without the extension takes the G bit for an unknown flag (vxlan_rcv drops it).
+    expect(decapsulate(d, 'vxlan', emptyTunnelMeta(), false)).toBe('bad-header');
+    // Without the port's extension, or without policy metadata, or with a zero policy: a plain header.
+    for (const [tm, gbp] of [[t, false], [meta({}), true], [meta({ flags: TUN_F_KEY | TUN_F_VXLAN_OPT, opts: vxlanOptsBytes(0) }), true]] as const) {
+      expect([...encapsulate(f, 'vxlan', tm, 40000, 4789, tm.src, gbp).subarray(28, 32)]).toEqual([0x08, 0, 0, 0]);
+    }
+  });
+
+  it('vxlan group policy bits without the G flag: ignored by a GBP port, no metadata', () => {
+    const d = encapsulate(inner(), 'vxlan', meta({}), 40000, 4789);
+    d.set([0x08, 0x40, 0x00, 0x07], 28);
+    const got = emptyTunnelMeta();
+    expect(decapsulate(d, 'vxlan', got, true)).toEqual(inner());
+    expect(got.flags & TUN_F_VXLAN_OPT).toBe(0);
+    expect([...got.opts]).toEqual([0, 0, 0, 0]);
+    // A reserved bit besides them is still refused.
+    d[28] = 0x0c;
+    expect(decapsulate(d, 'vxlan', emptyTunnelMeta(), true)).toBe('bad-header');
+  });
 
   it('gre: a key when the tunnel has one, read back; a checksum when asked, right', () => {
     const f = inner();
@@ -170,6 +204,7 @@ describe.skipIf(!tshark)('tunnel datagrams as tshark reads them', () => {
       encapsulate(f, 'vxlan', meta({ idLo: 5000, flags: TUN_F_KEY | TUN_F_CSUM }), 40000, 4789),
       encapsulate(f, 'geneve', meta({ idLo: 77, flags: TUN_F_KEY | TUN_F_CSUM | TUN_F_OAM | TUN_F_GENEVE_OPT, opts: OPTS }), 40001, 6081),
       encapsulate(f, 'gre', meta({ idLo: 0x1234, flags: TUN_F_KEY | TUN_F_CSUM }), 0, 0),
+      encapsulate(f, 'vxlan', meta({ idLo: 5001, flags: TUN_F_KEY | TUN_F_VXLAN_OPT, opts: vxlanOptsBytes(0x40abcd) }), 40002, 4789, undefined, true),
     ];
     // pcap with LINKTYPE_RAW (101): records start at the IPv4 header.
     const parts = [pcapFileHeader({ linktype: 101 }), ...datagrams.map((frame) => pcapRecord({ timeMicros: 0n, frame }))];
@@ -177,17 +212,18 @@ describe.skipIf(!tshark)('tunnel datagrams as tshark reads them', () => {
     try {
       const file = join(dir, 'tunnels.pcap');
       writeFileSync(file, Buffer.concat(parts));
-      const fields = ['ip.checksum.status', 'udp.checksum.status', 'vxlan.vni', 'vxlan.flag_i', 'geneve.vni', 'geneve.flags.oam', 'geneve.flags.critical', 'geneve.option.class', 'geneve.option.type', 'eth.src', 'eth.dst', 'gre.key', 'gre.checksum.status', 'gre.proto'];
+      const fields = ['ip.checksum.status', 'udp.checksum.status', 'vxlan.vni', 'vxlan.flag_i', 'geneve.vni', 'geneve.flags.oam', 'geneve.flags.critical', 'geneve.option.class', 'geneve.option.type', 'eth.src', 'eth.dst', 'gre.key', 'gre.checksum.status', 'gre.proto', 'vxlan.flag_g', 'vxlan.flag_d', 'vxlan.flag_a', 'vxlan.gbp'];
       const r = spawnSync(
         'tshark',
         ['-r', file, '-n', '-o', 'ip.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE', '-T', 'fields', '-E', 'separator=;', '-E', 'occurrence=f', ...fields.flatMap((x) => ['-e', x])],
         { encoding: 'utf8', timeout: 60_000 },
       );
       const rows = r.stdout.trim().split('\n').map((l) => Object.fromEntries(l.split(';').map((v, i) => [fields[i], v])));
-      expect(rows).toHaveLength(3);
+      expect(rows).toHaveLength(4);
       expect(rows[0]).toMatchObject({ 'ip.checksum.status': '1', 'udp.checksum.status': '1', 'vxlan.vni': '5000', 'vxlan.flag_i': '1', 'eth.src': '02:00:00:00:00:01', 'eth.dst': '02:00:00:00:00:02' });
       expect(rows[1]).toMatchObject({ 'ip.checksum.status': '1', 'udp.checksum.status': '1', 'geneve.vni': '0x00004d', 'geneve.flags.oam': '1', 'geneve.flags.critical': '1', 'geneve.option.class': '0x0102', 'eth.src': '02:00:00:00:00:01' });
       expect(rows[2]).toMatchObject({ 'ip.checksum.status': '1', 'gre.key': '0x00001234', 'gre.checksum.status': '1', 'gre.proto': '0x6558', 'eth.src': '02:00:00:00:00:01' });
+      expect(rows[3]).toMatchObject({ 'vxlan.vni': '5001', 'vxlan.flag_g': '1', 'vxlan.flag_d': '1', 'vxlan.flag_a': '0', 'vxlan.gbp': '43981', 'eth.src': '02:00:00:00:00:01' });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { FlowKey } from '../../src/ovs/keys.js';
 import { buildFrame, parsePacket } from '../../src/packet/index.js';
-import { TUN_F_CSUM, TUN_F_DF, TUN_F_GENEVE_OPT, TUN_F_KEY, TUN_F_OAM, type TunnelMeta } from '../../src/packet/tunnel.js';
+import { TUN_F_CSUM, TUN_F_DF, TUN_F_GENEVE_OPT, TUN_F_KEY, TUN_F_OAM, TUN_F_VXLAN_OPT, vxlanOptsBytes, type TunnelMeta } from '../../src/packet/tunnel.js';
 import { extractKey } from '../../src/userspace/extract.js';
 import { exactMaskOf, FlatKey, widenMaskAsKernel, writeFlatFromKey, writeFlatFromPacket, FLAT_TUN_OPTS } from '../../src/userspace/flat-key.js';
 import { FlowTable } from '../../src/userspace/flow-table.js';
@@ -23,11 +23,12 @@ const tunnelMeta = (): fc.Arbitrary<TunnelMeta> =>
     dst: fc.integer({ min: 1, max: 0xffffffff }),
     tos: fc.integer({ min: 0, max: 255 }),
     ttl: fc.integer({ min: 0, max: 255 }),
-    flags: fc.constantFrom(TUN_F_KEY, TUN_F_KEY | TUN_F_CSUM, TUN_F_KEY | TUN_F_OAM, TUN_F_KEY | TUN_F_GENEVE_OPT),
+    flags: fc.constantFrom(TUN_F_KEY, TUN_F_KEY | TUN_F_CSUM, TUN_F_KEY | TUN_F_OAM, TUN_F_KEY | TUN_F_GENEVE_OPT, TUN_F_KEY | TUN_F_VXLAN_OPT),
     tpSrc: fc.integer({ min: 1, max: 0xffff }),
     tpDst: fc.integer({ min: 1, max: 0xffff }),
     opts: fc.integer({ min: 1, max: FLAT_TUN_OPTS / 4 }).chain((n) => fc.uint8Array({ minLength: n * 4, maxLength: n * 4 })),
-  }).map((t) => (t.flags & TUN_F_GENEVE_OPT ? t : { ...t, opts: new Uint8Array(0) }));
+    gbp: fc.integer({ min: 0, max: 0xffffffff }),
+  }).map(({ gbp, ...t }) => (t.flags & TUN_F_GENEVE_OPT ? t : t.flags & TUN_F_VXLAN_OPT ? { ...t, opts: vxlanOptsBytes(gbp) } : { ...t, opts: new Uint8Array(0) }));
 
 function flatOfPacket(t: TunnelMeta | undefined, inPort = 1): FlatKey {
   const k = new FlatKey();
@@ -95,6 +96,25 @@ describe('matching on tunnels', () => {
     expect(table.lookup(flatOfPacket(t(7, { ttl: 63 })))).toBeUndefined();
     expect(table.lookup(flatOfPacket(t(7, { flags: TUN_F_KEY | TUN_F_CSUM })))).toBeUndefined();
     expect(table.lookup(flatOfPacket(undefined))).toBeUndefined();
+  });
+
+  it('vxlan group policy: a flow on it takes that policy only; one without options takes any vxlan packet', () => {
+    const table = new FlowTable();
+    // As a VXLAN port receives them: 4 bytes of metadata always, the flag only with a policy.
+    const plain = t(5, { opts: vxlanOptsBytes(0) });
+    const policy = (gbp: number) => t(5, { flags: TUN_F_KEY | TUN_F_VXLAN_OPT, opts: vxlanOptsBytes(gbp) });
+    const byPolicy = insert(table, { inPort: 1, tunnel: { id: 5n, ttl: 0, vxlanOpts: { gbp: 0x1234 } } }, { inPort: 0xffffffff, tunnel: { id: 0xffffffffffffffffn, vxlanOpts: { gbp: 0xffff } } });
+    expect(table.lookup(flatOfPacket(policy(0x1234)))).toBe(byPolicy);
+    // Only the id is masked: the don't-learn bit is not looked at.
+    expect(table.lookup(flatOfPacket(policy(0x401234)))).toBe(byPolicy);
+    expect(table.lookup(flatOfPacket(policy(0x1235)))).toBeUndefined();
+    // The flag is matched (the mask states the options): metadata of zero without it is no policy.
+    const zero = insert(table, { inPort: 2, tunnel: { id: 5n, ttl: 0, vxlanOpts: { gbp: 0 } } }, { inPort: 0xffffffff, tunnel: { id: 0xffffffffffffffffn, vxlanOpts: { gbp: 0xffffffff } } });
+    expect(table.lookup(flatOfPacket(plain, 2))).toBeUndefined();
+    expect(table.lookup(flatOfPacket(policy(0), 2))).toBe(zero);
+    const any = insert(table, { inPort: 3, tunnel: { id: 5n, ttl: 0 } }, { inPort: 0xffffffff, tunnel: { id: 0xffffffffffffffffn } });
+    expect(table.lookup(flatOfPacket(plain, 3))).toBe(any);
+    expect(table.lookup(flatOfPacket(policy(0x99), 3))).toBe(any);
   });
 
   it('an exact flow (no mask) with a tunnel needs every field; options count by length', () => {

@@ -47,6 +47,11 @@ describe('state file format', () => {
     expect(bad({ ...STATE, datapaths: [{ ...STATE.datapaths[0], ports: [{ portNo: 1, name: 'x', type: 'geneve', dstPort: 70000 }] }] })).toThrow(/bad dstPort/);
     const ok = { ...STATE, datapaths: [{ ...STATE.datapaths[0], ports: [{ portNo: 3, name: 'vxlan_sys_4790', type: 'vxlan', dstPort: 4790 }] }] };
     expect(parseState(JSON.stringify(ok))).toEqual(ok);
+    // The group policy extension: a VXLAN port's, and only ever true.
+    const gbp = { ...STATE, datapaths: [{ ...STATE.datapaths[0], ports: [{ portNo: 3, name: 'vxlan_sys_4791', type: 'vxlan', dstPort: 4791, gbp: true }] }] };
+    expect(parseState(JSON.stringify(gbp))).toEqual(gbp);
+    expect(bad({ ...STATE, datapaths: [{ ...STATE.datapaths[0], ports: [{ portNo: 1, name: 'x', type: 'geneve', dstPort: 6081, gbp: true }] }] })).toThrow(/ports\[0\]: bad gbp/);
+    expect(bad({ ...STATE, datapaths: [{ ...STATE.datapaths[0], ports: [{ portNo: 1, name: 'x', type: 'vxlan', dstPort: 4789, gbp: 'yes' }] }] })).toThrow(/bad gbp/);
     expect(bad({ ...STATE, datapaths: [{ ...STATE.datapaths[0], userFeatures: -1 }] })).toThrow(/userFeatures/);
   });
 });
