@@ -8,9 +8,9 @@ import { existsSync } from 'node:fs';
 
 export type TunnelType = 'vxlan' | 'geneve' | 'gre';
 
-export async function ensureTunnelDevice(type: TunnelType, dstPort?: number, remoteIp?: string): Promise<{ name: string; created: boolean }> {
+export async function ensureTunnelDevice(type: TunnelType, dstPort?: number, remoteIp?: string, gbp?: boolean): Promise<{ name: string; created: boolean }> {
   const { ensureTunnelDevice } = await import('../rtnl/tunnel.js');
-  return ensureTunnelDevice({ type, dstPort, remoteIp });
+  return ensureTunnelDevice({ type, dstPort, remoteIp, gbp });
 }
 
 export async function removeTunnelDevice(name: string): Promise<void> {

@@ -66,11 +66,12 @@ const TUNNEL_KEYS = new Set([
  * set_tunnel_config's checks (lib/netdev-vport.c): warnings for what it
  * ignores, and the error that refuses the port. Returns the UDP port.
  */
-export function checkTunnelConfig(name: string, type: string, options: [string, string][]): { warnings: string[]; error?: string; dstPort?: number } {
+export function checkTunnelConfig(name: string, type: string, options: [string, string][]): { warnings: string[]; error?: string; dstPort?: number; gbp?: boolean } {
   const warnings: string[] = [];
   let remote: string | undefined;
   let local: string | undefined;
   let dstPort: number | undefined;
+  let gbp = false;
   for (const [k, v] of options) {
     if (k === 'remote_ip') {
       if (validTunnelIp(v)) remote = v;
@@ -80,7 +81,14 @@ export function checkTunnelConfig(name: string, type: string, options: [string, 
       else warnings.push(`${name}: bad ${type} 'local_ip'`);
     } else if (k === 'dst_port' && type !== 'gre') {
       dstPort = atoi(v) & 0xffff;
-    } else if (k === 'csum' || (k === 'seq' && type === 'gre') || (k === 'exts' && type === 'vxlan')) {
+    } else if (k === 'exts' && type === 'vxlan') {
+      // The extensions the device is made with; the last exts= wins, as in OVS.
+      gbp = false;
+      for (const ext of v.split(',').filter(Boolean)) {
+        if (ext === 'gbp') gbp = true;
+        else if (ext !== 'gpe') warnings.push(`${name}: unknown extension '${ext}'`);
+      }
+    } else if (k === 'csum' || (k === 'seq' && type === 'gre')) {
       // Accepted; they configure OVS's own tunnel handling, not the device.
     } else if (!TUNNEL_KEYS.has(k)) {
       warnings.push(`${name}: unknown ${type} argument '${k}'`);
@@ -93,7 +101,7 @@ export function checkTunnelConfig(name: string, type: string, options: [string, 
   }
   if (remote === undefined) return { warnings, error: `${name}: ${type} type requires valid 'remote_ip' argument` };
   if (local === 'flow' && remote !== 'flow') return { warnings, error: `${name}: ${type} type requires 'remote_ip=flow' with 'local_ip=flow'` };
-  return { warnings, dstPort: dstPort || undefined };
+  return gbp ? { warnings, dstPort: dstPort || undefined, gbp } : { warnings, dstPort: dstPort || undefined };
 }
 
 const KNOWN_OTHER_TYPES = new Set(['tap', 'patch', 'lisp', 'stt', 'erspan', 'ip6erspan', 'ip6gre', 'gtpu', 'bareudp', 'srv6', 'dummy', 'dummy-internal', 'dummy-pmd', 'afxdp', 'afxdp-nonpmd', 'dpdk', 'dpdkvhostuser', 'dpdkvhostuserclient']);
@@ -110,7 +118,7 @@ export async function addIfaces(ctx: Ctx, dp: Datapath, dpArg: string, ifaces: s
     const { name, type } = spec;
     let vportName = name;
     let kernelType: 'netdev' | 'internal' | 'vxlan' | 'geneve' | 'gre';
-    let options: { dstPort: number } | undefined;
+    let options: { dstPort: number; extensions?: { gbp: true } } | undefined;
     let deviceless = false;
     let createdTunnel: string | undefined;
     if (type === 'system' || type === 'netdev' || type === '') {
@@ -136,12 +144,12 @@ export async function addIfaces(ctx: Ctx, dp: Datapath, dpArg: string, ifaces: s
         const dstPort = type === 'gre' ? undefined : check.dstPort ?? (type === 'vxlan' ? 4789 : 6081);
         vportName = type === 'gre' ? 'gre_sys' : `${type === 'vxlan' ? 'vxlan_sys' : 'genev_sys'}_${dstPort}`;
         kernelType = type;
-        options = dstPort === undefined ? undefined : { dstPort };
+        options = dstPort === undefined ? undefined : check.gbp ? { dstPort, extensions: { gbp: true } } : { dstPort };
         deviceless = true;
       } else {
         try {
           const remote = spec.options.find(([k]) => k === 'remote_ip')?.[1];
-          const dev = await ensureTunnelDevice(type, check.dstPort, remote);
+          const dev = await ensureTunnelDevice(type, check.dstPort, remote, check.gbp);
           vportName = dev.name;
           if (dev.created) createdTunnel = dev.name;
         } catch (err) {

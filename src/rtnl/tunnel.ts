@@ -15,6 +15,7 @@ import {
   IFLA_GENEVE_UDP_ZERO_CSUM6_RX,
   IFLA_GRE_COLLECT_METADATA,
   IFLA_VXLAN_COLLECT_METADATA,
+  IFLA_VXLAN_GBP,
   IFLA_VXLAN_LEARNING,
   IFLA_VXLAN_PORT,
   IFLA_VXLAN_UDP_ZERO_CSUM6_RX,
@@ -31,6 +32,8 @@ export interface TunnelSpec {
    * so here it is only checked, as OVS checks it.
    */
   remoteIp?: string;
+  /** vxlan: the group policy extension (OVS's exts=gbp: IFLA_VXLAN_GBP). */
+  gbp?: boolean;
 }
 
 /**
@@ -99,6 +102,7 @@ export function tunnelNewLink(spec: TunnelSpec): NewLink {
         w.u8(IFLA_VXLAN_COLLECT_METADATA, 1);
         w.u8(IFLA_VXLAN_UDP_ZERO_CSUM6_RX, 1);
         w.be16(IFLA_VXLAN_PORT, port!);
+        if (spec.gbp) w.flag(IFLA_VXLAN_GBP);
       };
       break;
     case 'geneve':
@@ -130,6 +134,8 @@ export interface TunnelDeviceInfo {
   learning?: boolean;
   /** vxlan, geneve: accept IPv6 UDP with a zero checksum. */
   udpZeroCsum6Rx?: boolean;
+  /** vxlan: the group policy extension. */
+  gbp?: boolean;
 }
 
 /** Reads the tunnel settings of a link; undefined when it is not a vxlan, geneve or gre(tap) device. */
@@ -154,6 +160,7 @@ export function describeTunnelDevice(link: Link): TunnelDeviceInfo | undefined {
         dstPort: be16(IFLA_VXLAN_PORT),
         learning: learning === undefined ? undefined : learning !== 0,
         udpZeroCsum6Rx: csum === undefined ? undefined : csum !== 0,
+        gbp: find(IFLA_VXLAN_GBP) !== undefined,
       };
     }
     case 'geneve': {
@@ -182,6 +189,7 @@ export function tunnelMismatch(link: Link, spec: TunnelSpec): string | undefined
   const info = describeTunnelDevice(link)!;
   if (!info.external) return 'is not in collect-metadata (external) mode';
   if (spec.type === 'vxlan' && info.learning !== false) return 'has MAC learning on';
+  if (spec.type === 'vxlan' && info.gbp !== !!spec.gbp) return spec.gbp ? 'lacks the group policy extension (gbp)' : 'has the group policy extension (gbp)';
   if (spec.type !== 'gre') {
     if (info.udpZeroCsum6Rx !== true) return 'refuses IPv6 UDP with a zero checksum (udp6zerocsumrx off)';
     const port = tunnelPort(spec);

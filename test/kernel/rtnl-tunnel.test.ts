@@ -30,6 +30,8 @@ const CASES: { spec: TunnelSpec; iface: string }[] = [
   { spec: { type: 'geneve', remoteIp: 'flow' }, iface: 'type=geneve,remote_ip=flow' },
   { spec: { type: 'gre', remoteIp: 'flow' }, iface: 'type=gre,remote_ip=flow' },
   { spec: { type: 'vxlan', dstPort: 4790, remoteIp: 'flow' }, iface: 'type=vxlan,remote_ip=flow,dst_port=4790' },
+  // The group policy extension is the device's (IFLA_VXLAN_GBP).
+  { spec: { type: 'vxlan', dstPort: 4792, remoteIp: 'flow', gbp: true }, iface: 'type=vxlan,remote_ip=flow,dst_port=4792,exts=gbp' },
 ];
 
 let dpif: KernelDpif;
@@ -51,7 +53,7 @@ afterAll(async () => {
 describe('tunnel devices: ovsnl against ovs-dpctl 3.1', () => {
   for (const { spec, iface } of CASES) {
     const name = tunnelDeviceName(spec);
-    it(`${spec.type}${spec.dstPort ? ` port ${spec.dstPort}` : ''}: ${name} has the same kind, mode, port and MTU`, async () => {
+    it(`${spec.type}${spec.dstPort ? ` port ${spec.dstPort}` : ''}${spec.gbp ? ' gbp' : ''}: ${name} has the same kind, mode, port, extensions and MTU`, async () => {
       // The real ovs-dpctl makes the device and leaves it after del-dp.
       const dp = uniqueName('rtt');
       dps.push(dp);
@@ -97,7 +99,7 @@ describe('tunnel devices: ovsnl against ovs-dpctl 3.1', () => {
 
   it('kinds and modes as OVS makes them (vxlan, geneve, gretap; external, port)', async () => {
     const expected: Record<string, unknown>[] = [
-      { kind: 'vxlan', external: true, dstPort: 4789, learning: false, udpZeroCsum6Rx: true },
+      { kind: 'vxlan', external: true, dstPort: 4789, learning: false, udpZeroCsum6Rx: true, gbp: false },
       { kind: 'geneve', external: true, dstPort: 6081, udpZeroCsum6Rx: true },
       { kind: 'gretap', external: true },
     ];

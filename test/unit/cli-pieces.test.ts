@@ -204,6 +204,10 @@ describe('datapath names and ports', () => {
   it('checks tunnel options as set_tunnel_config does', () => {
     expect(checkTunnelConfig('vx0', 'vxlan', [])).toEqual({ warnings: [], error: "vx0: vxlan type requires valid 'remote_ip' argument" });
     expect(checkTunnelConfig('vx0', 'vxlan', [['remote_ip', 'flow'], ['dst_port', '4790']])).toEqual({ warnings: [], dstPort: 4790 });
+    // exts: gbp makes the device with the group policy extension; OVS warns of an unknown one and goes on.
+    expect(checkTunnelConfig('vx0', 'vxlan', [['remote_ip', 'flow'], ['exts', 'gbp']])).toEqual({ warnings: [], gbp: true });
+    expect(checkTunnelConfig('vx0', 'vxlan', [['remote_ip', 'flow'], ['exts', 'gbq']])).toEqual({ warnings: ["vx0: unknown extension 'gbq'"] });
+    expect(checkTunnelConfig('gn0', 'geneve', [['remote_ip', 'flow'], ['exts', 'gbp']])).toEqual({ warnings: ["gn0: unknown geneve argument 'exts'"] });
     expect(checkTunnelConfig('g', 'gre', [['remote_ip', '10.0.0.1'], ['bogus', '1']])).toEqual({ warnings: ["g: unknown gre argument 'bogus'"], dstPort: undefined });
     expect(checkTunnelConfig('g', 'geneve', [['remote_ip', 'nope']]).warnings).toEqual(["g: bad geneve 'remote_ip'"]);
   });

@@ -109,7 +109,7 @@ describe('a recorded RTM_NEWLINK reply (vxlan_sys_4789 on the 6.1 kernel)', () =
   });
 
   it('reads the tunnel settings OVS sets and verifies', () => {
-    expect(describeTunnelDevice(link)).toEqual({ kind: 'vxlan', external: true, dstPort: 4789, learning: false, udpZeroCsum6Rx: true });
+    expect(describeTunnelDevice(link)).toEqual({ kind: 'vxlan', external: true, dstPort: 4789, learning: false, udpZeroCsum6Rx: true, gbp: false });
     expect(tunnelMismatch(link, { type: 'vxlan' })).toBeUndefined();
     expect(tunnelMismatch(link, { type: 'vxlan', dstPort: 4790 })).toBe('listens on UDP port 4789, not 4790');
     expect(tunnelMismatch(link, { type: 'geneve' })).toBe('is of kind vxlan, not geneve');

@@ -1,9 +1,10 @@
 // VXLAN and Geneve on the userspace datapath, as an operator drives it on a
 // host without the openvswitch module: two datapaths, each with one
 // namespace on a veth port and one tunnel port, joined by tunnels over the
-// loopback (vxlan 4789 <-> 4790, geneve 6081 <-> 6082). Ping goes across
-// both ways through set(tunnel(...)) flows; the receiving side's flows match
-// on tun_id; show, dump-flows and a daemon restart keep the tunnel ports.
+// loopback (vxlan 4789 <-> 4790, geneve 6081 <-> 6082, vxlan with the group
+// policy extension 4791 <-> 4792). Ping goes across both ways through
+// set(tunnel(...)) flows; the receiving side's flows match on tun_id (and on
+// the policy); show, dump-flows and a daemon restart keep the tunnel ports.
 // Needs `npm run build:ts` first (bin/ovsnl.js runs dist/).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -41,10 +42,12 @@ const ping = (from: number, count = 3): boolean => {
 };
 
 /** Flows of one side: its namespace port (1) into the tunnel port (2) towards the other side's UDP port, and back by tun_id. */
-function flows(kind: 'vxlan' | 'geneve', sendId: number, recvId: number, toPort: number, ownPort: number): string {
-  const opts = kind === 'geneve' ? ',geneve({class=0x102,type=0x1,len=4,0xcafe0001})' : '';
+function flows(kind: 'vxlan' | 'geneve', sendId: number, recvId: number, toPort: number, ownPort: number, gbp = false): string {
+  // With the policy extension, the policy goes out with every datagram and the flows back match on it.
+  const policy = gbp ? ',vxlan(gbp(id=0x77,flags=0x40))' : '';
+  const opts = kind === 'geneve' ? ',geneve({class=0x102,type=0x1,len=4,0xcafe0001})' : policy;
   const tunnel = `set(tunnel(tun_id=0x${sendId.toString(16)},dst=127.0.0.1,ttl=64,tp_dst=${toPort}${opts},flags(key)))`;
-  const back = `tunnel(tun_id=0x${recvId.toString(16)},dst=127.0.0.1,ttl=64/0,tp_dst=${ownPort},flags(+key))`;
+  const back = `tunnel(tun_id=0x${recvId.toString(16)},dst=127.0.0.1,ttl=64/0,tp_dst=${ownPort}${policy},flags(+key))`;
   return [
     `in_port(1),eth(),eth_type(0x0806),arp() ${tunnel},2`,
     `in_port(1),eth(),eth_type(0x0800),ipv4(frag=no) ${tunnel},2`,
@@ -79,17 +82,19 @@ afterAll(() => {
 });
 
 describe.each([
-  ['vxlan', 4789, 4790],
-  ['geneve', 6081, 6082],
-] as const)('%s ports on the userspace datapath', (kind, portA, portB) => {
+  ['vxlan', 4789, 4790, false],
+  ['geneve', 6081, 6082, false],
+  ['vxlan', 4791, 4792, true],
+] as const)('%s ports on the userspace datapath (%i, %i; group policy: %s)', (kind, portA, portB, gbp) => {
   const dev = kind === 'vxlan' ? 'vxlan_sys' : 'genev_sys';
+  const exts = gbp ? ',exts=gbp' : '';
 
   it('adds tunnel ports that show as the kernel devices would', () => {
-    expect(ovsnl('add-dp', DPA, PAIRS[0].host, `t0,type=${kind},remote_ip=flow${portA === (kind === 'vxlan' ? 4789 : 6081) ? '' : `,dst_port=${portA}`}`).status).toBe(0);
-    expect(ovsnl('add-dp', DPB, PAIRS[1].host, `t1,type=${kind},remote_ip=flow,dst_port=${portB}`)).toMatchObject({ status: 0 });
+    expect(ovsnl('add-dp', DPA, PAIRS[0].host, `t0,type=${kind},remote_ip=flow${portA === (kind === 'vxlan' ? 4789 : 6081) ? '' : `,dst_port=${portA}`}${exts}`).status).toBe(0);
+    expect(ovsnl('add-dp', DPB, PAIRS[1].host, `t1,type=${kind},remote_ip=flow,dst_port=${portB}${exts}`)).toMatchObject({ status: 0 });
     const a = ovsnl('show', DPA).out;
     const b = ovsnl('show', DPB).out;
-    expect(a).toContain(`port 2: ${dev}_${portA} (${kind}: packet_type=ptap)\n`);
+    expect(a).toContain(`port 2: ${dev}_${portA} (${kind}: ${portA === 4789 || portA === 6081 ? '' : `dst_port=${portA}, `}packet_type=ptap)\n`);
     expect(b).toContain(`port 2: ${dev}_${portB} (${kind}: dst_port=${portB}, packet_type=ptap)\n`);
     // One UDP port, one tunnel port.
     const again = ovsnl('add-if', DPB, `t2,type=${kind},remote_ip=flow,dst_port=${portA}`);
@@ -98,8 +103,8 @@ describe.each([
   });
 
   it('pings across the tunnel both ways, and the flows count it', () => {
-    writeFileSync(join(dir, 'a.txt'), flows(kind, 0x51, 0x52, portB, portA));
-    writeFileSync(join(dir, 'b.txt'), flows(kind, 0x52, 0x51, portA, portB));
+    writeFileSync(join(dir, 'a.txt'), flows(kind, 0x51, 0x52, portB, portA, gbp));
+    writeFileSync(join(dir, 'b.txt'), flows(kind, 0x52, 0x51, portA, portB, gbp));
     expect(ovsnl('add-flows', DPA, join(dir, 'a.txt'))).toMatchObject({ status: 0, err: '' });
     expect(ovsnl('add-flows', DPB, join(dir, 'b.txt'))).toMatchObject({ status: 0, err: '' });
     expect(ping(0)).toBe(true);
@@ -113,7 +118,7 @@ describe.each([
 
   it('a datagram with another tun_id misses and goes up, nothing else takes it', () => {
     // DPA sends with tun_id 0x53 now: DPB has no flow for it.
-    writeFileSync(join(dir, 'a2.txt'), flows(kind, 0x53, 0x52, portB, portA).split('\n').slice(0, 2).join('\n'));
+    writeFileSync(join(dir, 'a2.txt'), flows(kind, 0x53, 0x52, portB, portA, gbp).split('\n').slice(0, 2).join('\n'));
     expect(ovsnl('mod-flows', DPA, join(dir, 'a2.txt'))).toMatchObject({ status: 0 });
     const before = /lookups: hit:(\d+) missed:(\d+)/.exec(ovsnl('show', DPB).out)!;
     expect(ping(0, 1)).toBe(false);
@@ -124,6 +129,12 @@ describe.each([
   it('keeps the tunnel ports across a daemon restart, then deletes them', () => {
     stopDaemon();
     expect(ovsnl('show', DPB).out).toContain(`port 2: ${dev}_${portB} (${kind}: dst_port=${portB}, packet_type=ptap)\n`);
+    if (gbp) {
+      // Restored with the extension: the policy still goes out and is still read (a plain port would drop it).
+      expect(ovsnl('add-flows', DPA, join(dir, 'a.txt'))).toMatchObject({ status: 0, err: '' });
+      expect(ovsnl('add-flows', DPB, join(dir, 'b.txt'))).toMatchObject({ status: 0, err: '' });
+      expect(ping(0)).toBe(true);
+    }
     expect(ovsnl('del-if', DPB, `${dev}_${portB}`)).toMatchObject({ status: 0, err: '' });
     expect(ovsnl('show', DPB).out).not.toContain(dev);
     expect(ovsnl('del-dp', DPA).status).toBe(0);
