@@ -142,3 +142,41 @@ export const IPS_NAMES = [
   'TEMPLATE',
   'UNTRACKED',
 ] as const;
+
+// nfnetlink_cttimeout (linux/netfilter/nfnetlink_cttimeout.h): named
+// conntrack timeout policies, the ones OVS's ct(timeout=NAME) refers to.
+export const NFNL_SUBSYS_CTNETLINK_TIMEOUT = 8;
+
+// enum ctnl_timeout_msg_types
+export const IPCTNL_MSG_TIMEOUT_NEW = 0;
+export const IPCTNL_MSG_TIMEOUT_GET = 1;
+export const IPCTNL_MSG_TIMEOUT_DELETE = 2;
+export const IPCTNL_MSG_TIMEOUT_DEFAULT_SET = 3;
+export const IPCTNL_MSG_TIMEOUT_DEFAULT_GET = 4;
+
+// enum ctattr_timeout
+export const CTA_TIMEOUT_NAME = 1;
+export const CTA_TIMEOUT_L3PROTO = 2;
+export const CTA_TIMEOUT_L4PROTO = 3;
+export const CTA_TIMEOUT_DATA = 4;
+export const CTA_TIMEOUT_USE = 5;
+
+/** CTNL_TIMEOUT_NAME_MAX: the name's buffer, its NUL included. */
+export const CTNL_TIMEOUT_NAME_MAX = 32;
+
+/** The generic tracker's protocol number (nf_conntrack_l4proto_generic): policies for protocols without their own tracker. */
+export const IPPROTO_GENERIC_CT = 255;
+
+/**
+ * The CTA_TIMEOUT_DATA attribute names of each tracker, by attribute type
+ * (enum ctattr_timeout_tcp, _udp, _icmp, _icmpv6, _generic); UDP-Lite
+ * shares UDP's.
+ */
+export const TIMEOUT_ATTRS: Readonly<Record<number, readonly string[]>> = {
+  [IPPROTO_TCP]: ['synSent', 'synRecv', 'established', 'finWait', 'closeWait', 'lastAck', 'timeWait', 'close', 'synSent2', 'retrans', 'unacknowledged'],
+  [IPPROTO_UDP]: ['unreplied', 'replied'],
+  [IPPROTO_UDPLITE]: ['unreplied', 'replied'],
+  [IPPROTO_ICMP]: ['timeout'],
+  [IPPROTO_ICMPV6]: ['timeout'],
+  [IPPROTO_GENERIC_CT]: ['timeout'],
+};

@@ -324,9 +324,9 @@ export function unsupportedAction(actions: readonly Action[]): string | undefine
   for (const a of actions) {
     if (!SUPPORTED_ACTIONS.has(a.type)) return a.type;
     if (a.type === 'ct') {
-      // The tracker has no ALG helpers yet. A timeout policy is taken and
-      // never found (the daemon serves no cttimeout to make one), which the
-      // module answers by logging and tracking with the default timeouts.
+      // The tracker has no ALG helpers yet. A timeout policy is bound by
+      // name when the flow is put (ct-timeout.ts); one that does not exist
+      // leaves the defaults, as in the module.
       if (a.helper !== undefined) return `ct(helper=${a.helper})`;
       if (a.extra?.length) return `ct attribute ${a.extra[0].type}`;
     }
@@ -342,7 +342,8 @@ export function unsupportedAction(actions: readonly Action[]): string | undefine
   return undefined;
 }
 
-const innerActions = (a: Action): readonly Action[] | undefined =>
+/** The action lists nested in an action (sample, clone, dec_ttl, check_pkt_len), or undefined. */
+export const innerActions = (a: Action): readonly Action[] | undefined =>
   a.type === 'sample' || a.type === 'clone' || a.type === 'decTtl' ? a.actions : a.type === 'checkPktLen' ? [...a.gt, ...a.le] : undefined;
 
 const keyBytes = (key: FlowKey): Uint8Array => {

@@ -44,8 +44,8 @@ const IGN = 11;
 const RETRANS = 12;
 const UNACK = 13;
 
-/** Default timeouts in seconds, by state and for the two extra slots (tcp_timeouts[]). */
-const TIMEOUT_S = [0, 120, 60, 5 * 24 * 3600, 120, 60, 30, 120, 10, 120, 0, 0, 300, 300];
+/** Default timeouts in seconds, by state and for the two extra slots (tcp_timeouts[]): a timeout policy for TCP has this layout too. */
+export const TIMEOUT_S = [0, 120, 60, 5 * 24 * 3600, 120, 60, 30, 120, 10, 120, 0, 0, 300, 300];
 /** nf_conntrack_tcp_max_retrans. */
 const MAX_RETRANS = 3;
 
@@ -175,6 +175,8 @@ export interface TcpOwner {
   assured: boolean;
   /** Absolute expiry, ms. */
   expires: number;
+  /** Seconds by state from a timeout policy (TIMEOUT_S's layout); undefined: the defaults. */
+  readonly timeouts?: readonly number[];
 }
 
 /** The segment: the buffer, where the TCP header starts, and the bytes from there to the end of the IP packet. */
@@ -621,7 +623,7 @@ export function tcpPacket(o: TcpOwner, dir: number, segment: TcpSegment, fresh: 
   t.state = newState;
   if (oldState !== newState && newState === TCP_CT_FIN_WAIT) t.seen[dir].flags |= TCP_FLAG_CLOSE_INIT;
 
-  const T = TIMEOUT_S;
+  const T = o.timeouts ?? TIMEOUT_S;
   let timeout: number;
   if (t.retrans >= MAX_RETRANS && T[newState] > T[RETRANS]) timeout = T[RETRANS];
   else if (index === RST_SET) timeout = T[TCP_CT_CLOSE];

@@ -19,7 +19,10 @@
 //   (states, checksums, their own timeouts); here they are tracked like any
 //   other protocol by the generic tracker (600 s), with ports in the tuple for
 //   SCTP, DCCP and UDP-Lite as the kernel's tuple has them.
-// - No helpers or expectations, no timeout policies, no events: ct()
+// - A connection keeps the timeout policy of the ct() that made it
+//   (ct-timeout.ts) and reads its timeouts at every packet. Policies exist
+//   for TCP, UDP, ICMP, ICMPv6 and the generic tracker only.
+// - No helpers or expectations, no events: ct()
 //   actions asking for them are refused before they get here. NAT is
 //   netfilter's (conntrack-nat.ts), but a clash on a translated tuple takes
 //   a random port from this process's generator, not the kernel's, and an
@@ -40,6 +43,8 @@ import { l4ChecksumOk } from '../packet/checksum.js';
 import { Ipv4Defrag } from '../packet/ipv4-frag.js';
 import { Ipv6Defrag } from '../packet/ipv6-frag.js';
 import type { CtNat } from '../ovs/actions.js';
+import { IPPROTO_GENERIC_CT } from '../conntrack/constants.js';
+import type { CtTimeoutPolicy } from './ct-timeout.js';
 import {
   IPS_DST_NAT,
   IPS_DST_NAT_DONE,
@@ -296,6 +301,19 @@ class Conn implements TcpOwner {
   limited = false;
   /** CTA_ID: how ctnetlink names the entry. */
   readonly id = nextId();
+  /** The timeout policy of the ct() that created it (nf_conn_timeout). */
+  policy: CtTimeoutPolicy | undefined = undefined;
+
+  /** The policy's seconds when it is there and for this protocol's tracker (else the defaults apply). */
+  policySeconds(tracker: number): readonly number[] | undefined {
+    const p = this.policy;
+    return p && p.l4proto === tracker ? p.seconds : undefined;
+  }
+
+  /** TcpOwner: a TCP policy's timeouts, in tcp_timeouts[]'s layout. */
+  get timeouts(): readonly number[] | undefined {
+    return this.policySeconds(IPPROTO_TCP);
+  }
 
   constructor(
     readonly zone: number,
@@ -500,6 +518,8 @@ export class ConnTracker {
   // What track() found (fields rather than a result object: no allocation per packet).
   private resConn: Conn | undefined;
   private resState = 0;
+  /** The timeout policy a connection made by the current ct() gets. */
+  private newPolicy: CtTimeoutPolicy | undefined;
 
   constructor(opts: ConnTrackerOptions = {}) {
     this.clock = opts.now ?? (() => performance.now());
@@ -540,8 +560,9 @@ export class ConnTracker {
    * key's ct fields before this action, if the packet went through ct()
    * before (see CtPrior).
    */
-  process(p: ParsedPacket, zone: number, commit?: CtCommit, prior?: CtPrior, nat?: CtNat): CtVerdict {
+  process(p: ParsedPacket, zone: number, commit?: CtCommit, prior?: CtPrior, nat?: CtNat, policy?: CtTimeoutPolicy): CtVerdict {
     const now = this.clock();
+    this.newPolicy = policy;
     this.sweep(now, SWEEP_PER_PACKET);
     if (!readPacket(p)) return invalidVerdict();
 
@@ -597,6 +618,11 @@ export class ConnTracker {
     }
     this.sweeper = undefined;
     return n;
+  }
+
+  /** A timeout policy was deleted: its connections go back to the defaults (nf_ct_untimeout). */
+  untimeout(p: CtTimeoutPolicy): void {
+    for (const c of this.conns) if (c.policy === p) c.policy = undefined;
   }
 
   /** Removes every expired connection now; returns how many. */
@@ -663,6 +689,8 @@ export class ConnTracker {
         const n = p.v6 ? 16 : 4;
         const so = p.l3 + (p.v6 ? 8 : 12);
         conn = new Conn(zone, p.v6, p.proto, p.buf.slice(so, so + n), p.buf.slice(so + n, so + 2 * n), p.a, p.b, inv.a, inv.b);
+        // init_conntrack(): the template's timeout policy goes with the connection.
+        conn.policy = this.newPolicy;
       }
       const fresh = !conn.confirmed;
       const r = this.handlePacket(conn, dir, fresh, now);
@@ -706,14 +734,14 @@ export class ConnTracker {
       case IPPROTO_ICMP:
         // The tracker of the other family's ICMP refuses it.
         if (p.v6 || !ICMP_NEW.has(c.origB >>> 8)) return TCP_INVALID;
-        c.expires = now + ICMP_MS;
+        c.expires = now + (c.policySeconds(IPPROTO_ICMP)?.[0] ?? ICMP_MS / 1000) * 1000;
         return TCP_ACCEPT;
       case IPPROTO_ICMPV6:
         if (!p.v6 || (fresh && !ICMPV6_NEW.has(c.origB >>> 8))) return TCP_INVALID;
-        c.expires = now + ICMP_MS;
+        c.expires = now + (c.policySeconds(IPPROTO_ICMPV6)?.[0] ?? ICMP_MS / 1000) * 1000;
         return TCP_ACCEPT;
       default:
-        c.expires = now + GENERIC_MS;
+        c.expires = now + (c.policySeconds(IPPROTO_GENERIC_CT)?.[0] ?? GENERIC_MS / 1000) * 1000;
         return TCP_ACCEPT;
     }
   }
@@ -727,13 +755,15 @@ export class ConnTracker {
     // A zero checksum is "none sent"; udp_error() takes it over IPv6 too.
     if (be16(b, l4 + 6) !== 0 && !l4ChecksumOk(b, pk.l3, l4, l4Len, IPPROTO_UDP)) return TCP_INVALID;
     if (fresh) c.udpStreamAt = now + UDP_STREAM_MS;
+    const t = c.policySeconds(IPPROTO_UDP);
+    const unreplied = t ? t[0] * 1000 : UDP_UNREPLIED_MS;
     if (c.seenReply) {
       // Answered: still going two seconds on, it is a stream and kept longer.
       const stream = now > c.udpStreamAt;
-      c.expires = now + (stream ? UDP_REPLIED_MS : UDP_UNREPLIED_MS);
+      c.expires = now + (stream ? (t ? t[1] * 1000 : UDP_REPLIED_MS) : unreplied);
       if (stream) c.assured = true;
     } else {
-      c.expires = now + UDP_UNREPLIED_MS;
+      c.expires = now + unreplied;
     }
     return TCP_ACCEPT;
   }

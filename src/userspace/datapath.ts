@@ -17,6 +17,7 @@ import { fragmentIpv6 } from '../packet/ipv6-frag.js';
 import { ETH_HLEN, ETH_P_IP, ETH_P_IPV6, FRAG_NONE } from '../packet/constants.js';
 import { parsePacket } from '../packet/parse.js';
 import { Layer, ParsedPacket } from '../packet/result.js';
+import { timeoutPolicyOf } from './ct-timeout.js';
 import { decapsulate, emptyTunnelMeta, encapsulate, GENEVE_PORT, sourcePort, TUN_F_CSUM, VXLAN_PORT, type TunnelKind } from '../packet/tunnel.js';
 import { executeActions, flowHash, type ActionSink, type ExecStats } from './actions.js';
 import { ConnTracker } from './conntrack.js';
@@ -374,7 +375,7 @@ export class Datapath implements ActionSink {
     const commit = a.commit || a.forceCommit ? { mark: a.mark, labels: a.labels, force: a.forceCommit } : undefined;
     // A packet tracked before (then recirculated) carries that verdict: in
     // the same zone the module only finds its connection again.
-    const v = this.tracker.process(pp, zone, commit, meta.ct?.fromKey ? undefined : meta.ct, a.nat);
+    const v = this.tracker.process(pp, zone, commit, meta.ct?.fromKey ? undefined : meta.ct, a.nat, timeoutPolicyOf(a));
     if (v.drop) return false;
     meta.ct = { state: v.state, zone, mark: v.mark, labels: v.labels, orig: v.orig };
     return whole ?? true;

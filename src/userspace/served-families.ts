@@ -18,6 +18,7 @@ import { decodeVportMessage, encodeVportMessage, type VportAttrs } from '../ovs/
 import { setMaskedOutsideMask, unsupportedAction } from './actions.js';
 import { NAT_ONE_TYPE } from './conntrack-nat.js';
 import { actionLimitBreach, flowState, flowStateOfPacket, refusedAction, type FlowState } from './action-validate.js';
+import { bindTimeoutPolicies, sharedTimeoutPolicies } from './ct-timeout.js';
 import { Datapath, MAX_PORTS, sharedConnTracker, type UpcallSend } from './datapath.js';
 import { tunnelMetaOf } from './tunnel-key.js';
 import { exactMaskOf, FlatKey, UnsupportedKeyError, widenMaskAsKernel, writeFlatFromKey } from './flat-key.js';
@@ -325,6 +326,7 @@ function parseActions(bytes: Uint8Array, flow?: FlowState): Action[] {
   if (outside) throw new DaemonError(EINVAL, outside);
   const refused = flow && refusedAction(actions, flow);
   if (refused) throw new DaemonError(refused === NAT_ONE_TYPE ? ERANGE : EINVAL, refused);
+  if (flow) bindTimeoutPolicies(actions, flow, sharedTimeoutPolicies());
   return actions;
 }
 
