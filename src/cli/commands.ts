@@ -6,6 +6,7 @@ const dp = () => import('./datapath.js');
 const ports = () => import('./ports.js');
 const flows = () => import('./flows.js');
 const ct = () => import('./ct-limits.js');
+const ctTimeouts = () => import('./ct-timeouts.js');
 const meters = () => import('./meters.js');
 
 export const COMMANDS: readonly CommandSpec[] = [
@@ -39,6 +40,12 @@ export const COMMANDS: readonly CommandSpec[] = [
     { name: 'ct-get-limits', usage: '[dp] [zone=N1[,N2]...]', min: 0, max: 2, mode: 'ro', json: true, description: 'show the default and per-zone conntrack limits' },
     async () => (await ct()).getLimits,
   ),
+  lazy(
+    { name: 'ct-set-tp', usage: 'name ipv4|ipv6 proto [state=seconds]...', min: 3, max: Infinity, mode: 'rw', description: 'make or change the conntrack timeout policy ct(timeout=NAME) uses (ovsnl)' },
+    async () => (await ctTimeouts()).setPolicy,
+  ),
+  lazy({ name: 'ct-get-tp', usage: '[name]', min: 0, max: 1, mode: 'ro', json: true, description: 'show conntrack timeout policies (ovsnl)' }, async () => (await ctTimeouts()).getPolicies),
+  lazy({ name: 'ct-del-tp', usage: '[name]', min: 0, max: 1, mode: 'rw', description: 'delete a conntrack timeout policy, or all (ovsnl)' }, async () => (await ctTimeouts()).delPolicy),
   lazy({ name: 'parse-actions', usage: 'actions', min: 1, max: Infinity, mode: 'ro', json: true, hidden: true, description: 'parse ACTIONS and print them back' }, async () => (await flows()).parseActions),
   lazy(
     { name: 'add-meter', usage: '[dp] id [kbps|pktps] rate=R[,burst=B]...', min: 2, max: Infinity, mode: 'rw', description: 'add or replace meter ID with drop bands (ovsnl)' },

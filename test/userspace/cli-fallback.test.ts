@@ -234,6 +234,30 @@ describe('ovsnl without the kernel module: the userspace daemon, started on dema
     expect(ovsnl('mod-flows', DP, join(dir, 'flows.txt')).status).toBe(0);
   });
 
+  it('ct-set-tp and ct(timeout=NAME): a ping connection lives as long as its policy says', () => {
+    expect(ovsnl('ct-set-tp', 'tp_ping', 'ipv4', 'icmp', 'timeout=7')).toEqual({ out: '', err: '', status: 0 });
+    expect(ovsnl('ct-get-tp', 'tp_ping')).toEqual({ out: 'tp_ping: ipv4 icmp use=1 timeout=7\n', err: '', status: 0 });
+    // The policy binds to a flow whose key names ICMP (a wildcarded protocol is the generic tracker's).
+    expect(ovsnl('del-flow', DP, 'in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)').status).toBe(0);
+    expect(ovsnl('add-flow', DP, 'in_port(1),eth(),eth_type(0x0800),ipv4(proto=1,frag=no),icmp()', 'ct(commit,zone=11,timeout=tp_ping),2').status).toBe(0);
+    expect(ovsnl('mod-flow', DP, 'in_port(2),eth(),eth_type(0x0800),ipv4(frag=no)', 'ct(zone=11),1').status).toBe(0);
+    // Two uses per flow that took it, as the kernel counts.
+    expect(ovsnl('ct-get-tp', '--json').out).toContain('"name":"tp_ping","family":"ipv4","proto":"icmp","use":3,"timeouts":{"timeout":7}');
+    sh('ip', 'netns', 'exec', PAIRS[0].ns, 'ping', '-c', '1', '-W', '2', PAIRS[1].addr);
+    const dump = ovsnl('dump-conntrack', '-s', DP, 'zone=11');
+    const t = Number(/timeout=(\d+)/.exec(dump.out)?.[1]);
+    expect(t).toBeGreaterThan(3);
+    expect(t).toBeLessThanOrEqual(7);
+    expect(ovsnl('ct-set-tp', 'tp_ping', 'ipv4', 'icmp', 'established=7').err).toMatch(/expected STATE=SECONDS, STATE one of timeout/);
+    expect(ovsnl('ct-set-tp', 'tp_ping', 'ipv4', 'tcp', 'established=7').err).toMatch(/failed to set timeout policy tp_ping.*Invalid argument/);
+    // Back as it was.
+    expect(ovsnl('del-flows', DP).status).toBe(0);
+    expect(ovsnl('add-flows', DP, join(dir, 'flows.txt')).status).toBe(0);
+    expect(ovsnl('ct-del-tp', 'tp_ping')).toEqual({ out: '', err: '', status: 0 });
+    expect(ovsnl('ct-get-tp', 'tp_ping').err).toMatch(/failed to get timeout policy tp_ping.*No such file or directory/);
+    expect(ovsnl('flush-conntrack', DP, 'zone=11').status).toBe(0);
+  });
+
   it('get-flow, del-flow and del-flows, with the kernel errors for missing flows', () => {
     const ufid = 'ufid:5f5a2b8c-0000-4000-8000-000000000001';
     expect(ovsnl('add-flow', DP, `${ufid} in_port(1),eth(),eth_type(0x86dd),ipv6(frag=no)`, 'drop').status).toBe(0);
