@@ -161,8 +161,18 @@ function refusedCt(a: CtAction, s: FlowState): string | undefined {
   if (nat) return nat;
   if (!commit && a.mark) return "Setting conntrack mark requires 'commit' flag.";
   if (!commit && a.labels) return "Setting conntrack labels requires 'commit' flag.";
+  // ovs_ct_add_helper(): the helper is looked up for the flow's family and
+  // masked IP protocol (FTP's is TCP's); with NAT its NAT helper too, which
+  // the fallback does not have (nor a test VM without nf_nat_ftp: ENOENT).
+  if (a.helper === 'ftp') {
+    if (s.proto !== IPPROTO_TCP) return 'Unknown helper "ftp"';
+    if (a.nat) return NAT_HELPER_MISSING;
+  }
   return undefined;
 }
+
+/** ct(alg=ftp,nat): the module's answer without nf_nat_ftp, ENOENT. */
+export const NAT_HELPER_MISSING = 'Failed to load "ftp" NAT helper, error: -2';
 
 function refusedSet(key: FlowKey, mask: FlowKey | undefined, s: FlowState): string | undefined {
   const l4 = (name: string, proto: number): string | undefined => {

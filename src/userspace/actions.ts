@@ -324,10 +324,10 @@ export function unsupportedAction(actions: readonly Action[]): string | undefine
   for (const a of actions) {
     if (!SUPPORTED_ACTIONS.has(a.type)) return a.type;
     if (a.type === 'ct') {
-      // The tracker has no ALG helpers yet. A timeout policy is bound by
-      // name when the flow is put (ct-timeout.ts); one that does not exist
-      // leaves the defaults, as in the module.
-      if (a.helper !== undefined) return `ct(helper=${a.helper})`;
+      // FTP is the one ALG helper the tracker has (conntrack-ftp.ts). A
+      // timeout policy is bound by name when the flow is put (ct-timeout.ts);
+      // one that does not exist leaves the defaults, as in the module.
+      if (a.helper !== undefined && a.helper !== 'ftp') return `ct(helper=${a.helper})`;
       if (a.extra?.length) return `ct attribute ${a.extra[0].type}`;
     }
     if (a.type === 'set' || a.type === 'setMasked') {

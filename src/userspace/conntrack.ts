@@ -22,8 +22,11 @@
 // - A connection keeps the timeout policy of the ct() that made it
 //   (ct-timeout.ts) and reads its timeouts at every packet. Policies exist
 //   for TCP, UDP, ICMP, ICMPv6 and the generic tracker only.
-// - No helpers or expectations, no events: ct()
-//   actions asking for them are refused before they get here. NAT is
+// - One helper, FTP's (conntrack-ftp.ts), with its expectations: a data
+//   connection the control connection announced is related to it (its
+//   master) for as long as it lasts. No NAT of helped connections, no other
+//   helpers, no events: ct() actions asking for them are refused before
+//   they get here. NAT is
 //   netfilter's (conntrack-nat.ts), but a clash on a translated tuple takes
 //   a random port from this process's generator, not the kernel's, and an
 //   ICMPv6 error's quoted packet is read without extension headers.
@@ -38,13 +41,14 @@ import type { CtTuple } from '../conntrack/entry.js';
 import type { ZoneLimit } from '../ovs/structs.js';
 import { OVS_ZONE_LIMIT_DEFAULT_ZONE as DEFAULT_ZONE } from '../ovs/uapi.js';
 import { ipv4FromBytes, ipv6FromBytes } from '../ovs/addr.js';
-import { be16 } from '../packet/bytes.js';
+import { be16, be32 } from '../packet/bytes.js';
 import { l4ChecksumOk } from '../packet/checksum.js';
 import { Ipv4Defrag } from '../packet/ipv4-frag.js';
 import { Ipv6Defrag } from '../packet/ipv6-frag.js';
 import type { CtNat } from '../ovs/actions.js';
 import { IPPROTO_GENERIC_CT } from '../conntrack/constants.js';
 import type { CtTimeoutPolicy } from './ct-timeout.js';
+import { ftpHelp, newFtpState, type FtpState } from './conntrack-ftp.js';
 import {
   IPS_DST_NAT,
   IPS_DST_NAT_DONE,
@@ -192,6 +196,22 @@ const AF_INET6 = 10;
 const ORIGINAL = 0;
 const REPLY = 1;
 
+/** An announced data connection that does not come within this is forgotten (ftp_exp_policy.timeout). */
+const EXPECT_MS = 300_000;
+
+/** A data connection a helper announced (struct nf_conntrack_expect; TCP, any source port). */
+interface Expectation {
+  zone: number;
+  src: Uint8Array;
+  dst: Uint8Array;
+  port: number;
+  master: Conn;
+  expires: number;
+}
+
+const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+const expectationKey = (zone: number, src: Uint8Array, dst: Uint8Array, port: number): string => `${zone}/${hexOf(src)}/${hexOf(dst)}/${port}`;
+
 const UDP_UNREPLIED_MS = 30_000;
 const UDP_REPLIED_MS = 120_000;
 /** A UDP flow answered and still going this long after its first packet is a stream (nf_conntrack_udp_packet). */
@@ -303,6 +323,11 @@ class Conn implements TcpOwner {
   readonly id = nextId();
   /** The timeout policy of the ct() that created it (nf_conn_timeout). */
   policy: CtTimeoutPolicy | undefined = undefined;
+  /** The connection that announced this one (an expectation it met): its orig tuple is the key's. */
+  master: Conn | undefined = undefined;
+  /** The helper a committing ct(alg=...) gave it, and the helper's state. */
+  helper: 'ftp' | undefined = undefined;
+  ftp: FtpState | undefined = undefined;
 
   /** The policy's seconds when it is there and for this protocol's tracker (else the defaults apply). */
   policySeconds(tracker: number): readonly number[] | undefined {
@@ -344,7 +369,7 @@ class Conn implements TcpOwner {
   }
 
   get status(): number {
-    return (this.seenReply ? IPS_SEEN_REPLY : 0) | (this.assured ? IPS_ASSURED : 0) | (this.confirmed ? IPS_CONFIRMED : 0) | this.natStatus;
+    return (this.master ? IPS_EXPECTED : 0) | (this.seenReply ? IPS_SEEN_REPLY : 0) | (this.assured ? IPS_ASSURED : 0) | (this.confirmed ? IPS_CONFIRMED : 0) | this.natStatus;
   }
 
   /** The table key of a tuple of this connection's zone and protocol. */
@@ -520,6 +545,10 @@ export class ConnTracker {
   private resState = 0;
   /** The timeout policy a connection made by the current ct() gets. */
   private newPolicy: CtTimeoutPolicy | undefined;
+  /** The current ct() commits: an expectation it meets is used up (its template is confirmed). */
+  private newCommit = false;
+  /** Data connections announced by FTP control connections, by expectationKey(). */
+  private readonly expects = new Map<string, Expectation>();
 
   constructor(opts: ConnTrackerOptions = {}) {
     this.clock = opts.now ?? (() => performance.now());
@@ -560,9 +589,10 @@ export class ConnTracker {
    * key's ct fields before this action, if the packet went through ct()
    * before (see CtPrior).
    */
-  process(p: ParsedPacket, zone: number, commit?: CtCommit, prior?: CtPrior, nat?: CtNat, policy?: CtTimeoutPolicy): CtVerdict {
+  process(p: ParsedPacket, zone: number, commit?: CtCommit, prior?: CtPrior, nat?: CtNat, policy?: CtTimeoutPolicy, helper?: 'ftp'): CtVerdict {
     const now = this.clock();
     this.newPolicy = policy;
+    this.newCommit = commit !== undefined;
     this.sweep(now, SWEEP_PER_PACKET);
     if (!readPacket(p)) return invalidVerdict();
 
@@ -572,6 +602,8 @@ export class ConnTracker {
     const executed = (priorState & CS_TRK) !== 0 && (priorState & CS_INV) === 0 && prior?.zone === zone;
     let conn: Conn | undefined;
     let state = 0;
+    // skb_nfct_cached(): found again without nf_conntrack_in(), so no helper either.
+    let cached = false;
     if (executed || (priorState === 0 && force)) {
       const h = this.findPacket(zone, now, (priorState & NAT_BITS) !== 0);
       if (h && force && h.dir === REPLY) {
@@ -580,6 +612,7 @@ export class ConnTracker {
       } else if (h && executed) {
         conn = h.conn;
         state = priorState;
+        cached = true;
       }
     }
     if (!conn) {
@@ -603,8 +636,68 @@ export class ConnTracker {
       state |= bits;
     }
 
+    // __ovs_ct_lookup(): a connection about to be committed takes the
+    // action's helper; the helper sees each packet nf_conntrack_in() handled
+    // of a committed connection, and of one being committed.
+    if (!cached) {
+      if (helper && commit && !conn.confirmed && !conn.helper) {
+        conn.helper = helper;
+        conn.ftp = newFtpState();
+      }
+      if (conn.helper && (conn.confirmed || commit) && !this.help(conn, state, now)) return { state: 0, mark: 0, labels: 0n, orig: undefined, drop: true };
+    }
+
     if (commit && !this.commit(conn, commit, state)) return { state: 0, mark: 0, labels: 0n, orig: undefined, drop: true };
-    return { state, mark: conn.mark, labels: conn.labels, orig: conn.orig, drop: false };
+    // The key's original tuple is the master's for a related connection (__ovs_ct_update_key).
+    return { state, mark: conn.mark, labels: conn.labels, orig: (conn.master ?? conn).orig, drop: false };
+  }
+
+  /**
+   * The FTP helper on the current packet of `c` (ct_state `state`): a
+   * command announcing a data connection becomes an expectation. False:
+   * drop the packet (a command cut short, or an expectation that clashes
+   * with another connection's).
+   */
+  private help(c: Conn, state: number, now: number): boolean {
+    // Until there has been traffic both ways, the helper does not look.
+    if (!(state & CS_EST) || !c.ftp) return true;
+    const p = pk;
+    const l4 = p.l3 + p.dataoff;
+    const end = p.l3 + p.len;
+    if (l4 + 20 > end) return true;
+    const data = l4 + ((p.buf[l4 + 12] >> 4) << 2);
+    if (data >= end) return true;
+    const dir = state & CS_RPL ? REPLY : ORIGINAL;
+    const r = ftpHelp(c.ftp, dir, c.v6, p.buf.subarray(data, end), be32(p.buf, l4 + 4), c.tuple(dir).src);
+    if (r === undefined) return true;
+    if (r === 'drop') return false;
+    // From the other end, any source port, to the address and port announced (nf_ct_expect_init).
+    const other = c.tuple(dir === ORIGINAL ? REPLY : ORIGINAL);
+    const e: Expectation = { zone: c.zone, src: other.src, dst: other.dst, port: r.port, master: c, expires: now + EXPECT_MS };
+    const key = expectationKey(c.zone, e.src, e.dst, e.port);
+    const old = this.expects.get(key);
+    if (old && old.master !== c && old.expires > now) return false;
+    // max_expected 1: a newer announcement replaces the older.
+    for (const [k, x] of this.expects) if (x.master === c) this.expects.delete(k);
+    this.expects.set(key, e);
+    return true;
+  }
+
+  /** init_conntrack()'s nf_ct_find_expectation(): the expectation a new connection meets, used up if the ct() commits. */
+  private expected(zone: number, now: number): Expectation | undefined {
+    const p = pk;
+    if (p.proto !== IPPROTO_TCP || this.expects.size === 0) return undefined;
+    const n = p.v6 ? 16 : 4;
+    const so = p.l3 + (p.v6 ? 8 : 12);
+    const key = expectationKey(zone, p.buf.subarray(so, so + n), p.buf.subarray(so + n, so + 2 * n), p.b);
+    const e = this.expects.get(key);
+    if (!e) return undefined;
+    if (e.expires <= now || !this.conns.has(e.master)) {
+      this.expects.delete(key);
+      return undefined;
+    }
+    if (this.newCommit) this.expects.delete(key);
+    return e;
   }
 
   /** Deletes every connection, or those of one zone, or of one address family (AF_INET, AF_INET6); returns how many. */
@@ -691,6 +784,12 @@ export class ConnTracker {
         conn = new Conn(zone, p.v6, p.proto, p.buf.slice(so, so + n), p.buf.slice(so + n, so + 2 * n), p.a, p.b, inv.a, inv.b);
         // init_conntrack(): the template's timeout policy goes with the connection.
         conn.policy = this.newPolicy;
+        // "Welcome, Mr. Bond. We've been expecting you": a related connection, with its master's mark.
+        const e = this.expected(zone, now);
+        if (e) {
+          conn.master = e.master;
+          conn.mark = e.master.mark;
+        }
       }
       const fresh = !conn.confirmed;
       const r = this.handlePacket(conn, dir, fresh, now);
@@ -706,10 +805,13 @@ export class ConnTracker {
         state = CS_TRK | CS_EST | CS_RPL;
         conn.seenReply = true;
       } else {
-        state = conn.seenReply ? CS_TRK | CS_EST : CS_TRK | CS_NEW;
+        // resolve_normal_ct(): IP_CT_RELATED for an expected connection not yet answered.
+        state = conn.seenReply ? CS_TRK | CS_EST : conn.master ? CS_TRK | CS_REL : CS_TRK | CS_NEW;
       }
-      // Every unconfirmed connection is NEW (ovs_ct_update_key()).
+      // Every unconfirmed connection is NEW (ovs_ct_update_key()), and an
+      // expected one is related for as long as it lasts.
       if (fresh) state |= CS_NEW;
+      if (conn.master) state |= CS_REL;
       this.resConn = conn;
       this.resState = state;
       return T_OK;
@@ -1001,6 +1103,8 @@ export class ConnTracker {
 
   private remove(c: Conn): void {
     if (!c.confirmed) return;
+    // nf_ct_remove_expectations(): a control connection's announcements go with it.
+    if (c.helper) for (const [k, x] of this.expects) if (x.master === c) this.expects.delete(k);
     if (c.limited) this.limitedConns.get(c.zone)?.delete(c);
     if (this.byKey.get(c.origKey)?.conn === c) this.byKey.delete(c.origKey);
     if (this.byKey.get(c.replyKey)?.conn === c) this.byKey.delete(c.replyKey);

@@ -375,7 +375,7 @@ export class Datapath implements ActionSink {
     const commit = a.commit || a.forceCommit ? { mark: a.mark, labels: a.labels, force: a.forceCommit } : undefined;
     // A packet tracked before (then recirculated) carries that verdict: in
     // the same zone the module only finds its connection again.
-    const v = this.tracker.process(pp, zone, commit, meta.ct?.fromKey ? undefined : meta.ct, a.nat, timeoutPolicyOf(a));
+    const v = this.tracker.process(pp, zone, commit, meta.ct?.fromKey ? undefined : meta.ct, a.nat, timeoutPolicyOf(a), a.helper === 'ftp' ? 'ftp' : undefined);
     if (v.drop) return false;
     meta.ct = { state: v.state, zone, mark: v.mark, labels: v.labels, orig: v.orig };
     return whole ?? true;

@@ -17,7 +17,7 @@ import * as U from '../ovs/uapi.js';
 import { decodeVportMessage, encodeVportMessage, type VportAttrs } from '../ovs/vport.js';
 import { setMaskedOutsideMask, unsupportedAction } from './actions.js';
 import { NAT_ONE_TYPE } from './conntrack-nat.js';
-import { actionLimitBreach, flowState, flowStateOfPacket, refusedAction, type FlowState } from './action-validate.js';
+import { actionLimitBreach, flowState, flowStateOfPacket, NAT_HELPER_MISSING, refusedAction, type FlowState } from './action-validate.js';
 import { bindTimeoutPolicies, sharedTimeoutPolicies } from './ct-timeout.js';
 import { Datapath, MAX_PORTS, sharedConnTracker, type UpcallSend } from './datapath.js';
 import { tunnelMetaOf } from './tunnel-key.js';
@@ -325,7 +325,7 @@ function parseActions(bytes: Uint8Array, flow?: FlowState): Action[] {
   const outside = setMaskedOutsideMask(actions);
   if (outside) throw new DaemonError(EINVAL, outside);
   const refused = flow && refusedAction(actions, flow);
-  if (refused) throw new DaemonError(refused === NAT_ONE_TYPE ? ERANGE : EINVAL, refused);
+  if (refused) throw new DaemonError(refused === NAT_ONE_TYPE ? ERANGE : refused === NAT_HELPER_MISSING ? ENOENT : EINVAL, refused);
   if (flow) bindTimeoutPolicies(actions, flow, sharedTimeoutPolicies());
   return actions;
 }

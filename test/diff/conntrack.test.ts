@@ -8,10 +8,9 @@
 //
 // Each scenario has addresses of its own: the kernel's connection table is
 // the network namespace's and outlives the flows, and so does the fallback's.
-// Not covered here, and why: NAT (test/diff/conntrack-nat.test.ts), helpers
-// (the fallback refuses them) and timeout policies that exist (the daemon has
-// no cttimeout to make one); IP fragments (test/diff/conntrack-frag.test.ts has IPv4's;
-// IPv6 fragments the fallback marks invalid, where the kernel reassembles).
+// Elsewhere: NAT (conntrack-nat.test.ts), the FTP helper
+// (conntrack-ftp.test.ts), timeout policies (conntrack-timeout.test.ts), IP
+// fragments (conntrack-frag.test.ts).
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeActions } from '../../src/ovs/action-codec.js';
 import type { Action, CtAction } from '../../src/ovs/actions.js';

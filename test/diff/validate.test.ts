@@ -29,6 +29,16 @@ const key = (s: Side, port: number): FlowKey => ({
   udp: { src: port, dst: 53 },
 });
 
+/** One exact TCP flow per case. */
+const tcpKey = (s: Side, port: number): FlowKey => ({
+  inPort: s.inPort,
+  ethernet: { src: '02:83:00:00:00:01', dst: '02:83:00:00:00:02' },
+  ethertype: 0x0800,
+  ipv4: { src: '10.83.0.1', dst: '10.83.0.2', proto: 6, tos: 0, ttl: 64, frag: 0 },
+  tcp: { src: port, dst: 21 },
+  tcpFlags: 0,
+});
+
 /** An ARP flow: ct() has no family to track it in. */
 const arpKey = (s: Side, port: number): FlowKey => ({
   inPort: s.inPort,
@@ -43,7 +53,7 @@ interface Case {
   key?: (s: Side, port: number) => FlowKey;
   actions: (s: Side) => Action[];
   /** What both datapaths must answer: null for success. */
-  expect: 'EINVAL' | 'EOVERFLOW' | 'ERANGE' | null;
+  expect: 'EINVAL' | 'EOVERFLOW' | 'ERANGE' | 'ENOENT' | null;
 }
 
 const setIp = (src: string, mask: string): Action => ({ type: 'setMasked', key: { ipv4: { src, dst: '0.0.0.0', proto: 0, tos: 0, ttl: 0, frag: 0 } }, mask: { ipv4: { src: mask, dst: '0.0.0.0', proto: 0, tos: 0, ttl: 0, frag: 0 } } });
@@ -83,7 +93,11 @@ const CASES: Case[] = [
   { name: 'ct nested in clone, on an ARP flow', key: arpKey, actions: (s) => [{ type: 'clone', actions: [{ type: 'ct' }] }, out(s)], expect: 'EINVAL' },
   // No such policy (nfnetlink_cttimeout has none, or is not loaded): logged, and the flow taken.
   { name: 'ct(commit) with a timeout policy that does not exist', actions: (s) => [{ type: 'ct', commit: true, zone: 5, timeout: 'ovs_tp_nosuch' }, out(s)], expect: null },
-  { name: 'ct with an ALG helper the kernel does not have loaded', actions: (s) => [{ type: 'ct', commit: true, helper: 'ftp' }, out(s)], expect: 'EINVAL' },
+  { name: 'ct with an ALG helper the kernel does not have loaded', actions: (s) => [{ type: 'ct', commit: true, helper: 'tftp' }, out(s)], expect: 'EINVAL' },
+  // The test VM loads nf_conntrack_ftp (and not nf_nat_ftp).
+  { name: 'ct(alg=ftp) on a TCP flow', key: tcpKey, actions: (s) => [{ type: 'ct', commit: true, helper: 'ftp' }, out(s)], expect: null },
+  { name: 'ct(alg=ftp) on a UDP flow (the helper is TCP\'s)', actions: (s) => [{ type: 'ct', commit: true, helper: 'ftp' }, out(s)], expect: 'EINVAL' },
+  { name: 'ct(alg=ftp) with NAT, no NAT helper loaded', key: tcpKey, actions: (s) => [{ type: 'ct', commit: true, helper: 'ftp', nat: { src: true, ipMin: '10.83.9.9' } }, out(s)], expect: 'ENOENT' },
   { name: 'ct(commit,nat(src=address))', actions: (s) => [{ type: 'ct', commit: true, nat: { src: true, ipMin: '10.83.9.9' } }, out(s)], expect: null },
   { name: 'ct(commit,nat(dst=range:ports,random))', actions: (s) => [{ type: 'ct', commit: true, nat: { dst: true, ipMin: '10.83.9.1', ipMax: '10.83.9.5', protoMin: 80, protoMax: 90, protoRandom: true } }, out(s)], expect: null },
   { name: 'ct(nat) bare, without commit', actions: (s) => [{ type: 'ct', zone: 2, nat: {} }, out(s)], expect: null },

@@ -224,7 +224,7 @@ describe('userspace actions', () => {
     expect([reached, stats.recursionDrops]).toEqual([[1, 2, 3, 4, 5], 1]);
     expect(unsupportedAction([{ type: 'clone', actions: [{ type: 'ct', zone: 1, helper: 'tftp' }] }])).toBe('ct(helper=tftp)');
     expect(unsupportedAction([{ type: 'ct', zone: 1, commit: true, timeout: 'tp1' }])).toBeUndefined();
-    expect(unsupportedAction([{ type: 'ct', helper: 'ftp' }])).toBe('ct(helper=ftp)');
+    expect(unsupportedAction([{ type: 'ct', helper: 'ftp' }])).toBeUndefined();
     expect(unsupportedAction([{ type: 'ct', zone: 1, commit: true, nat: { src: true, ipMin: '10.0.0.1' } }])).toBeUndefined();
     expect(unsupportedAction([{ type: 'clone', actions: [{ type: 'ct', zone: 1, commit: true }, { type: 'ctClear' }] }])).toBeUndefined();
     expect(unsupportedAction([{ type: 'output', port: 1 }])).toBeUndefined();

@@ -1,0 +1,133 @@
+// The FTP helper, kernel (nf_conntrack_ftp, which the test VM loads) vs
+// fallback: the same FTP control connection through ct(commit,alg=ftp) on
+// both datapaths, its commands and replies segment by segment, and after
+// each announcement the data connection's first packet through
+// `ct(zone),recirc(R)` with no flow for R, so that it comes back as a MISS
+// upcall whose key says what conntrack made of it. Announced data
+// connections are related (+rel) and carry the control connection's tuple
+// as their ct_tuple; unannounced ones, and ones announced in ways the
+// kernel's helper does not read (the first segment of a direction, another
+// host's address), are new.
+import { describe, expect, it } from 'vitest';
+import { encodeActions } from '../../src/ovs/action-codec.js';
+import type { Action } from '../../src/ovs/actions.js';
+import { decodeKey, encodeKey } from '../../src/ovs/key-codec.js';
+import type { FlowKey } from '../../src/ovs/keys.js';
+import { buildFrame } from '../../src/packet/build.js';
+import { bytesOf, useSides, waitFor, type Side } from './harness.js';
+
+const sides = useSides('dft');
+const A = '10.98.0.1';
+const B = '10.98.0.2';
+const ZONE = 12;
+const R = 7;
+const CTL_PORT = 40000;
+const SYN = 0x02;
+const ACK = 0x10;
+const PSH = 0x08;
+
+/** A flow on in_port and TCP ports (exact where given), with these actions. */
+async function flow(s: Side, inPort: number, ports: { src?: number; dst?: number }, actions: Action[]): Promise<void> {
+  const key: FlowKey = { recircId: 0, inPort, ethernet: { src: '00:00:00:00:00:00', dst: '00:00:00:00:00:00' }, ethertype: 0x0800, ipv4: { src: '0.0.0.0', dst: '0.0.0.0', proto: 6, tos: 0, ttl: 0, frag: 0 }, tcp: { src: ports.src ?? 0, dst: ports.dst ?? 0 }, tcpFlags: 0 };
+  const mask: FlowKey = { recircId: 0xffffffff, inPort: 0xffffffff, ethernet: { src: '00:00:00:00:00:00', dst: '00:00:00:00:00:00' }, ethertype: 0xffff, ipv4: { src: '0.0.0.0', dst: '0.0.0.0', proto: 0xff, tos: 0, ttl: 0, frag: 0xff }, tcp: { src: ports.src === undefined ? 0 : 0xffff, dst: ports.dst === undefined ? 0 : 0xffff }, tcpFlags: 0 };
+  await s.dpif.putFlow(s.dp, { key: bytesOf((w) => encodeKey(w, key)), mask: bytesOf((w) => encodeKey(w, mask)), actions: bytesOf((w) => encodeActions(w, actions)) });
+}
+
+const frame = (fromA: boolean, src: number, dst: number, flags: number, seq: number, ack: number, text = '') =>
+  buildFrame({
+    src: fromA ? '02:98:00:00:00:01' : '02:98:00:00:00:02',
+    dst: fromA ? '02:98:00:00:00:02' : '02:98:00:00:00:01',
+    l3: { kind: 'ipv4', src: fromA ? A : B, dst: fromA ? B : A },
+    l4: { kind: 'tcp', src, dst, flags, seq, ack, window: 29200 },
+    payload: Buffer.from(text, 'latin1'),
+  });
+
+/** One side's run: the ct fields of each data connection's first packet, by its name. */
+async function run(s: Side): Promise<Record<string, unknown>> {
+  await s.dpif.flushFlows(s.dp);
+  // Control connection: client A to server B port 21, and the replies.
+  await flow(s, s.inPort, { dst: 21 }, [{ type: 'ct', commit: true, zone: ZONE, helper: 'ftp' }, { type: 'output', port: s.outPort }]);
+  await flow(s, s.outPort, { src: 21 }, [{ type: 'ct', zone: ZONE }, { type: 'output', port: s.inPort }]);
+  // Data connections: active ones from B port 20, passive ones to B's ports 30000-30001; each misses after ct().
+  const data: Action[] = [{ type: 'ct', zone: ZONE }, { type: 'recirc', id: R }];
+  await flow(s, s.outPort, { src: 20 }, data);
+  await flow(s, s.inPort, { dst: 30000 }, data);
+  await flow(s, s.inPort, { dst: 30001 }, data);
+
+  let c = 1000; // client's next sequence number
+  let v = 5000; // server's
+  const fromClient = async (text: string) => {
+    await s.input.send([frame(true, CTL_PORT, 21, ACK | PSH, c, v, text)]);
+    c += text.length;
+    await pause();
+  };
+  const fromServer = async (text: string) => {
+    await s.output.send([frame(false, 21, CTL_PORT, ACK | PSH, v, c, text)]);
+    v += text.length;
+    await pause();
+  };
+  const dataSyn = async (fromA: boolean, src: number, dst: number) => {
+    await (fromA ? s.input : s.output).send([frame(fromA, src, dst, SYN, 77000, 0)]);
+    await pause();
+  };
+
+  await s.input.send([frame(true, CTL_PORT, 21, SYN, c++, 0)]);
+  await pause();
+  await s.output.send([frame(false, 21, CTL_PORT, SYN | ACK, v++, c)]);
+  await pause();
+  await s.input.send([frame(true, CTL_PORT, 21, ACK, c, v)]);
+  await pause();
+  // The first segment of each direction is not read (no line end seen before it).
+  await fromServer('220 ready\r\n');
+  await fromClient('PORT 10,98,0,1,156,72\r\n');
+  await dataSyn(false, 20, 40008); // "first segment"
+  await fromServer('200 ok\r\n');
+  // Active mode: PORT, then the server connects from port 20.
+  await fromClient('PORT 10,98,0,1,156,65\r\n');
+  await fromServer('200 PORT command successful\r\n');
+  await dataSyn(false, 20, 40001); // "PORT"
+  // Passive mode: PASV and the 227 reply, then the client connects.
+  await fromClient('PASV\r\n');
+  await fromServer('227 Entering Passive Mode (10,98,0,2,117,48).\r\n');
+  await dataSyn(true, 40002, 30000); // "PASV"
+  // Extended: EPRT and EPSV.
+  await fromClient('EPRT |1|10.98.0.1|40005|\r\n');
+  await fromServer('200 EPRT command successful\r\n');
+  await dataSyn(false, 20, 40005); // "EPRT"
+  await fromClient('EPSV\r\n');
+  await fromServer('229 Entering Extended Passive Mode (|||30001|)\r\n');
+  await dataSyn(true, 40006, 30001); // "EPSV"
+  // Another host's address is not expected; nor is a port nobody announced.
+  await fromClient('PORT 10,98,0,77,156,67\r\n');
+  await fromServer('200 ok\r\n');
+  await dataSyn(false, 20, 40003); // "foreign address"
+  await dataSyn(false, 20, 40009); // "unannounced"
+
+  const names: Record<number, string> = { 40008: 'first segment', 40001: 'PORT', 40002: 'PASV', 40005: 'EPRT', 40006: 'EPSV', 40003: 'foreign address', 40009: 'unannounced' };
+  const misses = () => s.upcalls.filter((u) => u.kind === 'miss' && decodeKey(u.key).recircId === R);
+  await waitFor(() => misses().length >= 7, 8000);
+  const out: Record<string, unknown> = {};
+  for (const u of misses()) {
+    const k = decodeKey(u.key);
+    const port = k.tcp!.src === 20 ? k.tcp!.dst : k.tcp!.src;
+    out[names[port] ?? `port ${port}`] = { ctState: k.ctState, ctZone: k.ctZone, ctMark: k.ctMark ?? 0, tuple: k.ctOrigTupleIpv4 };
+  }
+  await s.dpif.flushFlows(s.dp);
+  return out;
+}
+
+const pause = () => new Promise((r) => setTimeout(r, 120));
+
+describe('the FTP helper, kernel vs fallback', () => {
+  it('relates the data connections the control connection announced, and no others', async () => {
+    const got: Record<string, Record<string, unknown>> = {};
+    for (const s of sides) got[s.label] = await run(s);
+    const NEW = 0x01, REL = 0x04, TRK = 0x20;
+    const k = got.kernel;
+    const control = { src: A, dst: B, srcPort: CTL_PORT, dstPort: 21, proto: 6 };
+    // The kernel's answers, stated.
+    for (const name of ['PORT', 'PASV', 'EPRT', 'EPSV']) expect([name, k[name]]).toEqual([name, { ctState: TRK | NEW | REL, ctZone: ZONE, ctMark: 0, tuple: control }]);
+    for (const name of ['first segment', 'foreign address', 'unannounced']) expect([name, (k[name] as { ctState: number }).ctState]).toEqual([name, TRK | NEW]);
+    expect(got.fallback).toEqual(k);
+  }, 90_000);
+});
