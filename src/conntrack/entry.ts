@@ -394,7 +394,7 @@ export function writeTuple(w: AttrWriter, type: number, t: CtTuple): void {
 
 // ---- entries, as a ctnetlink server writes them --------------------------
 
-/** What an entry message carries (the userspace datapath's tracker has no counters, timestamps or helpers). */
+/** What an entry message carries (the userspace datapath's tracker has no counters or timestamps). */
 export interface CtEntryOut {
   family: number;
   orig: CtTuple;
@@ -408,13 +408,16 @@ export interface CtEntryOut {
   mark: number;
   /** ct_labels as a 128-bit number. */
   labels: bigint;
+  /** The connection's helper (CTA_HELP), if it has one. */
+  helper?: string;
   id: number;
 }
 
 /**
  * An IPCTNL_MSG_CT_NEW message for one entry, in the order the kernel's
  * ctnetlink_fill_info() writes its attributes: tuples, zone (when not the
- * default), status, timeout, TCP state, mark and labels (when set), id, use.
+ * default), status, timeout, TCP state, helper, mark and labels (when set),
+ * id, use.
  */
 export function encodeCtEntry(e: CtEntryOut, flags: number, seq: number, pid: number): Uint8Array {
   const { w, end } = ctRequest(IPCTNL_MSG_CT_NEW, e.family, 256, { flags, seq, pid });
@@ -429,6 +432,11 @@ export function encodeCtEntry(e: CtEntryOut, flags: number, seq: number, pid: nu
     w.u8(CTA_PROTOINFO_TCP_STATE, e.tcpState);
     w.nestEnd(tcp);
     w.nestEnd(pi);
+  }
+  if (e.helper !== undefined) {
+    const h = w.nestStart(CTA_HELP);
+    w.string(CTA_HELP_NAME, e.helper);
+    w.nestEnd(h);
   }
   if (e.mark) w.be32(CTA_MARK, e.mark);
   if (e.labels) {

@@ -106,6 +106,8 @@ export const IPS_EXPECTED = 1 << 0;
 export const IPS_SEEN_REPLY = 1 << 1;
 export const IPS_ASSURED = 1 << 2;
 export const IPS_CONFIRMED = 1 << 3;
+/** A helper was attached to the connection explicitly (here: by ct(alg=...)). */
+export const IPS_HELPER = 1 << 13;
 
 /** The original-direction tuple the key's ct_tuple4 / ct_tuple6 attribute reports. Shared with the entry: do not modify. */
 export interface CtOrigTuple {
@@ -175,6 +177,8 @@ export interface CtEntryView {
   tcpState?: number;
   mark: number;
   labels: bigint;
+  /** Its ALG helper, if it has one. */
+  helper?: string;
   /** Seconds left. */
   timeout: number;
   /** CTA_ID. */
@@ -369,7 +373,7 @@ class Conn implements TcpOwner {
   }
 
   get status(): number {
-    return (this.master ? IPS_EXPECTED : 0) | (this.seenReply ? IPS_SEEN_REPLY : 0) | (this.assured ? IPS_ASSURED : 0) | (this.confirmed ? IPS_CONFIRMED : 0) | this.natStatus;
+    return (this.master ? IPS_EXPECTED : 0) | (this.seenReply ? IPS_SEEN_REPLY : 0) | (this.assured ? IPS_ASSURED : 0) | (this.confirmed ? IPS_CONFIRMED : 0) | (this.helper ? IPS_HELPER : 0) | this.natStatus;
   }
 
   /** The table key of a tuple of this connection's zone and protocol. */
@@ -750,6 +754,7 @@ export class ConnTracker {
         labels: c.labels,
         timeout: Math.max(0, Math.floor((c.expires - now) / 1000)),
         id: c.id,
+        ...(c.helper ? { helper: c.helper } : {}),
       };
     }
   }

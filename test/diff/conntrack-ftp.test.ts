@@ -8,7 +8,9 @@
 // as their ct_tuple; unannounced ones, and ones announced in ways the
 // kernel's helper does not read (the first segment of a direction, another
 // host's address), are new.
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { dumpConntrack, flushConntrack, openConntrack } from '../../src/conntrack/client.js';
+import type { Connection } from '../../src/netlink/connection.js';
 import { encodeActions } from '../../src/ovs/action-codec.js';
 import type { Action } from '../../src/ovs/actions.js';
 import { decodeKey, encodeKey } from '../../src/ovs/key-codec.js';
@@ -17,6 +19,9 @@ import { buildFrame } from '../../src/packet/build.js';
 import { bytesOf, useSides, waitFor, type Side } from './harness.js';
 
 const sides = useSides('dft');
+let kernelCt: Connection | undefined;
+afterAll(() => kernelCt?.close());
+const tracker = (s: Side): Connection => (s.label === 'fallback' ? s.dpif.conn : (kernelCt ??= openConntrack()));
 const A = '10.98.0.1';
 const B = '10.98.0.2';
 const ZONE = 12;
@@ -45,6 +50,7 @@ const frame = (fromA: boolean, src: number, dst: number, flags: number, seq: num
 /** One side's run: the ct fields of each data connection's first packet, by its name. */
 async function run(s: Side): Promise<Record<string, unknown>> {
   await s.dpif.flushFlows(s.dp);
+  await flushConntrack(tracker(s), { zone: ZONE });
   // Control connection: client A to server B port 21, and the replies.
   await flow(s, s.inPort, { dst: 21 }, [{ type: 'ct', commit: true, zone: ZONE, helper: 'ftp' }, { type: 'output', port: s.outPort }]);
   await flow(s, s.outPort, { src: 21 }, [{ type: 'ct', zone: ZONE }, { type: 'output', port: s.inPort }]);
@@ -112,6 +118,9 @@ async function run(s: Side): Promise<Record<string, unknown>> {
     const port = k.tcp!.src === 20 ? k.tcp!.dst : k.tcp!.src;
     out[names[port] ?? `port ${port}`] = { ctState: k.ctState, ctZone: k.ctZone, ctMark: k.ctMark ?? 0, tuple: k.ctOrigTupleIpv4 };
   }
+  // The table: the control connection, with its helper (IPS_HELPER in its status).
+  const table = (await dumpConntrack(tracker(s), { zone: ZONE })).filter((e) => e.orig.src === A || e.orig.src === B);
+  out.table = table.map((e) => ({ orig: e.orig, status: e.status, helper: e.helper }));
   await s.dpif.flushFlows(s.dp);
   return out;
 }
@@ -128,6 +137,7 @@ describe('the FTP helper, kernel vs fallback', () => {
     // The kernel's answers, stated.
     for (const name of ['PORT', 'PASV', 'EPRT', 'EPSV']) expect([name, k[name]]).toEqual([name, { ctState: TRK | NEW | REL, ctZone: ZONE, ctMark: 0, tuple: control }]);
     for (const name of ['first segment', 'foreign address', 'unannounced']) expect([name, (k[name] as { ctState: number }).ctState]).toEqual([name, TRK | NEW]);
+    expect(k.table).toEqual([{ orig: { family: 2, proto: 6, src: A, dst: B, srcPort: CTL_PORT, dstPort: 21 }, status: 0x200e, helper: 'ftp' }]);
     expect(got.fallback).toEqual(k);
   }, 90_000);
 });
