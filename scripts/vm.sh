@@ -34,7 +34,7 @@ readonly VM_FAILURE=125
 readonly GUEST_MODULES=(
   virtio_pci 9pnet_virtio 9p
   crc32c_generic openvswitch vport_vxlan vport_geneve vport_gre
-  veth tun 8021q nf_conntrack_netlink nfnetlink_cttimeout nf_conntrack_ftp bridge
+  veth tun 8021q nf_conntrack_netlink nfnetlink_cttimeout nf_conntrack_ftp nf_conntrack_tftp bridge
 )
 
 # Host packages this script needs (command -> Debian package).

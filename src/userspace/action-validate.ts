@@ -14,6 +14,7 @@ import { ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, ETH_P_MPLS_MC, ETH_P_MPLS_UC, ETH_P_RA
 import { Layer, type ParsedPacket } from '../packet/result.js';
 import { isVlanTpid } from '../packet/ethernet.js';
 import { refusedNat } from './conntrack-nat.js';
+import { CT_HELPERS, isCtHelper } from './conntrack.js';
 
 const isMpls = (t: number): boolean => t === ETH_P_MPLS_UC || t === ETH_P_MPLS_MC;
 
@@ -162,16 +163,16 @@ function refusedCt(a: CtAction, s: FlowState): string | undefined {
   if (!commit && a.mark) return "Setting conntrack mark requires 'commit' flag.";
   if (!commit && a.labels) return "Setting conntrack labels requires 'commit' flag.";
   // ovs_ct_add_helper(): the helper is looked up for the flow's family and
-  // masked IP protocol (FTP's is TCP's); with NAT its NAT helper too, which
-  // the fallback does not have (nor a test VM without nf_nat_ftp: ENOENT).
-  if (a.helper === 'ftp') {
-    if (s.proto !== IPPROTO_TCP) return 'Unknown helper "ftp"';
+  // masked IP protocol (FTP's is TCP, TFTP's UDP); with NAT its NAT helper
+  // too, which the fallback does not have (nor a test VM without nf_nat_ftp:
+  // ENOENT).
+  if (a.helper !== undefined && isCtHelper(a.helper)) {
+    if (s.proto !== CT_HELPERS[a.helper]) return `Unknown helper "${a.helper}"`;
     if (a.nat) return NAT_HELPER_MISSING;
   }
   return undefined;
 }
 
-/** ct(alg=ftp,nat): the module's answer without nf_nat_ftp, ENOENT. */
 export const NAT_HELPER_MISSING = 'Failed to load "ftp" NAT helper, error: -2';
 
 function refusedSet(key: FlowKey, mask: FlowKey | undefined, s: FlowState): string | undefined {

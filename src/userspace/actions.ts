@@ -26,7 +26,7 @@ import { ETH_HLEN, ETH_P_IP, ETH_P_IPV6, ETH_P_MPLS_MC, ETH_P_MPLS_UC, IPPROTO_S
 import { isVlanTpid } from '../packet/ethernet.js';
 import { parsePacket } from '../packet/parse.js';
 import { Layer, ParsedPacket } from '../packet/result.js';
-import { CS_INV, CS_TRK } from './conntrack.js';
+import { CS_INV, CS_TRK, isCtHelper } from './conntrack.js';
 import type { PacketMeta } from './extract.js';
 import { tunnelMetaOf } from './tunnel-key.js';
 
@@ -324,10 +324,10 @@ export function unsupportedAction(actions: readonly Action[]): string | undefine
   for (const a of actions) {
     if (!SUPPORTED_ACTIONS.has(a.type)) return a.type;
     if (a.type === 'ct') {
-      // FTP is the one ALG helper the tracker has (conntrack-ftp.ts). A
+      // FTP's and TFTP's are the ALG helpers the tracker has. A
       // timeout policy is bound by name when the flow is put (ct-timeout.ts);
       // one that does not exist leaves the defaults, as in the module.
-      if (a.helper !== undefined && a.helper !== 'ftp') return `ct(helper=${a.helper})`;
+      if (a.helper !== undefined && !isCtHelper(a.helper)) return `ct(helper=${a.helper})`;
       if (a.extra?.length) return `ct attribute ${a.extra[0].type}`;
     }
     if (a.type === 'set' || a.type === 'setMasked') {

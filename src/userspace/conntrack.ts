@@ -22,11 +22,11 @@
 // - A connection keeps the timeout policy of the ct() that made it
 //   (ct-timeout.ts) and reads its timeouts at every packet. Policies exist
 //   for TCP, UDP, ICMP, ICMPv6 and the generic tracker only.
-// - One helper, FTP's (conntrack-ftp.ts), with its expectations: a data
-//   connection the control connection announced is related to it (its
-//   master) for as long as it lasts. No NAT of helped connections, no other
-//   helpers, no events: ct() actions asking for them are refused before
-//   they get here. NAT is
+// - Two helpers, FTP's (conntrack-ftp.ts) and TFTP's, with their
+//   expectations: a connection the helped one announced is related to it
+//   (its master) for as long as it lasts. No NAT of helped connections, no
+//   other helpers, no events: ct() actions asking for them are refused
+//   before they get here. NAT is
 //   netfilter's (conntrack-nat.ts), but a clash on a translated tuple takes
 //   a random port from this process's generator, not the kernel's, and an
 //   ICMPv6 error's quoted packet is read without extension headers.
@@ -108,6 +108,11 @@ export const IPS_ASSURED = 1 << 2;
 export const IPS_CONFIRMED = 1 << 3;
 /** A helper was attached to the connection explicitly (here: by ct(alg=...)). */
 export const IPS_HELPER = 1 << 13;
+
+/** The ALG helpers ct(alg=...) can name here, with the IP protocol each is for. */
+export const CT_HELPERS = { ftp: IPPROTO_TCP, tftp: IPPROTO_UDP } as const;
+export type CtHelperName = keyof typeof CT_HELPERS;
+export const isCtHelper = (name: string): name is CtHelperName => Object.hasOwn(CT_HELPERS, name);
 
 /** The original-direction tuple the key's ct_tuple4 / ct_tuple6 attribute reports. Shared with the entry: do not modify. */
 export interface CtOrigTuple {
@@ -200,21 +205,22 @@ const AF_INET6 = 10;
 const ORIGINAL = 0;
 const REPLY = 1;
 
-/** An announced data connection that does not come within this is forgotten (ftp_exp_policy.timeout). */
+/** An announced connection that does not come within this is forgotten (ftp_exp_policy and tftp_exp_policy's timeout). */
 const EXPECT_MS = 300_000;
 
-/** A data connection a helper announced (struct nf_conntrack_expect; TCP, any source port). */
+/** A connection a helper announced (struct nf_conntrack_expect: from any source port), keyed by expectationKey(). */
 interface Expectation {
-  zone: number;
-  src: Uint8Array;
-  dst: Uint8Array;
-  port: number;
   master: Conn;
   expires: number;
 }
 
 const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
-const expectationKey = (zone: number, src: Uint8Array, dst: Uint8Array, port: number): string => `${zone}/${hexOf(src)}/${hexOf(dst)}/${port}`;
+/** Zone, protocol, source and destination address, destination port. */
+const expectationKey = (zone: number, proto: number, src: Uint8Array, dst: Uint8Array, port: number): string => `${zone}/${proto}/${hexOf(src)}/${hexOf(dst)}/${port}`;
+
+// TFTP's read and write requests (RFC 1350 opcodes).
+const TFTP_RRQ = 1;
+const TFTP_WRQ = 2;
 
 const UDP_UNREPLIED_MS = 30_000;
 const UDP_REPLIED_MS = 120_000;
@@ -329,8 +335,8 @@ class Conn implements TcpOwner {
   policy: CtTimeoutPolicy | undefined = undefined;
   /** The connection that announced this one (an expectation it met): its orig tuple is the key's. */
   master: Conn | undefined = undefined;
-  /** The helper a committing ct(alg=...) gave it, and the helper's state. */
-  helper: 'ftp' | undefined = undefined;
+  /** The helper a committing ct(alg=...) gave it, and the FTP helper's state. */
+  helper: CtHelperName | undefined = undefined;
   ftp: FtpState | undefined = undefined;
 
   /** The policy's seconds when it is there and for this protocol's tracker (else the defaults apply). */
@@ -593,7 +599,7 @@ export class ConnTracker {
    * key's ct fields before this action, if the packet went through ct()
    * before (see CtPrior).
    */
-  process(p: ParsedPacket, zone: number, commit?: CtCommit, prior?: CtPrior, nat?: CtNat, policy?: CtTimeoutPolicy, helper?: 'ftp'): CtVerdict {
+  process(p: ParsedPacket, zone: number, commit?: CtCommit, prior?: CtPrior, nat?: CtNat, policy?: CtTimeoutPolicy, helper?: CtHelperName): CtVerdict {
     const now = this.clock();
     this.newPolicy = policy;
     this.newCommit = commit !== undefined;
@@ -646,7 +652,7 @@ export class ConnTracker {
     if (!cached) {
       if (helper && commit && !conn.confirmed && !conn.helper) {
         conn.helper = helper;
-        conn.ftp = newFtpState();
+        if (helper === 'ftp') conn.ftp = newFtpState();
       }
       if (conn.helper && (conn.confirmed || commit) && !this.help(conn, state, now)) return { state: 0, mark: 0, labels: 0n, orig: undefined, drop: true };
     }
@@ -657,17 +663,26 @@ export class ConnTracker {
   }
 
   /**
-   * The FTP helper on the current packet of `c` (ct_state `state`): a
-   * command announcing a data connection becomes an expectation. False:
-   * drop the packet (a command cut short, or an expectation that clashes
+   * The connection's helper on the current packet of `c` (ct_state
+   * `state`): an announced connection becomes an expectation. False: drop
+   * the packet (an FTP command cut short, or an expectation that clashes
    * with another connection's).
    */
   private help(c: Conn, state: number, now: number): boolean {
-    // Until there has been traffic both ways, the helper does not look.
-    if (!(state & CS_EST) || !c.ftp) return true;
     const p = pk;
     const l4 = p.l3 + p.dataoff;
     const end = p.l3 + p.len;
+    if (c.helper === 'tftp') {
+      // tftp_help(): a read or write request, in either direction, announces
+      // the reply from the server's end, from any port, to the client's.
+      if (l4 + 10 > end) return true;
+      const opcode = be16(p.buf, l4 + 8);
+      if (opcode !== TFTP_RRQ && opcode !== TFTP_WRQ) return true;
+      const r = c.tuple(REPLY);
+      return this.expect(c, IPPROTO_UDP, r.src, r.dst, c.replyB, now);
+    }
+    // nf_conntrack_ftp: until there has been traffic both ways, it does not look.
+    if (!(state & CS_EST) || !c.ftp) return true;
     if (l4 + 20 > end) return true;
     const data = l4 + ((p.buf[l4 + 12] >> 4) << 2);
     if (data >= end) return true;
@@ -677,23 +692,27 @@ export class ConnTracker {
     if (r === 'drop') return false;
     // From the other end, any source port, to the address and port announced (nf_ct_expect_init).
     const other = c.tuple(dir === ORIGINAL ? REPLY : ORIGINAL);
-    const e: Expectation = { zone: c.zone, src: other.src, dst: other.dst, port: r.port, master: c, expires: now + EXPECT_MS };
-    const key = expectationKey(c.zone, e.src, e.dst, e.port);
+    return this.expect(c, IPPROTO_TCP, other.src, other.dst, r.port, now);
+  }
+
+  /** nf_ct_expect_related(): false when another connection expects the same (the packet is dropped). */
+  private expect(c: Conn, proto: number, src: Uint8Array, dst: Uint8Array, port: number, now: number): boolean {
+    const key = expectationKey(c.zone, proto, src, dst, port);
     const old = this.expects.get(key);
     if (old && old.master !== c && old.expires > now) return false;
-    // max_expected 1: a newer announcement replaces the older.
+    // max_expected 1 (both helpers): a newer announcement replaces the older.
     for (const [k, x] of this.expects) if (x.master === c) this.expects.delete(k);
-    this.expects.set(key, e);
+    this.expects.set(key, { master: c, expires: now + EXPECT_MS });
     return true;
   }
 
   /** init_conntrack()'s nf_ct_find_expectation(): the expectation a new connection meets, used up if the ct() commits. */
   private expected(zone: number, now: number): Expectation | undefined {
     const p = pk;
-    if (p.proto !== IPPROTO_TCP || this.expects.size === 0) return undefined;
+    if ((p.proto !== IPPROTO_TCP && p.proto !== IPPROTO_UDP) || this.expects.size === 0) return undefined;
     const n = p.v6 ? 16 : 4;
     const so = p.l3 + (p.v6 ? 8 : 12);
-    const key = expectationKey(zone, p.buf.subarray(so, so + n), p.buf.subarray(so + n, so + 2 * n), p.b);
+    const key = expectationKey(zone, p.proto, p.buf.subarray(so, so + n), p.buf.subarray(so + n, so + 2 * n), p.b);
     const e = this.expects.get(key);
     if (!e) return undefined;
     if (e.expires <= now || !this.conns.has(e.master)) {

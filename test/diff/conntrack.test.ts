@@ -8,8 +8,8 @@
 //
 // Each scenario has addresses of its own: the kernel's connection table is
 // the network namespace's and outlives the flows, and so does the fallback's.
-// Elsewhere: NAT (conntrack-nat.test.ts), the FTP helper
-// (conntrack-ftp.test.ts), timeout policies (conntrack-timeout.test.ts), IP
+// Elsewhere: NAT (conntrack-nat.test.ts), the FTP and TFTP
+// helpers (conntrack-helper.test.ts), timeout policies (conntrack-timeout.test.ts), IP
 // fragments (conntrack-frag.test.ts).
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeActions } from '../../src/ovs/action-codec.js';

@@ -93,8 +93,10 @@ const CASES: Case[] = [
   { name: 'ct nested in clone, on an ARP flow', key: arpKey, actions: (s) => [{ type: 'clone', actions: [{ type: 'ct' }] }, out(s)], expect: 'EINVAL' },
   // No such policy (nfnetlink_cttimeout has none, or is not loaded): logged, and the flow taken.
   { name: 'ct(commit) with a timeout policy that does not exist', actions: (s) => [{ type: 'ct', commit: true, zone: 5, timeout: 'ovs_tp_nosuch' }, out(s)], expect: null },
-  { name: 'ct with an ALG helper the kernel does not have loaded', actions: (s) => [{ type: 'ct', commit: true, helper: 'tftp' }, out(s)], expect: 'EINVAL' },
-  // The test VM loads nf_conntrack_ftp (and not nf_nat_ftp).
+  { name: 'ct with an ALG helper the kernel does not have loaded', actions: (s) => [{ type: 'ct', commit: true, helper: 'irc' }, out(s)], expect: 'EINVAL' },
+  // The test VM loads nf_conntrack_ftp and nf_conntrack_tftp (and not nf_nat_ftp).
+  { name: 'ct(alg=tftp) on a UDP flow', actions: (s) => [{ type: 'ct', commit: true, helper: 'tftp' }, out(s)], expect: null },
+  { name: 'ct(alg=tftp) on a TCP flow (the helper is UDP\'s)', key: tcpKey, actions: (s) => [{ type: 'ct', commit: true, helper: 'tftp' }, out(s)], expect: 'EINVAL' },
   { name: 'ct(alg=ftp) on a TCP flow', key: tcpKey, actions: (s) => [{ type: 'ct', commit: true, helper: 'ftp' }, out(s)], expect: null },
   { name: 'ct(alg=ftp) on a UDP flow (the helper is TCP\'s)', actions: (s) => [{ type: 'ct', commit: true, helper: 'ftp' }, out(s)], expect: 'EINVAL' },
   { name: 'ct(alg=ftp) with NAT, no NAT helper loaded', key: tcpKey, actions: (s) => [{ type: 'ct', commit: true, helper: 'ftp', nat: { src: true, ipMin: '10.83.9.9' } }, out(s)], expect: 'ENOENT' },

@@ -222,7 +222,7 @@ describe('userspace actions', () => {
     };
     executeActions(s, udp(), { inPort: 1 }, [{ type: 'output', port: 1 }], stats);
     expect([reached, stats.recursionDrops]).toEqual([[1, 2, 3, 4, 5], 1]);
-    expect(unsupportedAction([{ type: 'clone', actions: [{ type: 'ct', zone: 1, helper: 'tftp' }] }])).toBe('ct(helper=tftp)');
+    expect(unsupportedAction([{ type: 'clone', actions: [{ type: 'ct', zone: 1, helper: 'irc' }] }])).toBe('ct(helper=irc)');
     expect(unsupportedAction([{ type: 'ct', zone: 1, commit: true, timeout: 'tp1' }])).toBeUndefined();
     expect(unsupportedAction([{ type: 'ct', helper: 'ftp' }])).toBeUndefined();
     expect(unsupportedAction([{ type: 'ct', zone: 1, commit: true, nat: { src: true, ipMin: '10.0.0.1' } }])).toBeUndefined();

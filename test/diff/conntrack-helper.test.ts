@@ -1,5 +1,5 @@
-// The FTP helper, kernel (nf_conntrack_ftp, which the test VM loads) vs
-// fallback: the same FTP control connection through ct(commit,alg=ftp) on
+// The FTP and TFTP helpers, kernel (nf_conntrack_ftp and nf_conntrack_tftp,
+// which the test VM loads) vs fallback. FTP: the same FTP control connection through ct(commit,alg=ftp) on
 // both datapaths, its commands and replies segment by segment, and after
 // each announcement the data connection's first packet through
 // `ct(zone),recirc(R)` with no flow for R, so that it comes back as a MISS
@@ -7,7 +7,9 @@
 // connections are related (+rel) and carry the control connection's tuple
 // as their ct_tuple; unannounced ones, and ones announced in ways the
 // kernel's helper does not read (the first segment of a direction, another
-// host's address), are new.
+// host's address), are new. TFTP: a read request through
+// ct(commit,alg=tftp) announces the server's answer from another port; a
+// request of another kind announces nothing.
 import { afterAll, describe, expect, it } from 'vitest';
 import { dumpConntrack, flushConntrack, openConntrack } from '../../src/conntrack/client.js';
 import type { Connection } from '../../src/netlink/connection.js';
@@ -138,6 +140,67 @@ describe('the FTP helper, kernel vs fallback', () => {
     for (const name of ['PORT', 'PASV', 'EPRT', 'EPSV']) expect([name, k[name]]).toEqual([name, { ctState: TRK | NEW | REL, ctZone: ZONE, ctMark: 0, tuple: control }]);
     for (const name of ['first segment', 'foreign address', 'unannounced']) expect([name, (k[name] as { ctState: number }).ctState]).toEqual([name, TRK | NEW]);
     expect(k.table).toEqual([{ orig: { family: 2, proto: 6, src: A, dst: B, srcPort: CTL_PORT, dstPort: 21 }, status: 0x200e, helper: 'ftp' }]);
+    expect(got.fallback).toEqual(k);
+  }, 90_000);
+});
+
+const TFTP_ZONE = 13;
+
+/** One side's TFTP run: the ct fields of each reply's first packet, and the table. */
+async function runTftp(s: Side): Promise<Record<string, unknown>> {
+  await s.dpif.flushFlows(s.dp);
+  await flushConntrack(tracker(s), { zone: TFTP_ZONE });
+  const udp = (inPort: number, ports: { src?: number; dst?: number }, actions: Action[]) => {
+    const key: FlowKey = { recircId: 0, inPort, ethernet: { src: '00:00:00:00:00:00', dst: '00:00:00:00:00:00' }, ethertype: 0x0800, ipv4: { src: '0.0.0.0', dst: '0.0.0.0', proto: 17, tos: 0, ttl: 0, frag: 0 }, udp: { src: ports.src ?? 0, dst: ports.dst ?? 0 } };
+    const mask: FlowKey = { recircId: 0xffffffff, inPort: 0xffffffff, ethernet: { src: '00:00:00:00:00:00', dst: '00:00:00:00:00:00' }, ethertype: 0xffff, ipv4: { src: '0.0.0.0', dst: '0.0.0.0', proto: 0xff, tos: 0, ttl: 0, frag: 0xff }, udp: { src: ports.src === undefined ? 0 : 0xffff, dst: ports.dst === undefined ? 0 : 0xffff } };
+    return s.dpif.putFlow(s.dp, { key: bytesOf((w) => encodeKey(w, key)), mask: bytesOf((w) => encodeKey(w, mask)), actions: bytesOf((w) => encodeActions(w, actions)) });
+  };
+  await udp(s.inPort, { dst: 69 }, [{ type: 'ct', commit: true, zone: TFTP_ZONE, helper: 'tftp' }, { type: 'output', port: s.outPort }]);
+  await udp(s.outPort, { src: 50000 }, [{ type: 'ct', zone: TFTP_ZONE }, { type: 'recirc', id: R }]);
+  const dgram = (fromA: boolean, src: number, dst: number, payload: Uint8Array) =>
+    buildFrame({ src: fromA ? '02:98:00:00:00:01' : '02:98:00:00:00:02', dst: fromA ? '02:98:00:00:00:02' : '02:98:00:00:00:01', l3: { kind: 'ipv4', src: fromA ? A : B, dst: fromA ? B : A }, l4: { kind: 'udp', src, dst }, payload });
+  const request = (op: number) => Uint8Array.from([0, op, ...Buffer.from('boot.img\0octet\0', 'latin1')]);
+  const data = Uint8Array.from([0, 3, 0, 1, 0x42, 0x42]);
+  const send = async (fromA: boolean, src: number, dst: number, payload: Uint8Array) => {
+    await (fromA ? s.input : s.output).send([dgram(fromA, src, dst, payload)]);
+    await pause();
+  };
+  // A read request, then the server's first block from its own port.
+  await send(true, 41000, 69, request(1));
+  await send(false, 50000, 41000, data);
+  // A write request too.
+  await send(true, 41001, 69, request(2));
+  await send(false, 50000, 41001, data);
+  // An error (opcode 5) announces nothing.
+  await send(true, 41002, 69, Uint8Array.from([0, 5, 0, 1, 0]));
+  await send(false, 50000, 41002, data);
+  // Nor does anything to a client port nobody asked from.
+  await send(false, 50000, 41009, data);
+  const names: Record<number, string> = { 41000: 'RRQ', 41001: 'WRQ', 41002: 'error', 41009: 'unannounced' };
+  const misses = () => s.upcalls.filter((u) => u.kind === 'miss' && decodeKey(u.key).recircId === R && decodeKey(u.key).udp !== undefined);
+  await waitFor(() => misses().length >= 4, 8000);
+  const out: Record<string, unknown> = {};
+  for (const u of misses()) {
+    const k = decodeKey(u.key);
+    out[names[k.udp!.dst] ?? `port ${k.udp!.dst}`] = { ctState: k.ctState, ctZone: k.ctZone, tuple: k.ctOrigTupleIpv4 };
+  }
+  const table = (await dumpConntrack(tracker(s), { zone: TFTP_ZONE })).filter((e) => e.orig.src === A || e.orig.src === B);
+  out.table = table.map((e) => ({ orig: e.orig, status: e.status, helper: e.helper })).sort((x, y) => (x.orig.srcPort ?? 0) - (y.orig.srcPort ?? 0));
+  await s.dpif.flushFlows(s.dp);
+  return out;
+}
+
+describe('the TFTP helper, kernel vs fallback', () => {
+  it("relates the server's answer to a read or write request, and nothing else", async () => {
+    const got: Record<string, Record<string, unknown>> = {};
+    for (const s of sides) got[s.label] = await runTftp(s);
+    const NEW = 0x01, REL = 0x04, TRK = 0x20;
+    const k = got.kernel;
+    expect(k.RRQ).toEqual({ ctState: TRK | NEW | REL, ctZone: TFTP_ZONE, tuple: { src: A, dst: B, srcPort: 41000, dstPort: 69, proto: 17 } });
+    expect(k.WRQ).toMatchObject({ ctState: TRK | NEW | REL });
+    expect(k.error).toMatchObject({ ctState: TRK | NEW });
+    expect(k.unannounced).toMatchObject({ ctState: TRK | NEW });
+    expect((k.table as { helper?: string }[]).map((e) => e.helper)).toEqual(['tftp', 'tftp', 'tftp']);
     expect(got.fallback).toEqual(k);
   }, 90_000);
 });

@@ -1,8 +1,9 @@
-// The FTP helper's reading of control segments (nf_conntrack_ftp's rules):
+// The FTP helper's reading of control segments (nf_conntrack_ftp's rules),
+// and both helpers' expectations in the tracker:
 // which commands and replies announce a data connection, the line-end
 // positions that decide whether a segment is read at all, and what makes
 // the kernel drop a packet. The kernel comparison is
-// test/diff/conntrack-ftp.test.ts; these pin the cases it does not send.
+// test/diff/conntrack-helper.test.ts; these pin the cases it does not send.
 import { describe, expect, it } from 'vitest';
 import { buildFrame, parsePacket } from '../../src/packet/index.js';
 import { ConnTracker, IPS_CONFIRMED, IPS_EXPECTED } from '../../src/userspace/conntrack.js';
@@ -101,5 +102,23 @@ describe('expectations in the tracker', () => {
     ctl(true, ACK, 48, 101, 'PORT 10,0,0,1,4,3\r\n');
     ct.flush();
     expect(data(1027, false).state).toBe(TRK | NEW);
+  });
+});
+
+describe('the TFTP helper in the tracker', () => {
+  const udp = (fromA: boolean, src: number, dst: number, payload: number[]) =>
+    parsePacket(buildFrame({ l3: { kind: 'ipv4', src: fromA ? '10.0.0.1' : '10.0.0.2', dst: fromA ? '10.0.0.2' : '10.0.0.1' }, l4: { kind: 'udp', src, dst }, payload: Uint8Array.from(payload) }));
+  const TRK = 0x20, NEW = 0x01, REL = 0x04;
+
+  it("expects the server's answer to a read or write request from any port, to the client's port", () => {
+    const ct = new ConnTracker({ now: () => 0 });
+    expect(ct.process(udp(true, 3000, 69, [0, 1, 0x61, 0, 0x6f, 0]), 0, {}, undefined, undefined, undefined, 'tftp').state).toBe(TRK | NEW);
+    expect(ct.process(udp(false, 51000, 3000, [0, 3, 0, 1]), 0).state).toBe(TRK | NEW | REL);
+    // A data block to the server's port is no request: nothing expected for 3001.
+    ct.process(udp(true, 3001, 69, [0, 3, 0, 1]), 0, {}, undefined, undefined, undefined, 'tftp');
+    expect(ct.process(udp(false, 51000, 3001, [0, 4, 0, 1]), 0).state).toBe(TRK | NEW);
+    // Without the helper (a ct() that does not commit does not attach it), nothing either.
+    ct.process(udp(true, 3002, 69, [0, 2, 0x61, 0]), 0, undefined, undefined, undefined, undefined, 'tftp');
+    expect(ct.process(udp(false, 51000, 3002, [0, 4, 0, 0]), 0).state).toBe(TRK | NEW);
   });
 });
