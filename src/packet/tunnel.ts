@@ -91,6 +91,8 @@ export function emptyTunnelMeta(): TunnelMeta {
 }
 
 const NO_OPTS = new Uint8Array(0);
+/** A VXLAN packet's metadata without a policy, shared (never written to). */
+const NO_VXLAN_POLICY = new Uint8Array(VXLAN_OPTS_LEN);
 
 /** Why a datagram carries no frame the tunnel port takes (the kernel drops it, and counts it as an rx error). */
 export type DecapError = 'short' | 'wrong-protocol' | 'bad-checksum' | 'bad-header' | 'not-ethernet' | 'ecn';
@@ -118,7 +120,7 @@ export function decapsulate(ip: Uint8Array, kind: TunnelKind, out: TunnelMeta, g
   const end = udp + udpLen;
   let inner: number;
   let flags = TUN_F_KEY;
-  let opts = NO_OPTS;
+  let opts: Uint8Array = NO_OPTS;
   if (kind === 'vxlan') {
     if (end - h < VXLAN_HLEN) return 'short';
     // Only the I flag (and on a GBP port the policy's bits) may be set and
@@ -128,10 +130,9 @@ export function decapsulate(ip: Uint8Array, kind: TunnelKind, out: TunnelMeta, g
     out.idLo = (ip[h + 4] << 16) | (ip[h + 5] << 8) | ip[h + 6];
     // Every VXLAN packet carries the metadata (zero without a policy), as the
     // kernel's key does: only the flag tells them apart.
-    opts = new Uint8Array(VXLAN_OPTS_LEN);
+    opts = NO_VXLAN_POLICY;
     if (gbp && word & VXLAN_HF_GBP) {
-      const md = (word & VXLAN_GBP_ID_MASK) | (word & VXLAN_GBP_DONT_LEARN) | (word & VXLAN_GBP_POLICY_APPLIED);
-      putBe32(opts, 0, md);
+      opts = vxlanOptsBytes((word & VXLAN_GBP_ID_MASK) | (word & VXLAN_GBP_DONT_LEARN) | (word & VXLAN_GBP_POLICY_APPLIED));
       flags |= TUN_F_VXLAN_OPT;
     }
     inner = h + VXLAN_HLEN;
