@@ -33,10 +33,11 @@ const SYN = 0x02;
 const ACK = 0x10;
 const PSH = 0x08;
 
-/** A flow on in_port and TCP ports (exact where given), with these actions. */
-async function flow(s: Side, inPort: number, ports: { src?: number; dst?: number }, actions: Action[]): Promise<void> {
-  const key: FlowKey = { recircId: 0, inPort, ethernet: { src: '00:00:00:00:00:00', dst: '00:00:00:00:00:00' }, ethertype: 0x0800, ipv4: { src: '0.0.0.0', dst: '0.0.0.0', proto: 6, tos: 0, ttl: 0, frag: 0 }, tcp: { src: ports.src ?? 0, dst: ports.dst ?? 0 }, tcpFlags: 0 };
-  const mask: FlowKey = { recircId: 0xffffffff, inPort: 0xffffffff, ethernet: { src: '00:00:00:00:00:00', dst: '00:00:00:00:00:00' }, ethertype: 0xffff, ipv4: { src: '0.0.0.0', dst: '0.0.0.0', proto: 0xff, tos: 0, ttl: 0, frag: 0xff }, tcp: { src: ports.src === undefined ? 0 : 0xffff, dst: ports.dst === undefined ? 0 : 0xffff }, tcpFlags: 0 };
+/** A flow on in_port and TCP (or UDP) ports, exact where given, with these actions. */
+async function flow(s: Side, inPort: number, ports: { src?: number; dst?: number }, actions: Action[], udp = false): Promise<void> {
+  const l4 = (src: number, dst: number): FlowKey => (udp ? { udp: { src, dst } } : { tcp: { src, dst }, tcpFlags: 0 });
+  const key: FlowKey = { recircId: 0, inPort, ethernet: { src: '00:00:00:00:00:00', dst: '00:00:00:00:00:00' }, ethertype: 0x0800, ipv4: { src: '0.0.0.0', dst: '0.0.0.0', proto: udp ? 17 : 6, tos: 0, ttl: 0, frag: 0 }, ...l4(ports.src ?? 0, ports.dst ?? 0) };
+  const mask: FlowKey = { recircId: 0xffffffff, inPort: 0xffffffff, ethernet: { src: '00:00:00:00:00:00', dst: '00:00:00:00:00:00' }, ethertype: 0xffff, ipv4: { src: '0.0.0.0', dst: '0.0.0.0', proto: 0xff, tos: 0, ttl: 0, frag: 0xff }, ...l4(ports.src === undefined ? 0 : 0xffff, ports.dst === undefined ? 0 : 0xffff) };
   await s.dpif.putFlow(s.dp, { key: bytesOf((w) => encodeKey(w, key)), mask: bytesOf((w) => encodeKey(w, mask)), actions: bytesOf((w) => encodeActions(w, actions)) });
 }
 
@@ -150,13 +151,8 @@ const TFTP_ZONE = 13;
 async function runTftp(s: Side): Promise<Record<string, unknown>> {
   await s.dpif.flushFlows(s.dp);
   await flushConntrack(tracker(s), { zone: TFTP_ZONE });
-  const udp = (inPort: number, ports: { src?: number; dst?: number }, actions: Action[]) => {
-    const key: FlowKey = { recircId: 0, inPort, ethernet: { src: '00:00:00:00:00:00', dst: '00:00:00:00:00:00' }, ethertype: 0x0800, ipv4: { src: '0.0.0.0', dst: '0.0.0.0', proto: 17, tos: 0, ttl: 0, frag: 0 }, udp: { src: ports.src ?? 0, dst: ports.dst ?? 0 } };
-    const mask: FlowKey = { recircId: 0xffffffff, inPort: 0xffffffff, ethernet: { src: '00:00:00:00:00:00', dst: '00:00:00:00:00:00' }, ethertype: 0xffff, ipv4: { src: '0.0.0.0', dst: '0.0.0.0', proto: 0xff, tos: 0, ttl: 0, frag: 0xff }, udp: { src: ports.src === undefined ? 0 : 0xffff, dst: ports.dst === undefined ? 0 : 0xffff } };
-    return s.dpif.putFlow(s.dp, { key: bytesOf((w) => encodeKey(w, key)), mask: bytesOf((w) => encodeKey(w, mask)), actions: bytesOf((w) => encodeActions(w, actions)) });
-  };
-  await udp(s.inPort, { dst: 69 }, [{ type: 'ct', commit: true, zone: TFTP_ZONE, helper: 'tftp' }, { type: 'output', port: s.outPort }]);
-  await udp(s.outPort, { src: 50000 }, [{ type: 'ct', zone: TFTP_ZONE }, { type: 'recirc', id: R }]);
+  await flow(s, s.inPort, { dst: 69 }, [{ type: 'ct', commit: true, zone: TFTP_ZONE, helper: 'tftp' }, { type: 'output', port: s.outPort }], true);
+  await flow(s, s.outPort, { src: 50000 }, [{ type: 'ct', zone: TFTP_ZONE }, { type: 'recirc', id: R }], true);
   const dgram = (fromA: boolean, src: number, dst: number, payload: Uint8Array) =>
     buildFrame({ src: fromA ? '02:98:00:00:00:01' : '02:98:00:00:00:02', dst: fromA ? '02:98:00:00:00:02' : '02:98:00:00:00:01', l3: { kind: 'ipv4', src: fromA ? A : B, dst: fromA ? B : A }, l4: { kind: 'udp', src, dst }, payload });
   const request = (op: number) => Uint8Array.from([0, op, ...Buffer.from('boot.img\0octet\0', 'latin1')]);

@@ -11,37 +11,26 @@
 // - set(tunnel(...,vxlan(gbp(...)))) into each port: the same VXLAN headers
 //   on the wire (the policy written by the GBP port only, and not at all
 //   for a zero policy).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { KernelDpif } from '../../src/dpif/kernel.js';
 import { copyUpcall, openUpcalls } from '../../src/dpif/upcalls.js';
-import { Connection } from '../../src/netlink/connection.js';
-import { parseMessages } from '../../src/netlink/message.js';
-import { UnixTransport } from '../../src/netlink/unix-transport.js';
-import { AttrWriter } from '../../src/netlink/attr.js';
-import { encodeActions } from '../../src/ovs/action-codec.js';
 import type { Action } from '../../src/ovs/actions.js';
-import { decodeKey, encodeKey } from '../../src/ovs/key-codec.js';
-import type { FlowKey, TunnelKey } from '../../src/ovs/keys.js';
-import { decodeUpcall, type Upcall } from '../../src/ovs/packet.js';
+import { decodeKey } from '../../src/ovs/key-codec.js';
+import type { TunnelKey } from '../../src/ovs/keys.js';
+import type { Upcall } from '../../src/ovs/packet.js';
 import { buildFrame } from '../../src/packet/build.js';
 import { setIpv4HeaderChecksum } from '../../src/packet/checksum.js';
 import { parsePacket } from '../../src/packet/parse.js';
 import { emptyTunnelMeta, encapsulate, TUN_F_KEY } from '../../src/packet/tunnel.js';
-import { startDaemon } from '../../src/userspace/daemon.js';
 import { extractKey } from '../../src/userspace/extract.js';
-import { deleteLink, ip, macOf, uniqueName, vethPair } from '../kernel/ovs-helpers.js';
-import { requireOvsModule } from '../kernel/setup.js';
-import { quiet } from '../kernel/upcall-helpers.js';
+import { uniqueName } from '../kernel/ovs-helpers.js';
 import { hex, WireTap } from './harness.js';
+import { actionBytes, daemonListener, fallbackDaemon, innerVeth, jsonable, keyBytes, runSidesOnce, settle, underlay, undo, u32, type Cleanup } from './tunnel-harness.js';
 
 const LOCAL = '10.93.1.1';
 const REMOTE = '10.93.1.2';
 const GBP_PORT = 4790;
 const PLAIN_PORT = 4791;
-const u32 = (a: string) => a.split('.').reduce((x, b) => x * 256 + Number(b), 0);
 
 const inner = (i: number) =>
   buildFrame({ src: `02:93:00:00:00:${i.toString(16).padStart(2, '0')}`, dst: '02:93:00:00:01:00', l3: { kind: 'ipv4', src: '192.168.93.1', dst: '192.168.93.2' }, l4: { kind: 'udp', src: 1000 + i, dst: 2000 }, payload: 24 });
@@ -101,34 +90,12 @@ interface Result {
   egress: Map<string, { vxlan: string; dstPort: number; rest: string }>;
 }
 
-const bytes = (f: (w: AttrWriter) => void) => {
-  const w = new AttrWriter(256);
-  f(w);
-  return w.finish().slice();
-};
-const keyBytes = (k: FlowKey) => bytes((w) => encodeKey(w, k));
-const actionBytes = (a: Action[]) => bytes((w) => encodeActions(w, a));
-const big = (_: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? hex(v) : v);
-
-async function settle(check: () => boolean, ms = 8000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end && !check()) await new Promise((r) => setTimeout(r, 20));
-  await new Promise((r) => setTimeout(r, 300));
-}
 
 async function runSide(label: 'kernel' | 'fallback'): Promise<Result> {
-  const cleanup: (() => Promise<void> | void)[] = [];
+  const cleanup: Cleanup = [];
   try {
-    const [u, uPeer] = vethPair('dgu');
-    cleanup.push(() => deleteLink(u));
-    quiet(u);
-    quiet(uPeer);
-    ip('addr', 'add', `${LOCAL}/24`, 'dev', u);
-    ip('neigh', 'replace', REMOTE, 'lladdr', macOf(uPeer), 'dev', u, 'nud', 'permanent');
-    const [b, bPeer] = vethPair('dgb');
-    cleanup.push(() => deleteLink(b));
-    quiet(b);
-    quiet(bPeer);
+    const { uPeer, frame: fromRemote } = underlay('dgu', LOCAL, REMOTE, cleanup);
+    const [b, bPeer] = innerVeth('dgb', cleanup);
 
     let dpif: KernelDpif;
     const upcalls: Upcall[] = [];
@@ -137,16 +104,9 @@ async function runSide(label: 'kernel' | 'fallback'): Promise<Result> {
     if (label === 'kernel') {
       dpif = await KernelDpif.open();
     } else {
-      const dir = mkdtempSync(join(tmpdir(), 'ovsnl-gbp-'));
-      cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-      const path = join(dir, 'dpd.sock');
-      const daemon = await startDaemon({ path, log: () => {} });
-      cleanup.push(() => daemon.close());
-      dpif = await KernelDpif.open({ connection: new Connection({ socket: await UnixTransport.connect(path) }), kernelLog: false });
-      const listener = await UnixTransport.connect(path);
-      cleanup.push(() => listener.close());
-      listener.watch(() => listener.drain((d) => void upcalls.push(...parseMessages(d).map((m) => decodeUpcall(m)))));
-      listenerPid = listener.portId;
+      const d = await fallbackDaemon(cleanup);
+      dpif = d.dpif;
+      listenerPid = await daemonListener(d.path, upcalls, cleanup);
     }
     cleanup.push(() => dpif.close());
     await dpif.createDatapath({ name: dp });
@@ -177,20 +137,13 @@ async function runSide(label: 'kernel' | 'fallback'): Promise<Result> {
     cleanup.push(() => under.close());
     const outTap = new WireTap(bPeer);
     cleanup.push(() => outTap.close());
-    const uMac = macOf(u);
-    const uPeerMac = macOf(uPeer);
     const wire = (d: Datagram): Uint8Array => {
       const t = { ...emptyTunnelMeta(), src: u32(REMOTE), dst: u32(LOCAL), ttl: 63, flags: TUN_F_KEY, idLo: d.vni };
       const ipd = encapsulate(d.frame, 'vxlan', t, 50000 + (d.frame[11] & 0xff), d.dstPort);
       // The VXLAN header's first word, as the case gives it (no UDP checksum to mend).
       new DataView(ipd.buffer, ipd.byteOffset).setUint32(28, d.word >>> 0);
       setIpv4HeaderChecksum(ipd, 0);
-      const f = new Uint8Array(14 + ipd.length);
-      f.set(Buffer.from(uMac.replace(/:/g, ''), 'hex'), 0);
-      f.set(Buffer.from(uPeerMac.replace(/:/g, ''), 'hex'), 6);
-      f[12] = 0x08;
-      f.set(ipd, 14);
-      return f;
+      return fromRemote(ipd);
     };
     const tunnelled = () => upcalls.filter((x) => x.kind === 'miss' && (names.get(decodeKey(x.key).inPort ?? -1) ?? 'out') !== 'out');
     const byMac = <T extends { frame: Uint8Array }>(list: T[], f: Uint8Array) => list.find((x) => hex(x.frame.subarray(6, 12)) === hex(f.subarray(6, 12)));
@@ -203,7 +156,7 @@ async function runSide(label: 'kernel' | 'fallback'): Promise<Result> {
       const key = decodeKey(x.key);
       const t = key.tunnel;
       const norm = { ...key, inPort: names.get(key.inPort!), tunnel: t && { ...t, pad: undefined, tpSrc: undefined } };
-      misses.set(byMac(MISS, x.packet)?.name ?? `unknown ${hex(x.packet)}`, { key: JSON.parse(JSON.stringify(norm, big)), packet: hex(x.packet) });
+      misses.set(byMac(MISS, x.packet)?.name ?? `unknown ${hex(x.packet)}`, { key: JSON.parse(JSON.stringify(norm, jsonable)), packet: hex(x.packet) });
     }
 
     // 2. A megaflow on in_port, VNI and the policy id.
@@ -238,17 +191,11 @@ async function runSide(label: 'kernel' | 'fallback'): Promise<Result> {
     }
     return { misses, hitsOut, hitUpcalls, egress };
   } finally {
-    for (const c of cleanup.reverse()) await c();
+    await undo(cleanup);
   }
 }
 
-const results: Partial<Record<'kernel' | 'fallback', Result>> = {};
-
-beforeAll(async () => {
-  requireOvsModule();
-  results.kernel = await runSide('kernel');
-  results.fallback = await runSide('fallback');
-}, 180_000);
+const results = runSidesOnce(runSide);
 
 describe('VXLAN group policy, kernel vs fallback', () => {
   it('MISS upcalls: the same keys, policy metadata included, and the same frames', () => {

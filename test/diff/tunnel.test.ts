@@ -16,36 +16,25 @@
 //   on both where asked for, and right on the fallback's (the kernel leaves
 //   its own to the veth's offload); output to a tunnel port without
 //   set(tunnel) sends nothing on both.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { KernelDpif } from '../../src/dpif/kernel.js';
 import { copyUpcall, openUpcalls } from '../../src/dpif/upcalls.js';
-import { Connection } from '../../src/netlink/connection.js';
-import { parseMessages } from '../../src/netlink/message.js';
-import { UnixTransport } from '../../src/netlink/unix-transport.js';
-import { AttrWriter } from '../../src/netlink/attr.js';
-import { encodeActions } from '../../src/ovs/action-codec.js';
 import type { Action } from '../../src/ovs/actions.js';
-import { decodeKey, encodeKey } from '../../src/ovs/key-codec.js';
+import { decodeKey } from '../../src/ovs/key-codec.js';
 import type { FlowKey, TunnelKey } from '../../src/ovs/keys.js';
-import { decodeUpcall, type Upcall } from '../../src/ovs/packet.js';
+import type { Upcall } from '../../src/ovs/packet.js';
 import { buildFrame } from '../../src/packet/build.js';
 import { internetChecksum, l4ChecksumOk, setIpv4HeaderChecksum } from '../../src/packet/checksum.js';
 import { parsePacket } from '../../src/packet/parse.js';
 import { emptyTunnelMeta, encapsulate, TUN_F_CSUM, TUN_F_DF, TUN_F_GENEVE_OPT, TUN_F_KEY, TUN_F_OAM, type TunnelKind, type TunnelMeta } from '../../src/packet/tunnel.js';
 import { ensureTunnelDevice } from '../../src/rtnl/tunnel.js';
-import { startDaemon } from '../../src/userspace/daemon.js';
 import { extractKey } from '../../src/userspace/extract.js';
-import { deleteLink, ip, macOf, uniqueName, vethPair } from '../kernel/ovs-helpers.js';
-import { requireOvsModule } from '../kernel/setup.js';
-import { quiet } from '../kernel/upcall-helpers.js';
+import { deleteLink, ip, uniqueName } from '../kernel/ovs-helpers.js';
 import { hex, WireTap } from './harness.js';
+import { actionBytes, daemonListener, fallbackDaemon, innerVeth, jsonable, keyBytes, runSidesOnce, settle, underlay, undo, u32, type Cleanup } from './tunnel-harness.js';
 
 const LOCAL = '10.91.1.1';
 const REMOTE = '10.91.1.2';
-const u32 = (a: string) => a.split('.').reduce((x, b) => x * 256 + Number(b), 0);
 const OPTS = new Uint8Array([0x01, 0x02, 0x01, 0x01, 0xca, 0xfe, 0x00, 0x01]);
 
 const inner = (i: number, tos = 0) =>
@@ -111,37 +100,12 @@ interface Result {
   egress: Map<string, Uint8Array[]>;
 }
 
-const keyBytes = (k: FlowKey) => {
-  const w = new AttrWriter(256);
-  encodeKey(w, k);
-  return w.finish().slice();
-};
-const actionBytes = (a: Action[]) => {
-  const w = new AttrWriter(256);
-  encodeActions(w, a);
-  return w.finish().slice();
-};
-
-async function settle(check: () => boolean, ms = 8000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end && !check()) await new Promise((r) => setTimeout(r, 20));
-  await new Promise((r) => setTimeout(r, 300));
-}
 
 async function runSide(label: 'kernel' | 'fallback'): Promise<Result> {
-  const cleanup: (() => Promise<void> | void)[] = [];
+  const cleanup: Cleanup = [];
   try {
-    // The underlay.
-    const [u, uPeer] = vethPair('dtu');
-    cleanup.push(() => deleteLink(u));
-    quiet(u);
-    quiet(uPeer);
-    ip('addr', 'add', `${LOCAL}/24`, 'dev', u);
-    ip('neigh', 'replace', REMOTE, 'lladdr', macOf(uPeer), 'dev', u, 'nud', 'permanent');
-    const [b, bPeer] = vethPair('dtb');
-    cleanup.push(() => deleteLink(b));
-    quiet(b);
-    quiet(bPeer);
+    const { uPeer, frame: fromRemote } = underlay('dtu', LOCAL, REMOTE, cleanup);
+    const [b, bPeer] = innerVeth('dtb', cleanup);
 
     let dpif: KernelDpif;
     const upcalls: Upcall[] = [];
@@ -171,12 +135,8 @@ async function runSide(label: 'kernel' | 'fallback'): Promise<Result> {
       const up = await openUpcalls(dpif, dp, { dispatch: 'per-vport', onBatch: (batch) => void upcalls.push(...batch.map(copyUpcall)) });
       cleanup.push(() => up.close());
     } else {
-      const dir = mkdtempSync(join(tmpdir(), 'ovsnl-tun-'));
-      cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-      const path = join(dir, 'dpd.sock');
-      const daemon = await startDaemon({ path, log: () => {} });
-      cleanup.push(() => daemon.close());
-      dpif = await KernelDpif.open({ connection: new Connection({ socket: await UnixTransport.connect(path) }), kernelLog: false });
+      const d = await fallbackDaemon(cleanup);
+      dpif = d.dpif;
       cleanup.push(() => dpif.close());
       await dpif.createDatapath({ name: dp });
       cleanup.push(() => dpif.deleteDatapath(dp).then(() => undefined, () => undefined));
@@ -184,10 +144,8 @@ async function runSide(label: 'kernel' | 'fallback'): Promise<Result> {
       gn = (await dpif.createVport(dp, { name: 'genev_sys_6081', type: 'geneve', options: { dstPort: 6081 } })).portNo;
       gr = (await dpif.createVport(dp, { name: 'gre_sys', type: 'gre' })).portNo;
       out = (await dpif.createVport(dp, { name: b, type: 'netdev' })).portNo;
-      const listener = await UnixTransport.connect(path);
-      cleanup.push(() => listener.close());
-      listener.watch(() => listener.drain((d) => void upcalls.push(...parseMessages(d).map((m) => decodeUpcall(m)))));
-      for (const p of [vx, gn, gr, out]) await dpif.setVport(dp, p, { upcallPids: [listener.portId] });
+      const pid = await daemonListener(d.path, upcalls, cleanup);
+      for (const p of [vx, gn, gr, out]) await dpif.setVport(dp, p, { upcallPids: [pid] });
     }
     const names = new Map([
       [vx, 'vx'],
@@ -199,8 +157,6 @@ async function runSide(label: 'kernel' | 'fallback'): Promise<Result> {
     cleanup.push(() => under.close());
     const outTap = new WireTap(bPeer);
     cleanup.push(() => outTap.close());
-    const uMac = macOf(u);
-    const uPeerMac = macOf(uPeer);
     const wire = (d: Datagram): Uint8Array => {
       const t: TunnelMeta = { ...emptyTunnelMeta(), src: u32(REMOTE), dst: u32(LOCAL), ttl: 63, flags: TUN_F_KEY, ...d.t };
       const ipd = encapsulate(d.frame, d.kind, t, 50000 + (d.frame[11] & 0xff), d.kind === 'vxlan' ? 4789 : 6081);
@@ -208,12 +164,7 @@ async function runSide(label: 'kernel' | 'fallback'): Promise<Result> {
         d.mangle(ipd);
         setIpv4HeaderChecksum(ipd, 0);
       }
-      const f = new Uint8Array(14 + ipd.length);
-      f.set(Buffer.from(uMac.replace(/:/g, ''), 'hex'), 0);
-      f.set(Buffer.from(uPeerMac.replace(/:/g, ''), 'hex'), 6);
-      f[12] = 0x08;
-      f.set(ipd, 14);
-      return f;
+      return fromRemote(ipd);
     };
     const tunnelled = () => upcalls.filter((x) => x.kind === 'miss' && (names.get(decodeKey(x.key).inPort ?? -1) ?? 'out') !== 'out');
 
@@ -227,7 +178,7 @@ async function runSide(label: 'kernel' | 'fallback'): Promise<Result> {
       const t = key.tunnel;
       const norm = { ...key, inPort: names.get(key.inPort!) as unknown as number, tunnel: t && { ...t, pad: undefined, geneveOpts: t.geneveOpts && hex(t.geneveOpts) } };
       const d = byMac(MISS, x.packet);
-      misses.set(d?.name ?? `unknown ${hex(x.packet)}`, { key: JSON.parse(JSON.stringify(norm, big)) as FlowKey, packet: hex(x.packet) });
+      misses.set(d?.name ?? `unknown ${hex(x.packet)}`, { key: JSON.parse(JSON.stringify(norm, jsonable)) as FlowKey, packet: hex(x.packet) });
     }
 
     // 2. A megaflow on in_port and tun_id.
@@ -270,20 +221,13 @@ async function runSide(label: 'kernel' | 'fallback'): Promise<Result> {
     }
     return { misses, hitsOut, hitUpcalls, egress };
   } finally {
-    for (const c of cleanup.reverse()) await c();
+    await undo(cleanup);
   }
 }
 
 const isTunnelDatagram = (f: Uint8Array) => f.length > 14 + 28 && f[12] === 0x08 && f[13] === 0 && (f[14 + 9] === 17 || f[14 + 9] === 47) && hex(f.subarray(14 + 16, 14 + 20)) === hex(Uint8Array.from(REMOTE.split('.').map(Number)));
-const big = (_: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? hex(v) : v);
 
-const results: Partial<Record<'kernel' | 'fallback', Result>> = {};
-
-beforeAll(async () => {
-  requireOvsModule();
-  results.kernel = await runSide('kernel');
-  results.fallback = await runSide('fallback');
-}, 180_000);
+const results = runSidesOnce(runSide);
 
 describe('tunnel ports, kernel vs fallback', () => {
   it('MISS upcalls of tunnelled frames: the same keys, tunnel included, and the same frames', () => {

@@ -20,24 +20,18 @@ const ONES = 'ff:ff:ff:ff:ff:ff';
 const TUN = { id: 5n, ipv4Src: '10.83.5.1', ipv4Dst: '10.83.5.2', ttl: 64 };
 const GENEVE_OPTS = new Uint8Array([0x01, 0x02, 0x01, 0x01, 0xca, 0xfe, 0x00, 0x01]);
 
-/** One exact UDP flow per case, told apart by its UDP source port. */
-const key = (s: Side, port: number): FlowKey => ({
-  inPort: s.inPort,
-  ethernet: { src: '02:83:00:00:00:01', dst: '02:83:00:00:00:02' },
-  ethertype: 0x0800,
-  ipv4: { src: '10.83.0.1', dst: '10.83.0.2', proto: 17, tos: 0, ttl: 64, frag: 0 },
-  udp: { src: port, dst: 53 },
-});
-
-/** One exact TCP flow per case. */
-const tcpKey = (s: Side, port: number): FlowKey => ({
-  inPort: s.inPort,
-  ethernet: { src: '02:83:00:00:00:01', dst: '02:83:00:00:00:02' },
-  ethertype: 0x0800,
-  ipv4: { src: '10.83.0.1', dst: '10.83.0.2', proto: 6, tos: 0, ttl: 64, frag: 0 },
-  tcp: { src: port, dst: 21 },
-  tcpFlags: 0,
-});
+/** One exact UDP (or TCP) flow per case, told apart by its source port. */
+const ipKey =
+  (tcp: boolean) =>
+  (s: Side, port: number): FlowKey => ({
+    inPort: s.inPort,
+    ethernet: { src: '02:83:00:00:00:01', dst: '02:83:00:00:00:02' },
+    ethertype: 0x0800,
+    ipv4: { src: '10.83.0.1', dst: '10.83.0.2', proto: tcp ? 6 : 17, tos: 0, ttl: 64, frag: 0 },
+    ...(tcp ? { tcp: { src: port, dst: 21 }, tcpFlags: 0 } : { udp: { src: port, dst: 53 } }),
+  });
+const key = ipKey(false);
+const tcpKey = ipKey(true);
 
 /** An ARP flow: ct() has no family to track it in. */
 const arpKey = (s: Side, port: number): FlowKey => ({
