@@ -964,6 +964,8 @@ export class ConnTracker {
     // over its zone's limit is not committed, and its packet is dropped.
     if (this.limitsOn && !c.confirmed && !this.admit(c)) return false;
     if (cm.mark && cm.mark.mask) c.mark = (cm.mark.value | (c.mark & ~cm.mark.mask)) >>> 0;
+    // ovs_ct_init_labels(): a related connection takes its master's labels when it is committed.
+    if (!c.confirmed && c.master) c.labels = c.master.labels;
     const lm = cm.labels ? cm.labels.mask & LABELS_MASK : 0n;
     if (cm.labels && lm) {
       // A new connection's labels are written through the mask

@@ -55,10 +55,11 @@ async function run(s: Side): Promise<Record<string, unknown>> {
   await s.dpif.flushFlows(s.dp);
   await flushConntrack(tracker(s), { zone: ZONE });
   // Control connection: client A to server B port 21, and the replies.
-  await flow(s, s.inPort, { dst: 21 }, [{ type: 'ct', commit: true, zone: ZONE, helper: 'ftp' }, { type: 'output', port: s.outPort }]);
+  // The control connection gets a mark and labels, which its data connections inherit.
+  await flow(s, s.inPort, { dst: 21 }, [{ type: 'ct', commit: true, zone: ZONE, helper: 'ftp', mark: { value: 0x2a, mask: 0xff }, labels: { value: 0x5n, mask: 0xffn } }, { type: 'output', port: s.outPort }]);
   await flow(s, s.outPort, { src: 21 }, [{ type: 'ct', zone: ZONE }, { type: 'output', port: s.inPort }]);
-  // Data connections: active ones from B port 20, passive ones to B's ports 30000-30001; each misses after ct().
-  const data: Action[] = [{ type: 'ct', zone: ZONE }, { type: 'recirc', id: R }];
+  // Data connections: active ones from B port 20, passive ones to B's ports 30000-30001; each is committed and misses after ct().
+  const data: Action[] = [{ type: 'ct', commit: true, zone: ZONE }, { type: 'recirc', id: R }];
   await flow(s, s.outPort, { src: 20 }, data);
   await flow(s, s.inPort, { dst: 30000 }, data);
   await flow(s, s.inPort, { dst: 30001 }, data);
@@ -119,11 +120,11 @@ async function run(s: Side): Promise<Record<string, unknown>> {
   for (const u of misses()) {
     const k = decodeKey(u.key);
     const port = k.tcp!.src === 20 ? k.tcp!.dst : k.tcp!.src;
-    out[names[port] ?? `port ${port}`] = { ctState: k.ctState, ctZone: k.ctZone, ctMark: k.ctMark ?? 0, tuple: k.ctOrigTupleIpv4 };
+    out[names[port] ?? `port ${port}`] = { ctState: k.ctState, ctZone: k.ctZone, ctMark: k.ctMark ?? 0, ctLabels: String(k.ctLabels ?? 0n), tuple: k.ctOrigTupleIpv4 };
   }
-  // The table: the control connection, with its helper (IPS_HELPER in its status).
+  // The table: the control connection with its helper (IPS_HELPER in its status), the related ones as expected (IPS_EXPECTED).
   const table = (await dumpConntrack(tracker(s), { zone: ZONE })).filter((e) => e.orig.src === A || e.orig.src === B);
-  out.table = table.map((e) => ({ orig: e.orig, status: e.status, helper: e.helper }));
+  out.table = table.map((e) => ({ orig: e.orig, status: e.status, helper: e.helper, mark: e.mark ?? 0 })).sort((x, y) => (x.orig.srcPort ?? 0) - (y.orig.srcPort ?? 0) || (x.orig.dstPort ?? 0) - (y.orig.dstPort ?? 0));
   await s.dpif.flushFlows(s.dp);
   return out;
 }
@@ -138,9 +139,12 @@ describe('the FTP helper, kernel vs fallback', () => {
     const k = got.kernel;
     const control = { src: A, dst: B, srcPort: CTL_PORT, dstPort: 21, proto: 6 };
     // The kernel's answers, stated.
-    for (const name of ['PORT', 'PASV', 'EPRT', 'EPSV']) expect([name, k[name]]).toEqual([name, { ctState: TRK | NEW | REL, ctZone: ZONE, ctMark: 0, tuple: control }]);
-    for (const name of ['first segment', 'foreign address', 'unannounced']) expect([name, (k[name] as { ctState: number }).ctState]).toEqual([name, TRK | NEW]);
-    expect(k.table).toEqual([{ orig: { family: 2, proto: 6, src: A, dst: B, srcPort: CTL_PORT, dstPort: 21 }, status: 0x200e, helper: 'ftp' }]);
+    for (const name of ['PORT', 'PASV', 'EPRT', 'EPSV']) expect([name, k[name]]).toEqual([name, { ctState: TRK | NEW | REL, ctZone: ZONE, ctMark: 0x2a, ctLabels: '5', tuple: control }]);
+    for (const name of ['first segment', 'foreign address', 'unannounced']) expect([name, k[name]]).toMatchObject([name, { ctState: TRK | NEW, ctMark: 0, ctLabels: '0' }]);
+    const rows = k.table as { orig: { srcPort: number }; status: number; helper?: string; mark: number }[];
+    expect(rows.find((e) => e.orig.srcPort === CTL_PORT)).toEqual({ orig: { family: 2, proto: 6, src: A, dst: B, srcPort: CTL_PORT, dstPort: 21 }, status: 0x200e, helper: 'ftp', mark: 0x2a });
+    // Committed related connections: expected (1) and confirmed (8), not yet answered.
+    expect(rows.filter((e) => e.status & 1).map((e) => [e.status, e.mark])).toEqual([...Array(4)].map(() => [0x9, 0x2a]));
     expect(got.fallback).toEqual(k);
   }, 90_000);
 });
