@@ -557,7 +557,7 @@ export class ConnTracker {
   private newPolicy: CtTimeoutPolicy | undefined;
   /** The current ct() commits: an expectation it meets is used up (its template is confirmed). */
   private newCommit = false;
-  /** Data connections announced by FTP control connections, by expectationKey(). */
+  /** Connections the helpers announced (an FTP data connection, a TFTP answer), by expectationKey(). */
   private readonly expects = new Map<string, Expectation>();
 
   constructor(opts: ConnTrackerOptions = {}) {
