@@ -20,7 +20,7 @@ import type { FlowKey } from '../../src/ovs/keys.js';
 import { buildFrame } from '../../src/packet/build.js';
 import { bytesOf, useSides, waitFor, type Side } from './harness.js';
 
-const sides = useSides('dft');
+const sides = useSides('dft', 'nf_conntrack_ftp', 'nf_conntrack_tftp');
 let kernelCt: Connection | undefined;
 afterAll(() => kernelCt?.close());
 const tracker = (s: Side): Connection => (s.label === 'fallback' ? s.dpif.conn : (kernelCt ??= openConntrack()));

@@ -28,7 +28,7 @@ import { buildFrame } from '../../src/packet/build.js';
 import type { L4Spec } from '../../src/packet/spec.js';
 import { bytesOf, useSides, type Side } from './harness.js';
 
-const sides = useSides('dct');
+const sides = useSides('dct', 'nfnetlink_cttimeout');
 let kernelCt: Connection | undefined;
 
 const A1 = '10.96.0.1';

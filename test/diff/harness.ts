@@ -23,7 +23,7 @@ import { decodeUpcall, type Upcall } from '../../src/ovs/packet.js';
 import { startDaemon, type Daemon } from '../../src/userspace/daemon.js';
 import { deleteLink, uniqueName, vethPair } from '../kernel/ovs-helpers.js';
 import { ifindexOf, quiet } from '../kernel/upcall-helpers.js';
-import { requireOvsModule } from '../kernel/setup.js';
+import { requireKernelModules } from '../kernel/setup.js';
 
 const SLOT = 4096;
 
@@ -217,10 +217,10 @@ export async function waitFor(check: () => boolean, ms = 5000): Promise<boolean>
  * missing module fails them, as every kernel test), closed after. The
  * returned array is filled in beforeAll.
  */
-export function useSides(prefix: string): Side[] {
+export function useSides(prefix: string, ...modules: string[]): Side[] {
   const sides: Side[] = [];
   beforeAll(async () => {
-    requireOvsModule();
+    requireKernelModules(...modules);
     sides.push(await kernelSide(prefix));
     sides.push(await fallbackSide(prefix));
   }, 60_000);

@@ -118,7 +118,7 @@ async function put(s: Side, c: Case, port: number): Promise<string> {
 }
 
 describe('flow put validation: the fallback refuses what the module refuses', () => {
-  const sides = useSides('dva');
+  const sides = useSides('dva', 'nf_conntrack_ftp', 'nf_conntrack_tftp');
 
   CASES.forEach((c, i) => {
     it(c.name, async () => {
@@ -132,7 +132,7 @@ describe('flow put validation: the fallback refuses what the module refuses', ()
 });
 
 describe('packet execute: the actions are checked against the packet, as a flow\'s are', () => {
-  const sides = useSides('dvx');
+  const sides = useSides('dvx', 'nf_conntrack_ftp', 'nf_conntrack_tftp');
   const frame = (arp: boolean) =>
     buildFrame({
       src: '02:83:00:00:00:01',
@@ -165,7 +165,7 @@ describe('packet execute: the actions are checked against the packet, as a flow\
 });
 
 describe('flow SET without a key: the fallback refuses what the module refuses', () => {
-  const sides = useSides('dvs');
+  const sides = useSides('dvs', 'nf_conntrack_ftp', 'nf_conntrack_tftp');
   const UFID = new Uint8Array(16).fill(0x5e);
 
   /** A raw OVS_FLOW_CMD_SET (the Dpif always sends a key): 'ok' or the errno name. */

@@ -5,12 +5,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ovsnl } from './cli-helpers.js';
 import { uniqueName } from './ovs-helpers.js';
-import { requireOvsModule } from './setup.js';
+import { requireKernelModules } from './setup.js';
 
 const dp = uniqueName('ctp');
 
 beforeAll(async () => {
-  requireOvsModule();
+  requireKernelModules('nfnetlink_cttimeout');
   expect((await ovsnl(['add-dp', dp])).status).toBe(0);
 });
 
