@@ -58,11 +58,15 @@ export async function setPolicy(ctx: Ctx, args: string[]): Promise<void> {
   }
 }
 
-const describe = (p: TimeoutPolicy): string =>
-  `${p.name}: ${p.l3proto === AF_INET ? 'ipv4' : p.l3proto === AF_INET6 ? 'ipv6' : `family ${p.l3proto}`} ${PROTO_NAMES.get(p.l4proto) ?? p.l4proto} use=${p.use ?? 0}` +
-  Object.entries(p.timeouts)
-    .map(([k, v]) => ` ${k}=${v}`)
-    .join('');
+/** The family and protocol as the commands name them (numbers for the ones they have no name for). */
+const familyName = (l3proto: number): string | number => (l3proto === AF_INET ? 'ipv4' : l3proto === AF_INET6 ? 'ipv6' : l3proto);
+const protoName = (l4proto: number): string | number => PROTO_NAMES.get(l4proto) ?? l4proto;
+
+function describe(p: TimeoutPolicy): string {
+  const family = familyName(p.l3proto);
+  const states = Object.entries(p.timeouts).map(([k, v]) => ` ${k}=${v}`);
+  return `${p.name}: ${typeof family === 'number' ? `family ${family}` : family} ${protoName(p.l4proto)} use=${p.use ?? 0}${states.join('')}`;
+}
 
 /** ct-get-tp [NAME]: one policy, or all, with every state's seconds and the use count. */
 export async function getPolicies(ctx: Ctx, args: string[]): Promise<void> {
@@ -74,7 +78,7 @@ export async function getPolicies(ctx: Ctx, args: string[]): Promise<void> {
     throw explain(ctx, err, args[0] !== undefined ? `failed to get timeout policy ${args[0]}` : 'failed to dump timeout policies');
   }
   if (ctx.json) {
-    ctx.out.line(JSON.stringify(list.map((p) => ({ name: p.name, family: p.l3proto === AF_INET ? 'ipv4' : p.l3proto === AF_INET6 ? 'ipv6' : p.l3proto, proto: PROTO_NAMES.get(p.l4proto) ?? p.l4proto, use: p.use, timeouts: p.timeouts }))));
+    ctx.out.line(JSON.stringify(list.map((p) => ({ name: p.name, family: familyName(p.l3proto), proto: protoName(p.l4proto), use: p.use, timeouts: p.timeouts }))));
     return;
   }
   for (const p of list) ctx.out.line(describe(p));

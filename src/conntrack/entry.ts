@@ -330,13 +330,13 @@ export function decodeCtEntry(m: NlMessage): CtEntry {
 // ---- requests -----------------------------------------------------------
 
 /**
- * Starts a ctnetlink message: nlmsghdr (flags, sequence and port id for a
- * reply; zeros for a request the connection numbers) and nfgenmsg; returns
- * the writer and a finisher.
+ * Starts a netfilter message of subsystem `subsys`: nlmsghdr (flags,
+ * sequence and port id for a reply; zeros for a request the connection
+ * numbers) and nfgenmsg; returns the writer and a finisher.
  */
-export function ctRequest(cmd: number, family: number, sizeHint = 64, hdr: { flags?: number; seq?: number; pid?: number } = {}): { w: AttrWriter; end: () => Uint8Array } {
+export function nfRequest(subsys: number, cmd: number, family: number, sizeHint = 64, hdr: { flags?: number; seq?: number; pid?: number } = {}): { w: AttrWriter; end: () => Uint8Array } {
   const w = new AttrWriter(sizeHint);
-  const start = beginMessage(w, nfnlType(NFNL_SUBSYS_CTNETLINK, cmd), hdr.flags ?? 0, hdr.seq, hdr.pid);
+  const start = beginMessage(w, nfnlType(subsys, cmd), hdr.flags ?? 0, hdr.seq, hdr.pid);
   w.rawU8(family);
   w.rawU8(NFNETLINK_V0);
   w.rawU16(0); // res_id, big-endian zero
@@ -347,6 +347,11 @@ export function ctRequest(cmd: number, family: number, sizeHint = 64, hdr: { fla
       return w.finish();
     },
   };
+}
+
+/** nfRequest() for ctnetlink (subsystem 1). */
+export function ctRequest(cmd: number, family: number, sizeHint = 64, hdr: { flags?: number; seq?: number; pid?: number } = {}): { w: AttrWriter; end: () => Uint8Array } {
+  return nfRequest(NFNL_SUBSYS_CTNETLINK, cmd, family, sizeHint, hdr);
 }
 
 function addrBytes(family: number, text: string): Uint8Array {

@@ -4,11 +4,11 @@
 // makes them from OVSDB's CT_Timeout_Policy, "ovs_tp_<id>_<proto><family>").
 // The kernel keeps them per network namespace; the ovsnl daemon keeps its
 // own, behind the same messages. Pure codec here, requests at the end.
-import { getBe16, getBe32, getU8, parseAttrs, AttrWriter, type Attr } from '../netlink/attr.js';
+import { getBe16, getBe32, getString, getU8, parseAttrs, type AttrWriter, type Attr } from '../netlink/attr.js';
 import type { Connection } from '../netlink/connection.js';
 import { NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE } from '../netlink/constants.js';
 import { MalformedError } from '../netlink/errors.js';
-import { beginMessage, endMessage, type NlMessage } from '../netlink/message.js';
+import type { NlMessage } from '../netlink/message.js';
 import {
   AF_UNSPEC,
   CTA_TIMEOUT_DATA,
@@ -20,12 +20,11 @@ import {
   IPCTNL_MSG_TIMEOUT_DELETE,
   IPCTNL_MSG_TIMEOUT_GET,
   IPCTNL_MSG_TIMEOUT_NEW,
-  NFGENMSG_LEN,
-  NFNETLINK_V0,
   NFNL_SUBSYS_CTNETLINK_TIMEOUT,
   nfnlType,
   TIMEOUT_ATTRS,
 } from './constants.js';
+import { nfRequest, parseNfMessage } from './entry.js';
 
 /** One policy: seconds per state, by the names of TIMEOUT_ATTRS for its protocol. */
 export interface TimeoutPolicy {
@@ -39,9 +38,6 @@ export interface TimeoutPolicy {
   /** References the kernel holds (1: the policy itself; one more per ct() action using it). Replies only. */
   use?: number;
 }
-
-/** Whether the protocol has a timeout policy layout here (TCP, UDP, UDP-Lite, ICMP, ICMPv6, generic). */
-export const hasTimeoutLayout = (l4proto: number): boolean => TIMEOUT_ATTRS[l4proto] !== undefined;
 
 /** The CTA_TIMEOUT_DATA attributes of a protocol's timeouts, in attribute order; unknown names refused. */
 export function writeTimeoutData(w: AttrWriter, l4proto: number, timeouts: Record<string, number>): void {
@@ -75,18 +71,20 @@ export function readTimeoutData(data: Uint8Array, l4proto: number): Record<strin
 
 /** A cttimeout message: nfgenmsg (AF_UNSPEC, version 0) and what `body` writes. */
 export function timeoutMessage(cmd: number, flags: number, body: (w: AttrWriter) => void, hdr: { seq?: number; pid?: number } = {}): Uint8Array {
-  const w = new AttrWriter(128);
-  const start = beginMessage(w, nfnlType(NFNL_SUBSYS_CTNETLINK_TIMEOUT, cmd), flags, hdr.seq, hdr.pid);
-  w.rawU8(AF_UNSPEC);
-  w.rawU8(NFNETLINK_V0);
-  w.rawU16(0);
+  const { w, end } = nfRequest(NFNL_SUBSYS_CTNETLINK_TIMEOUT, cmd, AF_UNSPEC, 128, { flags, seq: hdr.seq, pid: hdr.pid });
   body(w);
-  endMessage(w, start);
-  return w.finish().slice();
+  return end().slice();
+}
+
+/** What is wrong with a policy name (CTNL_TIMEOUT_NAME_MAX: 1 to 31 bytes), or undefined. */
+export function timeoutNameProblem(name: string): string | undefined {
+  const n = Buffer.byteLength(name);
+  return n === 0 || n > CTNL_TIMEOUT_NAME_MAX - 1 ? `a timeout policy name has 1 to ${CTNL_TIMEOUT_NAME_MAX - 1} bytes: ${JSON.stringify(name)}` : undefined;
 }
 
 function checkName(name: string): void {
-  if (name.length === 0 || Buffer.byteLength(name) > CTNL_TIMEOUT_NAME_MAX - 1) throw new RangeError(`a timeout policy name has 1 to ${CTNL_TIMEOUT_NAME_MAX - 1} bytes: ${JSON.stringify(name)}`);
+  const problem = timeoutNameProblem(name);
+  if (problem) throw new RangeError(problem);
 }
 
 /** Attributes in the order ctnl_timeout_fill_info writes them (use only when given: replies). */
@@ -99,22 +97,11 @@ export function writeTimeoutPolicy(w: AttrWriter, p: TimeoutPolicy): void {
   writeTimeoutData(w, p.l4proto, p.timeouts);
 }
 
-/** The attributes after a cttimeout message's nfgenmsg. */
-export function timeoutAttrs(m: NlMessage): Attr[] {
-  if (m.payload.length < NFGENMSG_LEN) throw new MalformedError('cttimeout message shorter than struct nfgenmsg');
-  return parseAttrs(m.payload, NFGENMSG_LEN);
-}
-
-const nameOf = (a: Attr): string => {
-  const end = a.data.indexOf(0);
-  return Buffer.from(a.data.subarray(0, end < 0 ? a.data.length : end)).toString('utf8');
-};
-
 /** A policy from an IPCTNL_MSG_TIMEOUT_NEW message (a GET reply or dump part). */
 export function decodeTimeoutPolicy(m: NlMessage): TimeoutPolicy {
   if (m.type !== nfnlType(NFNL_SUBSYS_CTNETLINK_TIMEOUT, IPCTNL_MSG_TIMEOUT_NEW)) throw new MalformedError(`message type 0x${m.type.toString(16)} is not a cttimeout policy`);
   const by = new Map<number, Attr>();
-  for (const a of timeoutAttrs(m)) by.set(a.type, a);
+  for (const a of parseNfMessage(m).attrs) by.set(a.type, a);
   const name = by.get(CTA_TIMEOUT_NAME);
   const l3 = by.get(CTA_TIMEOUT_L3PROTO);
   const l4 = by.get(CTA_TIMEOUT_L4PROTO);
@@ -122,7 +109,7 @@ export function decodeTimeoutPolicy(m: NlMessage): TimeoutPolicy {
   const l4proto = getU8(l4);
   const data = by.get(CTA_TIMEOUT_DATA);
   const use = by.get(CTA_TIMEOUT_USE);
-  const p: TimeoutPolicy = { name: nameOf(name), l3proto: getBe16(l3), l4proto, timeouts: data ? readTimeoutData(data.data, l4proto) : {} };
+  const p: TimeoutPolicy = { name: getString(name), l3proto: getBe16(l3), l4proto, timeouts: data ? readTimeoutData(data.data, l4proto) : {} };
   if (use) p.use = getBe32(use);
   return p;
 }
@@ -130,7 +117,7 @@ export function decodeTimeoutPolicy(m: NlMessage): TimeoutPolicy {
 /** The name a request carries, if any (GET and DELETE of one policy). */
 export function timeoutNameOf(attrs: readonly Attr[]): string | undefined {
   const a = attrs.find((x) => x.type === CTA_TIMEOUT_NAME);
-  return a && nameOf(a);
+  return a && getString(a);
 }
 
 // ---- requests ---------------------------------------------------------------

@@ -15,8 +15,6 @@ export const GENEVE_PORT = 6081;
 const UDP_HLEN = 8;
 const VXLAN_HLEN = 8;
 const GENEVE_HLEN = 8;
-/** VXLAN's "I" flag: the VNI is valid. */
-const VXLAN_FLAG_VNI = 0x08;
 /** Transparent Ethernet bridging: the only payload OVS's geneve ports carry. */
 const ETH_P_TEB = 0x6558;
 /** Geneve option type bit: the receiver must understand the option. */
@@ -43,8 +41,10 @@ const VXLAN_HF_VNI = 0x08000000;
 const VXLAN_GBP_DONT_LEARN = 0x400000;
 const VXLAN_GBP_POLICY_APPLIED = 0x80000;
 const VXLAN_GBP_ID_MASK = 0xffff;
+/** The policy's bits, at the same places in the header's first word and in the metadata. */
+const VXLAN_GBP_MD_BITS = VXLAN_GBP_DONT_LEARN | VXLAN_GBP_POLICY_APPLIED | VXLAN_GBP_ID_MASK;
 /** The header bits a GBP port reads (and so no longer counts as unknown flags). */
-const VXLAN_GBP_USED_BITS = (VXLAN_HF_GBP | VXLAN_GBP_DONT_LEARN | VXLAN_GBP_POLICY_APPLIED | VXLAN_GBP_ID_MASK) >>> 0;
+const VXLAN_GBP_USED_BITS = (VXLAN_HF_GBP | VXLAN_GBP_MD_BITS) >>> 0;
 /** The length of a VXLAN packet's options: the 4-byte metadata every VXLAN tunnel's receive gives (udp_tun_rx_dst). */
 export const VXLAN_OPTS_LEN = 4;
 
@@ -132,7 +132,7 @@ export function decapsulate(ip: Uint8Array, kind: TunnelKind, out: TunnelMeta, g
     // kernel's key does: only the flag tells them apart.
     opts = NO_VXLAN_POLICY;
     if (gbp && word & VXLAN_HF_GBP) {
-      opts = vxlanOptsBytes((word & VXLAN_GBP_ID_MASK) | (word & VXLAN_GBP_DONT_LEARN) | (word & VXLAN_GBP_POLICY_APPLIED));
+      opts = vxlanOptsBytes(word & VXLAN_GBP_MD_BITS);
       flags |= TUN_F_VXLAN_OPT;
     }
     inner = h + VXLAN_HLEN;
@@ -283,10 +283,9 @@ export function encapsulate(frame: Uint8Array, kind: TunnelKind, t: TunnelMeta, 
   const h = udp + UDP_HLEN;
   // Both headers put the VNI, the low 24 bits of the tunnel id, in bytes 4-6.
   if (kind === 'vxlan') {
-    out[h] = VXLAN_FLAG_VNI;
-    // vxlan_build_gbp_hdr: nothing for a zero policy.
+    // vxlan_build_gbp_hdr: nothing for a zero policy (any bit of it counts, even one the header has no room for).
     const md = gbp && t.flags & TUN_F_VXLAN_OPT && t.opts.length >= VXLAN_OPTS_LEN ? be32(t.opts, 0) : 0;
-    if (md) putBe32(out, h, (VXLAN_HF_GBP | VXLAN_HF_VNI | (md & (VXLAN_GBP_DONT_LEARN | VXLAN_GBP_POLICY_APPLIED | VXLAN_GBP_ID_MASK))) >>> 0);
+    putBe32(out, h, (VXLAN_HF_VNI | (md ? VXLAN_HF_GBP | (md & VXLAN_GBP_MD_BITS) : 0)) >>> 0);
   } else {
     let critical = false;
     for (let i = 0; i + 4 <= opts.length; i += 4 + (opts[i + 3] & 0x1f) * 4) if (opts[i + 2] & GENEVE_CRIT_OPT_TYPE) critical = true;

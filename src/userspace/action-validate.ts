@@ -13,7 +13,7 @@ import type { FlowKey } from '../ovs/keys.js';
 import { ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, ETH_P_MPLS_MC, ETH_P_MPLS_UC, ETH_P_RARP, ETH_TYPE_NONE, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../packet/constants.js';
 import { Layer, type ParsedPacket } from '../packet/result.js';
 import { isVlanTpid } from '../packet/ethernet.js';
-import { refusedNat } from './conntrack-nat.js';
+import { NAT_ONE_TYPE, refusedNat } from './conntrack-nat.js';
 import { CT_HELPERS, isCtHelper } from './conntrack.js';
 
 const isMpls = (t: number): boolean => t === ETH_P_MPLS_UC || t === ETH_P_MPLS_MC;
@@ -168,12 +168,19 @@ function refusedCt(a: CtAction, s: FlowState): string | undefined {
   // ENOENT).
   if (a.helper !== undefined && isCtHelper(a.helper)) {
     if (s.proto !== CT_HELPERS[a.helper]) return `Unknown helper "${a.helper}"`;
-    if (a.nat) return NAT_HELPER_MISSING;
+    if (a.nat) return natHelperMissing(a.helper);
   }
   return undefined;
 }
 
-export const NAT_HELPER_MISSING = 'Failed to load "ftp" NAT helper, error: -2';
+/** ct(alg=NAME,nat): the module's words without that NAT helper (nf_nat_ftp...), which it answers with ENOENT. */
+const natHelperMissing = (name: string): string => `Failed to load "${name}" NAT helper, error: -2`;
+
+/** The errno the module answers a refusal with: ERANGE for both kinds of NAT at once, ENOENT for a missing NAT helper, else EINVAL. */
+export function refusalErrno(why: string): number {
+  if (why === NAT_ONE_TYPE) return 34;
+  return /^Failed to load ".*" NAT helper/.test(why) ? 2 : 22;
+}
 
 function refusedSet(key: FlowKey, mask: FlowKey | undefined, s: FlowState): string | undefined {
   const l4 = (name: string, proto: number): string | undefined => {

@@ -175,7 +175,7 @@ export interface TcpOwner {
   assured: boolean;
   /** Absolute expiry, ms. */
   expires: number;
-  /** Seconds by state from a timeout policy (TIMEOUT_S's layout); undefined: the defaults. */
+  /** Seconds by state (TIMEOUT_S's layout: a timeout policy's, or the defaults); absent: the defaults. */
   readonly timeouts?: readonly number[];
 }
 

@@ -46,7 +46,7 @@ import { l4ChecksumOk } from '../packet/checksum.js';
 import { Ipv4Defrag } from '../packet/ipv4-frag.js';
 import { Ipv6Defrag } from '../packet/ipv6-frag.js';
 import type { CtNat } from '../ovs/actions.js';
-import { IPPROTO_GENERIC_CT } from '../conntrack/constants.js';
+import { IPPROTO_GENERIC_CT, IPPROTO_UDPLITE } from '../conntrack/constants.js';
 import type { CtTimeoutPolicy } from './ct-timeout.js';
 import { ftpHelp, newFtpState, type FtpState } from './conntrack-ftp.js';
 import {
@@ -70,7 +70,7 @@ import {
   type NatRequest,
   type NatTuple,
 } from './conntrack-nat.js';
-import { ETH_P_IP, ETH_P_IPV6, FRAG_NONE, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../packet/constants.js';
+import { ETH_P_IP, ETH_P_IPV6, FRAG_NONE, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from '../packet/constants.js';
 import { Layer, type ParsedPacket } from '../packet/result.js';
 import {
   TCP_ACCEPT,
@@ -83,6 +83,7 @@ import {
   tcpEstablished,
   tcpPacket,
   tcpSetLiberal,
+  TIMEOUT_S,
   type TcpConn,
   type TcpOwner,
   type TcpSegment,
@@ -222,12 +223,25 @@ const expectationKey = (zone: number, proto: number, src: Uint8Array, dst: Uint8
 const TFTP_RRQ = 1;
 const TFTP_WRQ = 2;
 
-const UDP_UNREPLIED_MS = 30_000;
-const UDP_REPLIED_MS = 120_000;
 /** A UDP flow answered and still going this long after its first packet is a stream (nf_conntrack_udp_packet). */
 const UDP_STREAM_MS = 2_000;
-const ICMP_MS = 30_000;
-const GENERIC_MS = 600_000;
+
+/**
+ * The trackers' default timeouts in seconds, in the layout a timeout policy
+ * for that protocol has: tcp_timeouts[], UDP's unreplied and replied, one
+ * for ICMP and ICMPv6, one for the generic tracker (255).
+ */
+const DEFAULT_TIMEOUTS: Readonly<Record<number, readonly number[]>> = {
+  [IPPROTO_TCP]: TIMEOUT_S,
+  [IPPROTO_UDP]: [30, 120],
+  [IPPROTO_UDPLITE]: [30, 120],
+  [IPPROTO_ICMP]: [30],
+  [IPPROTO_ICMPV6]: [30],
+  [IPPROTO_GENERIC_CT]: [600],
+};
+
+/** A tracker's default timeouts (a protocol without its own tracker has the generic one's). */
+export const defaultTimeouts = (tracker: number): readonly number[] => DEFAULT_TIMEOUTS[tracker] ?? DEFAULT_TIMEOUTS[IPPROTO_GENERIC_CT];
 
 /** Expired connections looked at per process() call. */
 const SWEEP_PER_PACKET = 4;
@@ -337,17 +351,19 @@ class Conn implements TcpOwner {
   master: Conn | undefined = undefined;
   /** The helper a committing ct(alg=...) gave it, and the FTP helper's state. */
   helper: CtHelperName | undefined = undefined;
+  /** Its one expectation's key (both helpers expect one connection at a time). */
+  expecting: string | undefined = undefined;
   ftp: FtpState | undefined = undefined;
 
-  /** The policy's seconds when it is there and for this protocol's tracker (else the defaults apply). */
-  policySeconds(tracker: number): readonly number[] | undefined {
+  /** The seconds it is timed by under `tracker`: its policy's when it has one for that tracker, else the defaults. */
+  timeoutsFor(tracker: number): readonly number[] {
     const p = this.policy;
-    return p && p.l4proto === tracker ? p.seconds : undefined;
+    return p && p.l4proto === tracker ? p.seconds : defaultTimeouts(tracker);
   }
 
-  /** TcpOwner: a TCP policy's timeouts, in tcp_timeouts[]'s layout. */
-  get timeouts(): readonly number[] | undefined {
-    return this.policySeconds(IPPROTO_TCP);
+  /** TcpOwner: the TCP timeouts, in tcp_timeouts[]'s layout. */
+  get timeouts(): readonly number[] {
+    return this.timeoutsFor(IPPROTO_TCP);
   }
 
   constructor(
@@ -701,8 +717,9 @@ export class ConnTracker {
     const old = this.expects.get(key);
     if (old && old.master !== c && old.expires > now) return false;
     // max_expected 1 (both helpers): a newer announcement replaces the older.
-    for (const [k, x] of this.expects) if (x.master === c) this.expects.delete(k);
+    if (c.expecting !== undefined) this.expects.delete(c.expecting);
     this.expects.set(key, { master: c, expires: now + EXPECT_MS });
+    c.expecting = key;
     return true;
   }
 
@@ -715,12 +732,13 @@ export class ConnTracker {
     const key = expectationKey(zone, p.proto, p.buf.subarray(so, so + n), p.buf.subarray(so + n, so + 2 * n), p.b);
     const e = this.expects.get(key);
     if (!e) return undefined;
-    if (e.expires <= now || !this.conns.has(e.master)) {
+    // A stale one (too late, or its master never committed) goes; a live one is used up by a committing ct().
+    const live = e.expires > now && this.conns.has(e.master);
+    if (!live || this.newCommit) {
       this.expects.delete(key);
-      return undefined;
+      e.master.expecting = undefined;
     }
-    if (this.newCommit) this.expects.delete(key);
-    return e;
+    return live ? e : undefined;
   }
 
   /** Deletes every connection, or those of one zone, or of one address family (AF_INET, AF_INET6); returns how many. */
@@ -860,14 +878,14 @@ export class ConnTracker {
       case IPPROTO_ICMP:
         // The tracker of the other family's ICMP refuses it.
         if (p.v6 || !ICMP_NEW.has(c.origB >>> 8)) return TCP_INVALID;
-        c.expires = now + (c.policySeconds(IPPROTO_ICMP)?.[0] ?? ICMP_MS / 1000) * 1000;
+        c.expires = now + c.timeoutsFor(IPPROTO_ICMP)[0] * 1000;
         return TCP_ACCEPT;
       case IPPROTO_ICMPV6:
         if (!p.v6 || (fresh && !ICMPV6_NEW.has(c.origB >>> 8))) return TCP_INVALID;
-        c.expires = now + (c.policySeconds(IPPROTO_ICMPV6)?.[0] ?? ICMP_MS / 1000) * 1000;
+        c.expires = now + c.timeoutsFor(IPPROTO_ICMPV6)[0] * 1000;
         return TCP_ACCEPT;
       default:
-        c.expires = now + (c.policySeconds(IPPROTO_GENERIC_CT)?.[0] ?? GENERIC_MS / 1000) * 1000;
+        c.expires = now + c.timeoutsFor(IPPROTO_GENERIC_CT)[0] * 1000;
         return TCP_ACCEPT;
     }
   }
@@ -881,15 +899,14 @@ export class ConnTracker {
     // A zero checksum is "none sent"; udp_error() takes it over IPv6 too.
     if (be16(b, l4 + 6) !== 0 && !l4ChecksumOk(b, pk.l3, l4, l4Len, IPPROTO_UDP)) return TCP_INVALID;
     if (fresh) c.udpStreamAt = now + UDP_STREAM_MS;
-    const t = c.policySeconds(IPPROTO_UDP);
-    const unreplied = t ? t[0] * 1000 : UDP_UNREPLIED_MS;
+    const [unreplied, replied] = c.timeoutsFor(IPPROTO_UDP);
     if (c.seenReply) {
       // Answered: still going two seconds on, it is a stream and kept longer.
       const stream = now > c.udpStreamAt;
-      c.expires = now + (stream ? (t ? t[1] * 1000 : UDP_REPLIED_MS) : unreplied);
+      c.expires = now + (stream ? replied : unreplied) * 1000;
       if (stream) c.assured = true;
     } else {
-      c.expires = now + unreplied;
+      c.expires = now + unreplied * 1000;
     }
     return TCP_ACCEPT;
   }
@@ -1129,8 +1146,8 @@ export class ConnTracker {
 
   private remove(c: Conn): void {
     if (!c.confirmed) return;
-    // nf_ct_remove_expectations(): a control connection's announcements go with it.
-    if (c.helper) for (const [k, x] of this.expects) if (x.master === c) this.expects.delete(k);
+    // nf_ct_remove_expectations(): a control connection's announcement goes with it.
+    if (c.expecting !== undefined) this.expects.delete(c.expecting);
     if (c.limited) this.limitedConns.get(c.zone)?.delete(c);
     if (this.byKey.get(c.origKey)?.conn === c) this.byKey.delete(c.origKey);
     if (this.byKey.get(c.replyKey)?.conn === c) this.byKey.delete(c.replyKey);

@@ -10,8 +10,8 @@
 // count, and a policy in use can still be deleted; its connections go back
 // to the defaults (nf_ct_untimeout), while the flows keep it for the
 // connections they make.
-import { getBe16, getU8, parseAttrs, type Attr } from '../netlink/attr.js';
-import { NLM_F_ACK, NLM_F_DUMP, NLM_F_EXCL, NLM_F_MULTI, NLM_F_REPLACE } from '../netlink/constants.js';
+import { getBe16, getU8 } from '../netlink/attr.js';
+import { NLM_F_DUMP, NLM_F_EXCL, NLM_F_MULTI, NLM_F_REPLACE } from '../netlink/constants.js';
 import type { NlMessage } from '../netlink/message.js';
 import {
   AF_INET,
@@ -19,27 +19,21 @@ import {
   CTA_TIMEOUT_DATA,
   CTA_TIMEOUT_L3PROTO,
   CTA_TIMEOUT_L4PROTO,
-  CTA_TIMEOUT_NAME,
-  CTNL_TIMEOUT_NAME_MAX,
   IPCTNL_MSG_TIMEOUT_DELETE,
   IPCTNL_MSG_TIMEOUT_GET,
   IPCTNL_MSG_TIMEOUT_NEW,
   IPPROTO_GENERIC_CT,
-  IPPROTO_ICMP,
-  IPPROTO_ICMPV6,
   IPPROTO_TCP,
-  IPPROTO_UDP,
-  IPPROTO_UDPLITE,
-  NFGENMSG_LEN,
   NFNL_SUBSYS_CTNETLINK_TIMEOUT,
   TIMEOUT_ATTRS,
 } from '../conntrack/constants.js';
-import { readTimeoutData, timeoutMessage, timeoutNameOf, writeTimeoutPolicy } from '../conntrack/timeout.js';
+import { readTimeoutData, timeoutMessage, timeoutNameOf, timeoutNameProblem, writeTimeoutPolicy } from '../conntrack/timeout.js';
 import type { Action, CtAction } from '../ovs/actions.js';
 import type { FlowState } from './action-validate.js';
 import { innerActions } from './actions.js';
-import { TIMEOUT_S } from './conntrack-tcp.js';
-import { encodeDone, encodeError } from './genl-service.js';
+import { defaultTimeouts } from './conntrack.js';
+import { nfCall } from './ctnetlink-service.js';
+import { encodeDone } from './genl-service.js';
 
 const ENOENT = 2;
 const EINVAL = 22;
@@ -49,22 +43,6 @@ const EOPNOTSUPP = 95;
 
 /** Whether a message is for nfnetlink_cttimeout (NETLINK_NETFILTER subsystem 8). */
 export const isCttimeout = (type: number): boolean => type >> 8 === NFNL_SUBSYS_CTNETLINK_TIMEOUT;
-
-/** The trackers' default timeouts in seconds, in the layout a policy of that protocol has. */
-function defaultSeconds(l4proto: number): number[] {
-  switch (l4proto) {
-    case IPPROTO_TCP:
-      return TIMEOUT_S.slice();
-    case IPPROTO_UDP:
-    case IPPROTO_UDPLITE:
-      return [30, 120];
-    case IPPROTO_ICMP:
-    case IPPROTO_ICMPV6:
-      return [30];
-    default:
-      return [600];
-  }
-}
 
 /**
  * The array slot of CTA_TIMEOUT_DATA attribute `type`: TCP's follow enum
@@ -79,7 +57,7 @@ export class CtTimeoutPolicy {
     readonly name: string,
     readonly l3proto: number,
     readonly l4proto: number,
-    /** Seconds, in the layout of defaultSeconds(l4proto). */
+    /** Seconds, in the layout of defaultTimeouts(l4proto). */
     public seconds: number[],
   ) {}
 
@@ -104,7 +82,7 @@ export function sharedTimeoutPolicies(): TimeoutPolicies {
 
 /** The defaults overlaid with CTA_TIMEOUT_DATA (the tracker's nlattr_to_obj). */
 function secondsFrom(l4proto: number, data: Uint8Array): number[] {
-  const s = defaultSeconds(l4proto);
+  const s = defaultTimeouts(l4proto).slice();
   const named = readTimeoutData(data, l4proto);
   TIMEOUT_ATTRS[l4proto].forEach((n, i) => {
     if (named[n] !== undefined) s[slotOf(l4proto, i + 1)] = named[n];
@@ -169,26 +147,15 @@ export interface CttimeoutEnv {
 /** Every message that answers a cttimeout request. */
 export function serveCttimeout(req: NlMessage, pid: number, env: CttimeoutEnv): Uint8Array[] {
   const { policies } = env;
-  const fail = (errno: number, message: string) => [encodeError(req, pid, errno, { message })];
-  const ack = (): Uint8Array[] => (req.flags & NLM_F_ACK ? [encodeError(req, pid, 0)] : []);
-  if (req.payload.length < NFGENMSG_LEN) return fail(EINVAL, 'cttimeout: message shorter than struct nfgenmsg');
-  let attrs: Attr[];
-  try {
-    attrs = parseAttrs(req.payload, NFGENMSG_LEN);
-  } catch (err) {
-    return fail(EINVAL, `cttimeout: ${(err as Error).message}`);
-  }
-  const attr = (t: number) => attrs.find((a) => a.type === t);
+  const call = nfCall(req, pid, 'cttimeout');
+  if (Array.isArray(call)) return call;
+  const { attrs, attr, fail, ack } = call;
   const use = (p: CtTimeoutPolicy) => 1 + 2 * usesIn(env.actionLists(), p);
   const reply = (p: CtTimeoutPolicy, flags: number) =>
     timeoutMessage(IPCTNL_MSG_TIMEOUT_NEW, flags, (w) => writeTimeoutPolicy(w, { name: p.name, l3proto: p.l3proto, l4proto: p.l4proto, use: use(p), timeouts: p.byName() }), { seq: req.seq, pid });
-  let name: string | undefined;
-  try {
-    name = timeoutNameOf(attrs);
-  } catch (err) {
-    return fail(EINVAL, (err as Error).message);
-  }
-  if (name !== undefined && (name.length === 0 || Buffer.byteLength(name) > CTNL_TIMEOUT_NAME_MAX - 1)) return fail(EINVAL, `timeout policy name of ${Buffer.byteLength(name)} bytes`);
+  const name = timeoutNameOf(attrs);
+  const nameProblem = name === undefined ? undefined : timeoutNameProblem(name);
+  if (nameProblem) return fail(EINVAL, nameProblem);
   switch (req.type & 0xff) {
     case IPCTNL_MSG_TIMEOUT_NEW: {
       const l3 = attr(CTA_TIMEOUT_L3PROTO);

@@ -31,20 +31,42 @@ const EOPNOTSUPP = 95;
 /** Whether a message is ctnetlink's (the kernel's NETLINK_NETFILTER subsystem 1). */
 export const isCtnetlink = (type: number): boolean => type >> 8 === NFNL_SUBSYS_CTNETLINK;
 
-/** Every message that answers `req` (entries, ACK or error, DONE for a dump). */
-export function serveCtnetlink(req: NlMessage, pid: number, tracker: ConnTracker): Uint8Array[] {
+/** A netfilter request as the daemon's services take it: its nfgenmsg family and attributes, and its replies. */
+export interface NfCall {
+  family: number;
+  attrs: Attr[];
+  attr(type: number): Attr | undefined;
+  /** The error reply (with the message as the extended ack's). */
+  fail(errno: number, message: string): Uint8Array[];
+  /** The ACK, if the request asked for one. */
+  ack(): Uint8Array[];
+}
+
+/** Reads a request of netfilter subsystem `what`; one without a whole nfgenmsg or with bad attributes gets its EINVAL reply instead. */
+export function nfCall(req: NlMessage, pid: number, what: string): NfCall | Uint8Array[] {
   const fail = (errno: number, message: string) => [encodeError(req, pid, errno, { message })];
   const p = req.payload;
-  if (p.length < NFGENMSG_LEN) return fail(EINVAL, 'ctnetlink: message shorter than struct nfgenmsg');
-  const family = p[0];
+  if (p.length < NFGENMSG_LEN) return fail(EINVAL, `${what}: message shorter than struct nfgenmsg`);
   let attrs: Attr[];
   try {
     attrs = parseAttrs(p, NFGENMSG_LEN);
   } catch (err) {
-    return fail(EINVAL, `ctnetlink: ${(err as Error).message}`);
+    return fail(EINVAL, `${what}: ${(err as Error).message}`);
   }
-  const attr = (t: number) => attrs.find((a) => a.type === t);
-  const ack = (): Uint8Array[] => (req.flags & NLM_F_ACK ? [encodeError(req, pid, 0)] : []);
+  return {
+    family: p[0],
+    attrs,
+    attr: (t) => attrs.find((a) => a.type === t),
+    fail,
+    ack: () => (req.flags & NLM_F_ACK ? [encodeError(req, pid, 0)] : []),
+  };
+}
+
+/** Every message that answers `req` (entries, ACK or error, DONE for a dump). */
+export function serveCtnetlink(req: NlMessage, pid: number, tracker: ConnTracker): Uint8Array[] {
+  const call = nfCall(req, pid, 'ctnetlink');
+  if (Array.isArray(call)) return call;
+  const { family, attr, fail, ack } = call;
   switch (req.type & 0xff) {
     case IPCTNL_MSG_CT_GET: {
       if (!(req.flags & NLM_F_DUMP)) return fail(EOPNOTSUPP, 'the ovsnl datapath daemon answers conntrack dumps, not single GETs');

@@ -8,8 +8,7 @@ import * as U from '../ovs/uapi.js';
 import { ControlServer, type ControlServerOptions } from './control-server.js';
 import { isCtnetlink, serveCtnetlink } from './ctnetlink-service.js';
 import { ifindexOf, sharedConnTracker } from './datapath.js';
-import { isCttimeout, serveCttimeout, sharedTimeoutPolicies } from './ct-timeout.js';
-import type { Action } from '../ovs/actions.js';
+import { isCttimeout, serveCttimeout, sharedTimeoutPolicies, type CttimeoutEnv } from './ct-timeout.js';
 import { encodeReply, type GenlReply, type ServedFamily } from './genl-service.js';
 import { DatapathRegistry, vportReply } from './served-families.js';
 import { readState, restore, snapshot, writeStateAtomic, type RestoreReport } from './state.js';
@@ -75,14 +74,18 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`ovsnl-dpd: ${line}\n`));
   // The connection tracker's table, to ctnetlink clients (dump-conntrack and the rest).
   // And the timeout policies ct(timeout=NAME) names, to nfnetlink_cttimeout clients.
-  const actionLists = function* (): Iterable<readonly Action[]> {
-    for (const dp of datapaths.datapaths.values()) for (const f of dp.table.flows()) yield f.actions;
+  const cttimeout: CttimeoutEnv = {
+    policies: sharedTimeoutPolicies(),
+    *actionLists() {
+      for (const dp of datapaths.datapaths.values()) for (const f of dp.table.flows()) yield f.actions;
+    },
+    untimeout: (p) => sharedConnTracker().untimeout(p),
   };
   const server = new ControlServer({
     ...opts,
     other: (req, pid) =>
       isCtnetlink(req.type) ? serveCtnetlink(req, pid, sharedConnTracker())
-      : isCttimeout(req.type) ? serveCttimeout(req, pid, { policies: sharedTimeoutPolicies(), actionLists, untimeout: (p) => sharedConnTracker().untimeout(p) })
+      : isCttimeout(req.type) ? serveCttimeout(req, pid, cttimeout)
       : undefined,
   });
   const datapaths = new DatapathRegistry((pid, msg) => server.unicast(pid, msg));

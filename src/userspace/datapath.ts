@@ -20,7 +20,7 @@ import { Layer, ParsedPacket } from '../packet/result.js';
 import { timeoutPolicyOf } from './ct-timeout.js';
 import { decapsulate, emptyTunnelMeta, encapsulate, GENEVE_PORT, sourcePort, TUN_F_CSUM, VXLAN_PORT, type TunnelKind } from '../packet/tunnel.js';
 import { executeActions, flowHash, type ActionSink, type ExecStats } from './actions.js';
-import { ConnTracker, isCtHelper } from './conntrack.js';
+import { ConnTracker, type CtHelperName } from './conntrack.js';
 import { extractKey, type PacketMeta } from './extract.js';
 import { FlatKey, writeFlatFromPacket } from './flat-key.js';
 import { flowOutputs, FlowTable, hitFlow, monotonicMs } from './flow-table.js';
@@ -374,8 +374,10 @@ export class Datapath implements ActionSink {
     }
     const commit = a.commit || a.forceCommit ? { mark: a.mark, labels: a.labels, force: a.forceCommit } : undefined;
     // A packet tracked before (then recirculated) carries that verdict: in
-    // the same zone the module only finds its connection again.
-    const v = this.tracker.process(pp, zone, commit, meta.ct?.fromKey ? undefined : meta.ct, a.nat, timeoutPolicyOf(a), a.helper !== undefined && isCtHelper(a.helper) ? a.helper : undefined);
+    // the same zone the module only finds its connection again. The helper
+    // is one the tracker has: unsupportedAction() refused the others when
+    // the actions came in.
+    const v = this.tracker.process(pp, zone, commit, meta.ct?.fromKey ? undefined : meta.ct, a.nat, timeoutPolicyOf(a), a.helper as CtHelperName | undefined);
     if (v.drop) return false;
     meta.ct = { state: v.state, zone, mark: v.mark, labels: v.labels, orig: v.orig };
     return whole ?? true;

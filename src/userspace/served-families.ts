@@ -16,8 +16,7 @@ import { decodePacketMessage } from '../ovs/packet.js';
 import * as U from '../ovs/uapi.js';
 import { decodeVportMessage, encodeVportMessage, type VportAttrs } from '../ovs/vport.js';
 import { setMaskedOutsideMask, unsupportedAction } from './actions.js';
-import { NAT_ONE_TYPE } from './conntrack-nat.js';
-import { actionLimitBreach, flowState, flowStateOfPacket, NAT_HELPER_MISSING, refusedAction, type FlowState } from './action-validate.js';
+import { actionLimitBreach, flowState, flowStateOfPacket, refusalErrno, refusedAction, type FlowState } from './action-validate.js';
 import { bindTimeoutPolicies, sharedTimeoutPolicies } from './ct-timeout.js';
 import { Datapath, MAX_PORTS, sharedConnTracker, type UpcallSend } from './datapath.js';
 import { tunnelMetaOf } from './tunnel-key.js';
@@ -41,7 +40,6 @@ const EINVAL = 22;
 const EFBIG = 27;
 const EOPNOTSUPP = 95;
 const EOVERFLOW = 75;
-const ERANGE = 34;
 
 const KNOWN_FEATURES = U.OVS_DP_F_UNALIGNED | U.OVS_DP_F_VPORT_PIDS | U.OVS_DP_F_TC_RECIRC_SHARING | U.OVS_DP_F_DISPATCH_UPCALL_PER_CPU;
 
@@ -325,7 +323,7 @@ function parseActions(bytes: Uint8Array, flow?: FlowState): Action[] {
   const outside = setMaskedOutsideMask(actions);
   if (outside) throw new DaemonError(EINVAL, outside);
   const refused = flow && refusedAction(actions, flow);
-  if (refused) throw new DaemonError(refused === NAT_ONE_TYPE ? ERANGE : refused === NAT_HELPER_MISSING ? ENOENT : EINVAL, refused);
+  if (refused) throw new DaemonError(refusalErrno(refused), refused);
   if (flow) bindTimeoutPolicies(actions, flow, sharedTimeoutPolicies());
   return actions;
 }
