@@ -115,3 +115,17 @@ export const MPLS_LABEL_DEPTH = 3;
 export const VLAN_VID_MASK = 0x0fff;
 export const VLAN_CFI_MASK = 0x1000;
 export const VLAN_PCP_SHIFT = 13;
+
+/** Ethernet over a tunnel (the inner frame of an NSH or GRE packet whose next protocol is Ethernet). */
+export const ETH_P_TEB = 0x6558;
+/** NSH: base header (ver/flags/ttl/length, MD type, next protocol, service path) and MD type 1 context. */
+export const NSH_BASE_HDR_LEN = 8;
+export const NSH_M_TYPE1 = 1;
+export const NSH_M_TYPE2 = 2;
+export const NSH_M_TYPE1_LEN = 24;
+/** The next-protocol numbers of NSH (and of VXLAN-GPE): TUN_P_* in the kernel. */
+export const TUN_P_IPV4 = 1;
+export const TUN_P_IPV6 = 2;
+export const TUN_P_ETHERNET = 3;
+export const TUN_P_NSH = 4;
+export const TUN_P_MPLS_UC = 5;

@@ -9,6 +9,7 @@ import {
   ETH_P_IPV6,
   ETH_P_MPLS_MC,
   ETH_P_MPLS_UC,
+  ETH_P_NSH,
   ETH_P_RARP,
   IPPROTO_ICMP,
   IPPROTO_ICMPV6,
@@ -22,6 +23,7 @@ import { parseIpv4 } from './ipv4.js';
 import { parseIpv6 } from './ipv6.js';
 import { parseIcmp, parseSctp, parseTcp, parseUdp } from './l4.js';
 import { parseMpls } from './mpls.js';
+import { parseNsh } from './nsh.js';
 import { Layer, ParsedPacket } from './result.js';
 
 /**
@@ -81,5 +83,7 @@ function parseNetwork(p: ParsedPacket): void {
     case ETH_P_MPLS_UC:
     case ETH_P_MPLS_MC:
       return parseMpls(p);
+    case ETH_P_NSH:
+      return parseNsh(p);
   }
 }

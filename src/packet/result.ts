@@ -35,6 +35,8 @@ export const Layer = {
   ICMPV6: 1 << 14,
   /** Neighbour solicitation/advertisement: the target was read. */
   ND: 1 << 15,
+  /** NSH base header, and MD type 1's context, read (parse_nsh). */
+  NSH: 1 << 16,
 } as const;
 
 const LAYER_NAMES: [number, string][] = Object.entries(Layer).map(([k, v]) => [v, k.toLowerCase()]);

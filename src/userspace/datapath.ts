@@ -240,6 +240,9 @@ export class Datapath implements ActionSink {
 
   private process(frame: Uint8Array, meta: PacketMeta): void {
     const pp = parsePacket(frame, frame.length, this.pp);
+    // The kernel's key extraction fails on a bad NSH header, and the packet
+    // goes no further (ovs_vport_receive, execute_recirc).
+    if (pp.malformed === Layer.NSH) return;
     writeFlatFromPacket(pp, meta, this.key);
     const flow = this.table.lookup(this.key);
     if (!flow) {

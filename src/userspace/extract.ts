@@ -6,7 +6,7 @@
 // table's key straight from the parse); upcalls and tests do.
 import { ipv4FromU32, ipv6FromBytes, macFromBytes, IPV4_ZERO, IPV6_ZERO, MAC_ZERO } from '../ovs/addr.js';
 import { vlanFromTci } from '../ovs/key-codec.js';
-import type { FlowKey, MplsLse } from '../ovs/keys.js';
+import type { FlowKey, MplsLse, NshKey } from '../ovs/keys.js';
 import { mplsLseFromValue } from '../ovs/key-codec.js';
 import {
   ETH_P_ARP,
@@ -14,6 +14,7 @@ import {
   ETH_P_IPV6,
   ETH_P_MPLS_MC,
   ETH_P_MPLS_UC,
+  ETH_P_NSH,
   ETH_P_RARP,
   ETH_TYPE_NONE,
   FRAG_LATER,
@@ -24,12 +25,15 @@ import {
   IPPROTO_UDP,
   MPLS_LABEL_DEPTH,
   NDISC_NEIGHBOUR_ADVERTISEMENT,
+  NSH_BASE_HDR_LEN,
+  NSH_M_TYPE1,
   NDISC_NEIGHBOUR_SOLICITATION,
   VLAN_CFI_MASK,
 } from '../packet/constants.js';
 import { isVlanTpid } from '../packet/ethernet.js';
 import { Layer, type ParsedPacket } from '../packet/result.js';
 import { be32 } from '../packet/bytes.js';
+import { nshFlags, nshMdType, nshNextProto, nshPath, nshTtl } from '../packet/nsh.js';
 import type { TunnelMeta } from '../packet/tunnel.js';
 import type { CtOrigTuple } from './conntrack.js';
 import { tunnelKeyOf } from './tunnel-key.js';
@@ -192,7 +196,22 @@ function putL3(p: ParsedPacket, k: FlowKey): void {
     case ETH_P_MPLS_MC:
       k.mpls = mplsStack(p);
       return;
+    case ETH_P_NSH:
+      if (p.layers & Layer.NSH) k.nsh = nshKey(p.buf, p.l3);
+      return;
   }
+}
+
+/** nsh_key_to_nlattr(): the base header, and MD type 1's context (MD type 2's is not in the key). */
+function nshKey(b: Uint8Array, off: number): NshKey {
+  const path = nshPath(b, off);
+  const mdtype = nshMdType(b, off);
+  const key: NshKey = { base: { flags: nshFlags(b, off), ttl: nshTtl(b, off), mdtype, np: nshNextProto(b, off), spi: path >>> 8, si: path & 0xff } };
+  if (mdtype === NSH_M_TYPE1) {
+    const c = off + NSH_BASE_HDR_LEN;
+    key.md1 = [be32(b, c), be32(b, c + 4), be32(b, c + 8), be32(b, c + 12)];
+  }
+  return key;
 }
 
 /** The kernel sets its label mask only once it has seen the bottom of the stack. */

@@ -6,7 +6,7 @@
 // agree, and the tests hold them to it.
 import { ipv4ToU32, ipv6IntoBytes, macIntoBytes } from '../ovs/addr.js';
 import { mplsLseValue, vlanTci } from '../ovs/key-codec.js';
-import type { FlowKey } from '../ovs/keys.js';
+import type { FlowKey, NshKey } from '../ovs/keys.js';
 import { be32 } from '../packet/bytes.js';
 import {
   ETH_P_ARP,
@@ -14,13 +14,17 @@ import {
   ETH_P_IPV6,
   ETH_P_MPLS_MC,
   ETH_P_MPLS_UC,
+  ETH_P_NSH,
   ETH_P_RARP,
   ETH_TYPE_NONE,
   FRAG_LATER,
   IPPROTO_ICMPV6,
   MPLS_LABEL_DEPTH,
+  NSH_BASE_HDR_LEN,
+  NSH_M_TYPE1,
   VLAN_CFI_MASK,
 } from '../packet/constants.js';
+import { nshFlags, nshMdType, nshNextProto, nshTtl } from '../packet/nsh.js';
 import { Layer, type ParsedPacket } from '../packet/result.js';
 import { TUN_F_CSUM, TUN_F_DF, TUN_F_GENEVE_OPT, TUN_F_KEY, TUN_F_OAM, TUN_F_VXLAN_OPT, vxlanOptsBytes, type TunnelMeta } from '../packet/tunnel.js';
 import type { TunnelKey } from '../ovs/keys.js';
@@ -68,6 +72,14 @@ export const F = {
   /** ARP tha, or the ND target link-layer address. */
   THA: 146,
   ND_TARGET: 152,
+  // NSH's key (sw_flow_key keeps it in the union with the IP addresses):
+  // the base header's fields, then MD type 1's context words.
+  NSH_FLAGS: 80,
+  NSH_TTL: 81,
+  NSH_MDTYPE: 82,
+  NSH_NP: 83,
+  NSH_PATH: 84,
+  NSH_CONTEXT: 88,
   // The conntrack original direction (ct_tuple4/6), sharing bytes with
   // fields no tracked packet has, as sw_flow_key's unions do: MPLS packets
   // are never tracked, ARP is not IP, and neighbour discovery is untracked
@@ -221,6 +233,16 @@ export function writeFlatFromPacket(p: ParsedPacket, meta: PacketMeta, k: FlatKe
       k.copy(F.SHA, b, l3 + 8, 6);
       k.copy(F.THA, b, l3 + 18, 6);
     }
+  } else if (t === ETH_P_NSH) {
+    if (p.layers & Layer.NSH) {
+      const o = p.l3;
+      k.u8(F.NSH_FLAGS, nshFlags(b, o));
+      k.u8(F.NSH_TTL, nshTtl(b, o));
+      k.u8(F.NSH_MDTYPE, nshMdType(b, o));
+      k.u8(F.NSH_NP, nshNextProto(b, o));
+      k.copy(F.NSH_PATH, b, o + 4, 4);
+      if (nshMdType(b, o) === NSH_M_TYPE1) k.copy(F.NSH_CONTEXT, b, o + NSH_BASE_HDR_LEN, 16);
+    }
   } else if (t === ETH_P_MPLS_UC || t === ETH_P_MPLS_MC) {
     if (p.layers & Layer.MPLS) {
       const n = Math.min(p.mplsCount, MPLS_LABEL_DEPTH);
@@ -237,7 +259,7 @@ export class UnsupportedKeyError extends Error {
   }
 }
 
-const UNSUPPORTED: readonly (keyof FlowKey)[] = ['nsh', 'packetType', 'ndExtensions'];
+const UNSUPPORTED: readonly (keyof FlowKey)[] = ['packetType', 'ndExtensions'];
 const TUNNEL_UNSUPPORTED: readonly (keyof TunnelKey)[] = ['ipv6Src', 'ipv6Dst', 'erspanOpts', 'gtpuOpts', 'ipv4InfoBridge'];
 
 /**
@@ -410,12 +432,28 @@ function writeLevel(key: FlowKey, k: FlatKey, depth: number, isMask: boolean): v
     macIntoBytes(a.sha, k.bytes, F.SHA);
     macIntoBytes(a.tha, k.bytes, F.THA);
   }
+  // Last: its bytes are the IP addresses' (a mask's zero NSH leaves them be).
+  if (key.nsh && !(isMask && isZeroish(key.nsh))) writeNsh(key.nsh, k);
   if (key.mpls) {
     const n = Math.min(key.mpls.length, MPLS_LABEL_DEPTH);
     // In a mask the count is all ones: the number of labels always matters.
     k.u8(F.MPLS_COUNT, isMask ? 0xff : n);
     for (let i = 0; i < n; i++) k.u32(F.MPLS + 4 * i, mplsLseValue(key.mpls[i]));
   }
+}
+
+function writeNsh(n: NshKey, k: FlatKey): void {
+  if (n.md2 !== undefined) throw new UnsupportedKeyError('nsh md2');
+  for (const name of Object.keys(n)) if (name.startsWith('key')) throw new UnsupportedKeyError(`nsh ${name}`);
+  const b = n.base;
+  if (b) {
+    k.u8(F.NSH_FLAGS, b.flags);
+    k.u8(F.NSH_TTL, b.ttl);
+    k.u8(F.NSH_MDTYPE, b.mdtype);
+    k.u8(F.NSH_NP, b.np);
+    k.u32(F.NSH_PATH, ((b.spi << 8) | (b.si & 0xff)) >>> 0);
+  }
+  if (n.md1) for (let i = 0; i < 4; i++) k.u32(F.NSH_CONTEXT + 4 * i, n.md1[i]);
 }
 
 function ipCommon(k: FlatKey, proto: number, tos: number, ttl: number, frag: number): void {
@@ -480,6 +518,14 @@ export function exactMaskOf(key: FlowKey): FlowKey {
       case 'mpls':
         m.mpls = (v as unknown[]).map(() => ({ label: 0xfffff, tc: 7, ttl: 0xff, bos: 1 }));
         break;
+      case 'nsh': {
+        const n = v as NshKey;
+        m.nsh = {};
+        if (n.base) m.nsh.base = { flags: 0xff, ttl: 0xff, mdtype: 0xff, np: 0xff, spi: 0xffffff, si: 0xff };
+        if (n.md1) m.nsh.md1 = [0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff];
+        if (n.md2) m.nsh.md2 = n.md2;
+        break;
+      }
       case 'ctLabels':
         m.ctLabels = (1n << 128n) - 1n;
         break;

@@ -195,6 +195,36 @@ export function checkTunnelOptions(tunnel: Uint8Array): void {
   if (blocks > 1) fail('Multiple metadata blocks provided');
 }
 
+const NSH_ATTR_LENS: Record<number, number> = { [K.OVS_NSH_KEY_ATTR_BASE]: K.NSH_BASE_SIZE, [K.OVS_NSH_KEY_ATTR_MD1]: K.NSH_MD1_SIZE };
+const NSH_M_TYPE1 = 1;
+
+/**
+ * nsh_key_put_from_nlattr() for a match: known sub-attributes of their
+ * sizes, no MD type 2 (the module cannot match it), and in a key MD type 1
+ * context only with MD type 1. (The module returns ENOTSUPP for MD2, which
+ * its caller turns into EINVAL.)
+ */
+function checkNsh(nsh: Uint8Array, isMask: boolean): void {
+  let list: Attr[];
+  try {
+    list = parseAttrs(nsh);
+  } catch (err) {
+    return fail(`nsh attribute has unknown bytes: ${(err as Error).message}`);
+  }
+  let mdtype = 0;
+  let md1 = false;
+  for (const at of list) {
+    if (at.type > K.OVS_NSH_KEY_ATTR_MD2) fail(`nsh attr ${at.type} is out of range max ${K.OVS_NSH_KEY_ATTR_MD2}`);
+    const want = NSH_ATTR_LENS[at.type];
+    if (want !== undefined && at.data.length !== want) fail(`nsh attr ${at.type} has unexpected len ${at.data.length} expected ${want}`);
+    if (at.type === K.OVS_NSH_KEY_ATTR_BASE) mdtype = at.data[2];
+    else if (at.type === K.OVS_NSH_KEY_ATTR_MD1) md1 = true;
+    else if (at.type === K.OVS_NSH_KEY_ATTR_MD2) fail('nsh: a flow cannot match MD type 2 metadata');
+    else fail(`Unknown nsh attribute ${at.type}`);
+  }
+  if (!isMask && md1 && mdtype !== NSH_M_TYPE1) fail(`nsh attribute has unmatched MD type ${mdtype}.`);
+}
+
 /**
  * Validates a flow match as the kernel does (ovs_nla_get_match). `mask`
  * undefined: a put without a mask, i.e. the key's exact mask; null: a key
@@ -207,6 +237,8 @@ export function validateMatch(keyBytes: Uint8Array, maskBytes: Uint8Array | unde
   foldKeyVlans(key);
   const tun = key.a.get(K.OVS_KEY_ATTR_TUNNEL);
   if (tun) checkTunnelOptions(tun);
+  const nsh = key.a.get(K.OVS_KEY_ATTR_NSH);
+  if (nsh) checkNsh(nsh, false);
   const et = key.a.get(K.OVS_KEY_ATTR_ETHERTYPE);
   if (et && be16(et) < ETH_P_802_3_MIN) fail(`EtherType ${be16(et).toString(16)} is less than min ${ETH_P_802_3_MIN.toString(16)}`);
   const keyFields = fields(key, false);
@@ -222,5 +254,7 @@ export function validateMatch(keyBytes: Uint8Array, maskBytes: Uint8Array | unde
   const mask: Side = { attrs: 0n, a: new Map(), tci: [] };
   collect(maskBytes, mask, true);
   foldMaskVlans(mask, key.tci);
+  const nshMask = mask.a.get(K.OVS_KEY_ATTR_NSH);
+  if (nshMask) checkNsh(nshMask, true);
   matchValidate(key.attrs, keyFields, mask.attrs, fields(mask, true));
 }

@@ -30,7 +30,7 @@ import { ctLimitFamily } from './ct-limit-family.js';
 import type { Port } from './port.js';
 import type { CtMeta, PacketMeta } from './extract.js';
 import { parsePacket } from '../packet/parse.js';
-import { ParsedPacket } from '../packet/result.js';
+import { Layer, ParsedPacket } from '../packet/result.js';
 import { ipv4ToBytes, ipv6ToBytes } from '../ovs/addr.js';
 
 const ENOENT = 2;
@@ -499,7 +499,10 @@ function packetFamily(reg: DatapathRegistry): ServedFamily {
       // The module checks an execute's actions as it checks a flow's, against
       // the key it extracts from the packet (ovs_flow_key_extract_userspace):
       // the parts of it the checks read, without building the key.
-      const list = parseActions(actions, flowStateOfPacket(parsePacket(frame, frame.length, executeParse)));
+      const parsed = parsePacket(frame, frame.length, executeParse);
+      // ovs_flow_key_extract_userspace fails the request where key extraction fails.
+      if (parsed.malformed === Layer.NSH) throw new DaemonError(EINVAL, 'execute: the packet has a malformed NSH header');
+      const list = parseActions(actions, flowStateOfPacket(parsed));
       dp.execute(frame, meta, list);
       return [];
     },

@@ -4,6 +4,7 @@
 import { buildFrame } from '../../src/packet/build.js';
 import { parsePacket } from '../../src/packet/parse.js';
 import type { FrameSpec } from '../../src/packet/spec.js';
+import { pushNsh, type NshHeader } from '../../src/packet/nsh.js';
 
 const SRC4 = '10.81.0.1';
 const DST4 = '10.81.0.2';
@@ -12,6 +13,17 @@ const DST6 = 'fd00:81::2';
 const v4 = { kind: 'ipv4', src: SRC4, dst: DST4 } as const;
 const v6 = { kind: 'ipv6', src: SRC6, dst: DST6 } as const;
 const mac = (i: number) => `02:81:00:00:00:${i.toString(16).padStart(2, '0')}`;
+
+const MD1 = new Uint8Array([0, 0, 0, 1, 0, 0, 0, 2, 0xde, 0xad, 0xbe, 0xef, 0xff, 0xff, 0xff, 0xfe]);
+/** An MD type 2 TLV: class 0x0102, type 3, 4 bytes of value. */
+const MD2 = new Uint8Array([1, 2, 3, 1, 0xa, 0xb, 0xc, 0xd]);
+/** An NSH packet (header and what follows), then `edit` for the malformed ones. */
+function nsh(h: Partial<NshHeader>, np: number, payload: number, edit?: (b: Uint8Array) => void): FrameSpec {
+  const inner = Uint8Array.from({ length: payload }, (_, i) => (i * 7 + 1) & 0xff);
+  const data = pushNsh(inner, { flags: 0, ttl: 63, mdtype: 1, path: 0x12345601, md: MD1, ...h }, np);
+  edit?.(data);
+  return { l3: { kind: 'raw', ethType: 0x894f, data } };
+}
 
 /** Named specs; the source MAC varies so that frames cut to 14 bytes stay distinct. */
 export const SPECS: Record<string, FrameSpec> = {
@@ -58,6 +70,18 @@ export const SPECS: Record<string, FrameSpec> = {
   'mpls four labels': { mpls: [{ label: 1 }, { label: 2 }, { label: 3 }, { label: 4 }], l3: v4, payload: 4 },
   'mpls multicast': { ethType: 0x8848, mpls: [{ label: 16, ttl: 1 }], payload: 4 },
   'vlan ipv6 icmpv6': { vlans: [{ vid: 4094 }], l3: v6, l4: { kind: 'icmpv6', type: 129 } },
+  // NSH: the kernel keys a good header and drops the packet for a bad one.
+  'nsh md1 ipv4': nsh({ flags: 2, ttl: 17 }, 1, 28),
+  'nsh md2 ethernet': nsh({ mdtype: 2, md: MD2, path: 0xfffffe07, flags: 1 }, 3, 20),
+  'nsh md2 no metadata': nsh({ mdtype: 2, md: new Uint8Array(0) }, 2, 12),
+  'nsh md2 length field 0': nsh({ mdtype: 2, md: MD2 }, 4, 8, (b) => void (b[1] &= 0xc0)),
+  'nsh unknown next protocol': nsh({ ttl: 0 }, 9, 4),
+  'vlan nsh md1': { vlans: [{ vid: 7 }], ...nsh({}, 5, 8) },
+  'nsh version 1 (dropped)': nsh({}, 1, 8, (b) => void (b[0] |= 0x40)),
+  'nsh md1 length 28 (dropped)': nsh({}, 1, 8, (b) => void (b[1] += 1)),
+  'nsh md type 3 (dropped)': nsh({ mdtype: 3 }, 1, 8),
+  'nsh md type 0 (dropped)': nsh({ mdtype: 0, md: MD2 }, 1, 8),
+  'nsh md2 longer than the frame (dropped)': nsh({ mdtype: 2, md: MD2 }, 1, 0, (b) => void (b[1] = (b[1] & 0xc0) | 20)),
 };
 
 /** Offsets where a header ends or starts, as the parser saw them. */
