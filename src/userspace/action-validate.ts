@@ -9,8 +9,9 @@
 // flow's masked key, following the ethertype and VLAN tag the actions push
 // and pop, into nested action lists with a copy of that state.
 import type { Action, CtAction } from '../ovs/actions.js';
-import type { FlowKey } from '../ovs/keys.js';
-import { ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, ETH_P_MPLS_MC, ETH_P_MPLS_UC, ETH_P_RARP, ETH_TYPE_NONE, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../packet/constants.js';
+import type { FlowKey, NshKey } from '../ovs/keys.js';
+import { ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, ETH_P_MPLS_MC, ETH_P_MPLS_UC, ETH_P_NSH, ETH_P_RARP, ETH_TYPE_NONE, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, NSH_M_TYPE1, NSH_M_TYPE2, TUN_P_ETHERNET } from '../packet/constants.js';
+import { nshInnerType, nshNextProto, nshNextProtoOf } from '../packet/nsh.js';
 import { Layer, type ParsedPacket } from '../packet/result.js';
 import { isVlanTpid } from '../packet/ethernet.js';
 import { NAT_ONE_TYPE, refusedNat } from './conntrack-nat.js';
@@ -28,19 +29,31 @@ export interface FlowState {
   frag: number;
   /** The flow key's network-layer EtherType (inside VLAN tags): what ct() takes its family from. */
   l3Type: number;
+  /** The packet has an Ethernet header here (mac_proto); nested lists start again from the key's. */
+  eth: boolean;
+  /** Whether the flow's key has an Ethernet header (ovs_key_mac_proto). */
+  keyEth: boolean;
+  /** The key's NSH next protocol (pop_nsh reads it, unmasked), 0 without NSH. */
+  nshNp: number;
 }
 
 /** The state the module starts from: the flow's key under its mask (an absent mask: exact). */
 export function flowState(key: FlowKey, mask: FlowKey | undefined): FlowState {
-  // The module makes eth_type exact in every mask (N5 in test/kernel/ovs-flow-keys.test.ts).
-  const ethType = key.ethertype ?? 0;
-  const l3 = key.ipv4 ?? key.ipv6;
-  const l3m = mask === undefined ? { proto: 0xff, frag: 0xff } : (mask.ipv4 ?? mask.ipv6);
   const tagged = !!key.vlan && !!key.vlan.cfi && (mask === undefined || !!mask.vlan?.cfi);
   let inner: FlowKey = key;
   while (inner.vlan && inner.encap) inner = inner.encap;
+  // The module makes eth_type exact in every mask (N5 in
+  // test/kernel/ovs-flow-keys.test.ts); its key's eth.type is the one inside
+  // the tags, which the checks start from.
   const l3Type = inner.ethertype ?? 0;
-  return { ethType, tagged, proto: l3 && l3m ? l3.proto & l3m.proto : 0, frag: l3 && l3m ? l3.frag & l3m.frag : 0, l3Type };
+  const ethType = l3Type;
+  const l3 = inner.ipv4 ?? inner.ipv6;
+  let innerMask: FlowKey | undefined = mask;
+  while (innerMask?.vlan && innerMask.encap) innerMask = innerMask.encap;
+  const l3m = mask === undefined ? { proto: 0xff, frag: 0xff } : (innerMask?.ipv4 ?? innerMask?.ipv6);
+  const eth = key.ethernet !== undefined;
+  const nshNp = inner.nsh?.base?.np ?? 0;
+  return { ethType, tagged, proto: l3 && l3m ? l3.proto & l3m.proto : 0, frag: l3 && l3m ? l3.frag & l3m.frag : 0, l3Type, eth, keyEth: eth, nshNp };
 }
 
 /**
@@ -51,16 +64,20 @@ export function flowState(key: FlowKey, mask: FlowKey | undefined): FlowState {
  * fields count only outside any tag; an 802.2 frame has no EtherType.
  */
 export function flowStateOfPacket(p: ParsedPacket): FlowState {
-  if (!(p.layers & Layer.ETH)) return { ethType: 0, tagged: false, proto: 0, frag: 0, l3Type: 0 };
+  const none = { tagged: false, proto: 0, frag: 0, eth: true, keyEth: true, nshNp: 0 };
+  if (!(p.layers & Layer.ETH)) return { ...none, ethType: 0, l3Type: 0, eth: false, keyEth: false };
   const l3 = p.ethType === ETH_TYPE_NONE ? 0 : p.ethType;
+  const nshNp = p.layers & Layer.NSH ? nshNextProto(p.buf, p.l3) : 0;
+  const ip = l3 === ETH_P_IP || l3 === ETH_P_IPV6;
+  const proto = ip ? p.ipProto : 0;
+  const frag = ip ? p.ipFrag : 0;
   if (p.layers & Layer.VLAN) {
     // Behind a second TPID without its tag, the innermost level is empty.
     const l3Type = !(p.layers & Layer.CVLAN) && isVlanTpid(p.ethType) ? 0 : l3;
-    return { ethType: p.vlanTpid, tagged: true, proto: 0, frag: 0, l3Type };
+    return { ...none, ethType: l3Type, tagged: true, proto: l3Type ? proto : 0, frag: l3Type ? frag : 0, l3Type, nshNp };
   }
-  if (isVlanTpid(p.ethType)) return { ethType: 0, tagged: false, proto: 0, frag: 0, l3Type: 0 };
-  const ip = l3 === ETH_P_IP || l3 === ETH_P_IPV6;
-  return { ethType: l3, tagged: false, proto: ip ? p.ipProto : 0, frag: ip ? p.ipFrag : 0, l3Type: l3 };
+  if (isVlanTpid(p.ethType)) return { ...none, ethType: 0, l3Type: 0 };
+  return { ...none, ethType: l3, proto, frag, l3Type: l3, nshNp };
 }
 
 /** The module's __ovs_nla_copy_actions takes action lists nested this deep (clone, sample, check_pkt_len, dec_ttl) and no deeper. */
@@ -102,12 +119,40 @@ export function refusedAction(actions: readonly Action[], start: FlowState): str
   for (const a of actions) {
     switch (a.type) {
       case 'pushVlan':
+        if (!s.eth) return 'push_vlan: the packet has no Ethernet header here';
         if (!isVlanTpid(a.tpid)) return `push_vlan: TPID 0x${a.tpid.toString(16)} is not a VLAN ethertype`;
         if (!a.cfi) return 'push_vlan: the TCI lacks the CFI (tag present) bit';
         s.tagged = true;
         break;
       case 'popVlan':
+        if (!s.eth) return 'pop_vlan: the packet has no Ethernet header here';
         s.tagged = false;
+        break;
+      case 'recirc':
+      case 'userspace':
+        // The fallback's keys are Ethernet frames' (flat-key.ts has no packet_type).
+        if (!s.eth) return `${a.type}: the ovsnl userspace datapath cannot yet key a packet without an Ethernet header`;
+        break;
+      case 'pushEth':
+        if (s.eth) return 'push_eth: the packet has an Ethernet header already';
+        s.eth = true;
+        break;
+      case 'popEth':
+        if (!s.eth) return 'pop_eth: the packet has no Ethernet header here';
+        if (s.tagged) return 'pop_eth: the packet has a VLAN tag';
+        s.eth = false;
+        break;
+      case 'pushNsh': {
+        if (!s.eth && !nshNextProtoOf(s.ethType)) return `push_nsh: NSH cannot carry EtherType 0x${s.ethType.toString(16)}`;
+        const why = refusedPushNsh(a.nsh);
+        if (why) return why;
+        s.eth = false;
+        break;
+      }
+      case 'popNsh':
+        if (s.ethType !== ETH_P_NSH) return 'pop_nsh: the flow is not NSH';
+        if (!nshInnerType(s.nshNp)) return `pop_nsh: unknown next protocol ${s.nshNp}`;
+        s.eth = s.nshNp === TUN_P_ETHERNET;
         break;
       case 'pushMpls':
         if (!isMpls(a.ethertype)) return `push_mpls: ethertype 0x${a.ethertype.toString(16)} is not MPLS`;
@@ -129,12 +174,12 @@ export function refusedAction(actions: readonly Action[], start: FlowState): str
       case 'sample':
       case 'clone':
       case 'decTtl': {
-        const why = refusedAction(a.actions, s);
+        const why = refusedAction(a.actions, nested(s));
         if (why) return why;
         break;
       }
       case 'checkPktLen': {
-        const why = refusedAction(a.gt, s) ?? refusedAction(a.le, s);
+        const why = refusedAction(a.gt, nested(s)) ?? refusedAction(a.le, nested(s));
         if (why) return why;
         break;
       }
@@ -147,6 +192,23 @@ export function refusedAction(actions: readonly Action[], start: FlowState): str
         break;
     }
   }
+  return undefined;
+}
+
+/** A nested list's start: the state so far, but the module takes mac_proto from the key again. */
+const nested = (s: FlowState): FlowState => ({ ...s, eth: s.keyEth });
+
+/** NSH_CTX_HDRS_MAX_LEN: MD type 2 metadata the module takes in push_nsh. */
+const NSH_CTX_HDRS_MAX_LEN = 248;
+
+/** validate_push_nsh(): a base header and one kind of metadata, of the MD type the base names. */
+function refusedPushNsh(n: NshKey): string | undefined {
+  if (Object.keys(n).some((k) => k.startsWith('key'))) return 'push_nsh: unknown nsh attribute';
+  if (n.md1 && n.md2) return 'invalid nsh attribute: md1 and md2 are exclusive.';
+  if (n.md2 && (n.md2.length === 0 || n.md2.length > NSH_CTX_HDRS_MAX_LEN)) return `Invalid MD length ${n.md2.length} for MD type ${n.base?.mdtype ?? 0}`;
+  const mdtype = n.base?.mdtype ?? 0;
+  if ((n.md1 && mdtype !== NSH_M_TYPE1) || (n.md2 && mdtype !== NSH_M_TYPE2)) return `nsh attribute has unmatched MD type ${mdtype}.`;
+  if (!n.base || (!n.md1 && !n.md2)) return 'push_nsh: missing base or metadata attributes';
   return undefined;
 }
 
@@ -183,6 +245,9 @@ export function refusalErrno(why: string): number {
 }
 
 function refusedSet(key: FlowKey, mask: FlowKey | undefined, s: FlowState): string | undefined {
+  if (key.ethernet && !s.eth) return 'set(eth): the packet has no Ethernet header here';
+  // The module never managed to set NSH fields, and now refuses to (2025).
+  if (key.nsh) return 'set(nsh): the module does not set NSH fields';
   const l4 = (name: string, proto: number): string | undefined => {
     if (s.ethType !== ETH_P_IP && s.ethType !== ETH_P_IPV6) return `set(${name}): the packet is not IP here`;
     if (s.proto !== proto) return `set(${name}): the flow does not match ${name}`;

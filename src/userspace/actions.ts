@@ -17,12 +17,14 @@ import type { Action, CtAction, SetAction, SetMaskedAction, UserspaceAction } fr
 import { ipv4ToU32, macIntoBytes, ipv6IntoBytes } from '../ovs/addr.js';
 import { AttrWriter } from '../netlink/attr.js';
 import { encodeKey, mplsLseValue } from '../ovs/key-codec.js';
-import type { FlowKey, TunnelKey } from '../ovs/keys.js';
+import type { FlowKey, NshKey, TunnelKey } from '../ovs/keys.js';
 import type { TunnelMeta } from '../packet/tunnel.js';
 import { be16, be32, putBe16, putBe32 } from '../packet/bytes.js';
 import { adjustChecksum16, adjustChecksum32, adjustChecksumBytes } from '../packet/checksum.js';
 import { readSctpChecksum, sctpChecksum, writeSctpChecksum } from '../packet/checksum.js';
-import { ETH_HLEN, ETH_P_IP, ETH_P_IPV6, ETH_P_MPLS_MC, ETH_P_MPLS_UC, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, MPLS_HLEN, VLAN_CFI_MASK, VLAN_HLEN } from '../packet/constants.js';
+import { ETH_HLEN, ETH_P_IP, ETH_P_IPV6, ETH_P_MPLS_MC, ETH_P_MPLS_UC, ETH_P_NSH, ETH_P_TEB, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, MPLS_HLEN, TUN_P_ETHERNET, VLAN_CFI_MASK, VLAN_HLEN } from '../packet/constants.js';
+import { nshNextProtoOf, popNsh, pushNsh, type NshHeader } from '../packet/nsh.js';
+import { nshMd1Bytes } from '../ovs/nsh-codec.js';
 import { isVlanTpid } from '../packet/ethernet.js';
 import { parsePacket } from '../packet/parse.js';
 import { Layer, ParsedPacket } from '../packet/result.js';
@@ -89,6 +91,14 @@ interface Packet {
   cut: number;
   /** After pop_eth: the L3 packet's EtherType (the frame has no Ethernet header); 0 otherwise. */
   l3Type: number;
+  /**
+   * The outer VLAN tag (TPID and TCI) of a frame push_nsh put inside NSH.
+   * The kernel keeps a frame's outer tag out of its bytes (skb->vlan_tci), so
+   * NSH goes around the untagged frame and the tag waits beside it: push_eth
+   * refuses to run while it is there (skb_eth_push), and it comes back on the
+   * frame that pop_nsh brings out.
+   */
+  heldTag?: Uint8Array;
 }
 
 const scratch = new ParsedPacket();
@@ -166,7 +176,7 @@ function mayChangeFlow(actions: readonly Action[]): boolean {
 }
 
 function copy(p: Packet): Packet {
-  return { frame: p.frame.slice(), meta: { ...p.meta }, cut: p.cut, l3Type: p.l3Type };
+  return { frame: p.frame.slice(), meta: { ...p.meta }, cut: p.cut, l3Type: p.l3Type, heldTag: p.heldTag };
 }
 
 function run(sink: ActionSink, p: Packet, actions: readonly Action[], stats?: ExecStats): void {
@@ -222,7 +232,7 @@ function run(sink: ActionSink, p: Packet, actions: readonly Action[], stats?: Ex
         p.frame = p.frame.slice(ETH_HLEN);
         break;
       case 'pushEth': {
-        if (!p.l3Type) return;
+        if (!p.l3Type || p.heldTag) return;
         const f = new Uint8Array(p.frame.length + ETH_HLEN);
         macIntoBytes(a.dst, f, 0);
         macIntoBytes(a.src, f, 6);
@@ -230,6 +240,32 @@ function run(sink: ActionSink, p: Packet, actions: readonly Action[], stats?: Ex
         f.set(p.frame, ETH_HLEN);
         p.frame = f;
         p.l3Type = 0;
+        break;
+      }
+      case 'pushNsh': {
+        // nsh_push(): a frame with its Ethernet header goes inside whole;
+        // an L3 packet names its type. The result has no Ethernet header.
+        const np = p.l3Type ? nshNextProtoOf(p.l3Type) : TUN_P_ETHERNET;
+        if (!np) return;
+        if (!p.l3Type && p.frame.length >= ETH_HLEN + VLAN_HLEN && isVlanTpid(be16(p.frame, 12))) {
+          p.heldTag = p.frame.slice(12, 16);
+          p.frame = popVlan(p.frame);
+        }
+        p.frame = pushNsh(p.frame, nshHeaderOf(a.nsh), np);
+        p.l3Type = ETH_P_NSH;
+        break;
+      }
+      case 'popNsh': {
+        // nsh_pop() reads the header at the packet's start, whatever is there
+        // (after pop_eth it is the NSH header); a failure drops the packet.
+        const r = popNsh(p.frame);
+        if (!r) return;
+        p.frame = r.inner;
+        p.l3Type = r.ethType === ETH_P_TEB ? 0 : r.ethType;
+        if (!p.l3Type && p.heldTag) {
+          p.frame = insertTag(p.frame, p.heldTag);
+          p.heldTag = undefined;
+        }
         break;
       }
       case 'recirc': {
@@ -284,11 +320,18 @@ function run(sink: ActionSink, p: Packet, actions: readonly Action[], stats?: Ex
       case 'drop':
         return;
       default:
-        // ct(nat), NSH, tunnel push/pop: refused when the flow is installed
+        // tunnel push/pop and the like: refused when the flow is installed
         // (served-families.ts); reaching here means execute got one: skip it.
         break;
     }
   }
+}
+
+/** nsh_hdr_from_nlattr(): the header push_nsh writes (its checks passed when the actions came in). */
+function nshHeaderOf(n: NshKey): NshHeader {
+  const b = n.base ?? { flags: 0, ttl: 0, mdtype: 0, np: 0, spi: 0, si: 0 };
+  const md = n.md1 ? nshMd1Bytes(n.md1).slice() : (n.md2 ?? new Uint8Array(0));
+  return { flags: b.flags, ttl: b.ttl, mdtype: b.mdtype, path: ((b.spi << 8) | (b.si & 0xff)) >>> 0, md };
 }
 
 /** The action types this file implements; flows with others are refused. */
@@ -304,6 +347,8 @@ export const SUPPORTED_ACTIONS: ReadonlySet<Action['type']> = new Set([
   'popMpls',
   'pushEth',
   'popEth',
+  'pushNsh',
+  'popNsh',
   'recirc',
   'hash',
   'sample',
@@ -524,6 +569,16 @@ function pushVlan(f: Uint8Array, tpid: number, tci: number): Uint8Array {
   // On the wire the CFI/DEI bit is the frame's, not the key's "present" bit.
   putBe16(out, 14, tci & ~VLAN_CFI_MASK);
   out.set(f.subarray(12), 16);
+  return out;
+}
+
+/** A tag as it was on the wire (DEI bit included) put back after the MAC addresses. */
+function insertTag(f: Uint8Array, tag: Uint8Array): Uint8Array {
+  if (f.length < 12) return f;
+  const out = new Uint8Array(f.length + VLAN_HLEN);
+  out.set(f.subarray(0, 12));
+  out.set(tag, 12);
+  out.set(f.subarray(12), 12 + VLAN_HLEN);
   return out;
 }
 

@@ -26,6 +26,7 @@ import { decodeKey, encodeKey } from '../../src/ovs/key-codec.js';
 import type { FlowKey } from '../../src/ovs/keys.js';
 import { buildFrame } from '../../src/packet/build.js';
 import { parsePacket } from '../../src/packet/parse.js';
+import { pushNsh } from '../../src/packet/nsh.js';
 import type { FrameSpec } from '../../src/packet/spec.js';
 import { extractKey } from '../../src/userspace/extract.js';
 import { hex, useSides, waitFor, type Side } from './harness.js';
@@ -43,9 +44,13 @@ const FRAMES = {
   hop1v6: { l3: { ...v6, hopLimit: 1 }, l4: { kind: 'udp', src: 1003, dst: 2003 }, payload: 10 },
   mpls: { mpls: [{ label: 1000, tc: 2, ttl: 33 }], l3: v4, l4: { kind: 'udp', src: 1, dst: 2 }, payload: 10 },
   arp: { l3: { kind: 'arp', op: 1, sha: '02:82:00:00:00:01', spa: '10.82.0.1', tpa: '10.82.0.2' } },
+  // NSH over Ethernet: MD type 1 with an IPv4 datagram inside, MD type 2 with an Ethernet frame.
+  nshIpv4: { l3: { kind: 'raw', ethType: 0x894f, data: pushNsh(buildFrame({ src: '02:82:00:00:09:01', dst: '02:82:00:00:09:02', l3: v4, l4: { kind: 'udp', src: 7, dst: 8 }, payload: 12 }).subarray(14), { flags: 1, ttl: 30, mdtype: 1, path: 0x00820aff, md: new Uint8Array([0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4]) }, 1) } },
+  nshEth: { l3: { kind: 'raw', ethType: 0x894f, data: pushNsh(buildFrame({ src: '02:82:00:00:09:03', dst: '02:82:00:00:09:04', l3: v6, l4: { kind: 'udp', src: 9, dst: 10 }, payload: 8 }), { flags: 0, ttl: 63, mdtype: 2, path: 0x00820b01, md: new Uint8Array([0x01, 0x02, 0x03, 0x01, 0xaa, 0xbb, 0xcc, 0xdd]) }, 3) } },
 } satisfies Record<string, FrameSpec>;
-type FrameName = keyof typeof FRAMES;
-const frame = (n: FrameName, i = 0) => buildFrame({ src: `02:82:00:00:01:${i.toString(16).padStart(2, '0')}`, dst: '02:82:00:00:02:00', ...FRAMES[n] });
+const VLAN_NSH: FrameSpec = { vlans: [{ vid: 33, pcp: 2, dei: 1 }], ...FRAMES.nshEth };
+type FrameName = keyof typeof FRAMES | 'vlanNsh';
+const frame = (n: FrameName, i = 0) => buildFrame({ src: `02:82:00:00:01:${i.toString(16).padStart(2, '0')}`, dst: '02:82:00:00:02:00', ...(n === 'vlanNsh' ? VLAN_NSH : FRAMES[n]) });
 
 interface Case {
   name: string;
@@ -65,6 +70,8 @@ const out = (s: Side): Action => ({ type: 'output', port: s.outPort });
 const MAC1 = '02:aa:bb:cc:dd:01';
 const MAC2 = '02:aa:bb:cc:dd:02';
 const ONES = 'ff:ff:ff:ff:ff:ff';
+const NSH_MD1 = { base: { flags: 2, ttl: 12, mdtype: 1, np: 0, spi: 0x82ab, si: 254 }, md1: [0xa, 0xb, 0xc, 0xffffffff] as [number, number, number, number] };
+const NSH_MD2 = { base: { flags: 0, ttl: 63, mdtype: 2, np: 0, spi: 0xffffff, si: 1 }, md2: new Uint8Array([0, 1, 0x80, 2, 9, 8, 7, 6, 5, 4, 3, 2]) };
 
 const CASES: Case[] = [
   { name: 'output', frames: ['udp4', 'tcp4', 'tcp6', 'arp', 'vlan4', 'mpls'], actions: (s) => [out(s)] },
@@ -131,6 +138,18 @@ const CASES: Case[] = [
   { name: 'push mpls twice', frames: ['udp4'], actions: (s) => [{ type: 'pushMpls', lse: { label: 1, tc: 0, ttl: 5, bos: 1 }, ethertype: 0x8847 }, { type: 'pushMpls', lse: { label: 2, tc: 0, ttl: 6, bos: 0 }, ethertype: 0x8848 }, out(s)] },
   { name: 'pop mpls', frames: ['mpls'], actions: (s) => [{ type: 'popMpls', ethertype: 0x0800 }, out(s)] },
   { name: 'pop eth, push eth', frames: ['udp4', 'tcp6'], actions: (s) => [{ type: 'popEth' }, { type: 'pushEth', src: MAC1, dst: MAC2 }, out(s)] },
+  { name: 'output of NSH packets (flows on their NSH fields)', frames: ['nshIpv4', 'nshEth'], actions: (s) => [out(s)] },
+  { name: 'push_nsh md1 over Ethernet, push_eth', frames: ['udp4', 'arp'], actions: (s) => [{ type: 'pushNsh', nsh: NSH_MD1 }, { type: 'pushEth', src: MAC1, dst: MAC2 }, out(s)] },
+  { name: 'push_nsh md2 over Ethernet, push_eth', frames: ['tcp6'], actions: (s) => [{ type: 'pushNsh', nsh: NSH_MD2 }, { type: 'pushEth', src: MAC2, dst: MAC1 }, out(s)] },
+  { name: 'push_nsh over a VLAN-tagged frame, push_eth', frames: ['vlan4'], actions: (s) => [{ type: 'pushNsh', nsh: NSH_MD1 }, { type: 'pushEth', src: MAC1, dst: MAC2 }, out(s)] },
+  // The kernel keeps the outer tag beside the frame: NSH goes around the untagged frame, and the tag comes back with it.
+  { name: 'push_nsh over a VLAN-tagged NSH frame, pop_nsh: the tag is back', frames: ['vlanNsh'], actions: (s) => [{ type: 'pushNsh', nsh: NSH_MD1 }, { type: 'popNsh' }, out(s)] },
+  { name: 'push_nsh with no Ethernet header pushed: nothing leaves', frames: ['udp4'], actions: (s) => [{ type: 'pushNsh', nsh: NSH_MD1 }, out(s)] },
+  { name: 'pop_eth, push_nsh (IP inside), push_eth', frames: ['udp4', 'tcp6'], actions: (s) => [{ type: 'popEth' }, { type: 'pushNsh', nsh: NSH_MD2 }, { type: 'pushEth', src: MAC1, dst: MAC2 }, out(s)] },
+  { name: 'pop_eth, pop_nsh to IPv4, push_eth', frames: ['nshIpv4'], actions: (s) => [{ type: 'popEth' }, { type: 'popNsh' }, { type: 'pushEth', src: MAC2, dst: MAC1 }, out(s)] },
+  { name: 'pop_eth, pop_nsh to the inner Ethernet frame', frames: ['nshEth'], actions: (s) => [{ type: 'popEth' }, { type: 'popNsh' }, out(s)] },
+  { name: 'pop_nsh with the Ethernet header still on (read as NSH)', frames: ['nshIpv4'], actions: (s) => [{ type: 'popNsh' }, { type: 'pushEth', src: MAC2, dst: MAC1 }, out(s)] },
+  { name: 'pop_eth, pop_nsh, push_nsh again, push_eth', frames: ['nshEth'], actions: (s) => [{ type: 'popEth' }, { type: 'popNsh' }, { type: 'pushNsh', nsh: NSH_MD1 }, { type: 'pushEth', src: MAC1, dst: MAC2 }, out(s)] },
   { name: 'sample always', frames: ['udp4'], actions: (s) => [{ type: 'sample', probability: 0xffffffff, actions: [{ type: 'set', key: { ethernet: { src: MAC1, dst: MAC2 } } }, out(s)] }, out(s)] },
   { name: 'sample never', frames: ['udp4'], actions: (s) => [{ type: 'sample', probability: 0, actions: [out(s)] }] },
   { name: 'clone', frames: ['tcp4'], actions: (s) => [{ type: 'clone', actions: [{ type: 'pushVlan', tpid: 0x8100, vid: 9, pcp: 0, cfi: 1 }, out(s)] }, out(s)] },

@@ -13,6 +13,7 @@ import * as U from '../../src/ovs/uapi.js';
 import type { Action } from '../../src/ovs/actions.js';
 import type { FlowKey } from '../../src/ovs/keys.js';
 import { buildFrame } from '../../src/packet/build.js';
+import { pushNsh as pushNshBytes } from '../../src/packet/nsh.js';
 import { encodeActionBytes, encodeKeyBytes } from '../../src/switch/handler.js';
 import { useSides, type Side } from './harness.js';
 
@@ -40,6 +41,24 @@ const arpKey = (s: Side, port: number): FlowKey => ({
   ethertype: 0x0806,
   arp: { sip: '10.83.0.1', tip: '10.83.1.' + (port % 250), op: 1, sha: '02:83:00:00:00:01', tha: '00:00:00:00:00:00' },
 });
+
+/** An NSH flow (MD type 1), whose next protocol is `np`; the port number goes into the service index. */
+const nshKey =
+  (np: number) =>
+  (s: Side, port: number): FlowKey => ({
+    inPort: s.inPort,
+    ethernet: { src: '02:83:00:00:00:01', dst: '02:83:00:00:00:02' },
+    ethertype: 0x894f,
+    nsh: { base: { flags: 0, ttl: 63, mdtype: 1, np, spi: 0x83, si: port & 0xff }, md1: [1, 2, 3, port] },
+  });
+/** The UDP flow in an 802.1Q tag. */
+const vlanKey = (s: Side, port: number): FlowKey => {
+  const { inPort, ethernet, ...inner } = key(s, port);
+  return { inPort, ethernet, ethertype: 0x8100, vlan: { vid: 83, pcp: 0, cfi: 1 }, encap: inner };
+};
+const NSH_BASE = { flags: 0, ttl: 9, mdtype: 1, np: 0, spi: 7, si: 255 };
+const pushNsh = (nsh: Extract<Action, { type: 'pushNsh' }>['nsh']): Action => ({ type: 'pushNsh', nsh });
+const ETH: Action = { type: 'pushEth', src: '02:83:00:00:00:03', dst: '02:83:00:00:00:04' };
 
 interface Case {
   name: string;
@@ -104,6 +123,35 @@ const CASES: Case[] = [
   { name: 'set(tunnel) with a VXLAN group policy', actions: (s) => [{ type: 'set', key: { tunnel: { ...TUN, vxlanOpts: { gbp: 0x401234 } } } }, out(s)], expect: null },
   { name: 'set(tunnel) with geneve options and a VXLAN policy', actions: (s) => [{ type: 'set', key: { tunnel: { ...TUN, vxlanOpts: { gbp: 1 }, geneveOpts: GENEVE_OPTS } } }, out(s)], expect: 'EINVAL' },
   { name: 'a flow on a VXLAN group policy', key: (s, port) => ({ ...key(s, port), tunnel: { ...TUN, vxlanOpts: { gbp: 0x1234 } } }), actions: (s) => [out(s)], expect: null },
+  // A tagged flow's checks start from the EtherType inside the tag.
+  { name: 'set(ipv4) and set(udp) on a VLAN-tagged flow', key: vlanKey, actions: (s) => [setIp('10.9.0.0', '255.255.0.0'), { type: 'set', key: { udp: { src: 1, dst: 2 } } }, out(s)], expect: null },
+  { name: 'set(tcp) on a VLAN-tagged UDP flow', key: vlanKey, actions: (s) => [{ type: 'set', key: { tcp: { src: 1, dst: 2 } } }, out(s)], expect: 'EINVAL' },
+  { name: 'push_mpls on a VLAN-tagged flow', key: vlanKey, actions: (s) => [{ type: 'pushMpls', lse: { label: 1, tc: 0, ttl: 1, bos: 1 }, ethertype: 0x8847 }, out(s)], expect: 'EINVAL' },
+  { name: 'pop_vlan, then push_mpls', key: vlanKey, actions: (s) => [{ type: 'popVlan' }, { type: 'pushMpls', lse: { label: 1, tc: 0, ttl: 1, bos: 1 }, ethertype: 0x8847 }, out(s)], expect: null },
+  { name: 'ct on a VLAN-tagged flow', key: vlanKey, actions: (s) => [{ type: 'ct', commit: true, helper: 'tftp' }, out(s)], expect: null },
+  // Ethernet header bookkeeping (mac_proto) and NSH (validate_push_nsh, pop_nsh's next protocol).
+  { name: 'pop_eth, push_eth', actions: (s) => [{ type: 'popEth' }, ETH, out(s)], expect: null },
+  { name: 'push_eth on an Ethernet packet', actions: (s) => [ETH, out(s)], expect: 'EINVAL' },
+  { name: 'pop_eth twice', actions: (s) => [{ type: 'popEth' }, { type: 'popEth' }, ETH, out(s)], expect: 'EINVAL' },
+  { name: 'push_vlan after pop_eth', actions: (s) => [{ type: 'popEth' }, { type: 'pushVlan', tpid: 0x8100, vid: 1, pcp: 0, cfi: 1 }, ETH, out(s)], expect: 'EINVAL' },
+  { name: 'set(eth) after pop_eth', actions: (s) => [{ type: 'popEth' }, { type: 'set', key: { ethernet: { src: ONES, dst: ONES } } }, ETH, out(s)], expect: 'EINVAL' },
+  { name: 'push_vlan in a clone after pop_eth (a nested list starts from the key)', actions: (s) => [{ type: 'popEth' }, { type: 'clone', actions: [{ type: 'pushVlan', tpid: 0x8100, vid: 1, pcp: 0, cfi: 1 }, out(s)] }], expect: null },
+  { name: 'push_nsh md1, push_eth', actions: (s) => [pushNsh({ base: NSH_BASE, md1: [1, 2, 3, 4] }), ETH, out(s)], expect: null },
+  { name: 'push_nsh md2', actions: (s) => [pushNsh({ base: { ...NSH_BASE, mdtype: 2 }, md2: new Uint8Array([0, 1, 2, 4, 1, 2, 3, 4]) }), ETH, out(s)], expect: null },
+  { name: 'push_nsh md1 under MD type 2', actions: (s) => [pushNsh({ base: { ...NSH_BASE, mdtype: 2 }, md1: [1, 2, 3, 4] }), ETH, out(s)], expect: 'EINVAL' },
+  { name: 'push_nsh without metadata', actions: (s) => [pushNsh({ base: NSH_BASE }), ETH, out(s)], expect: 'EINVAL' },
+  { name: 'push_nsh without a base', actions: (s) => [pushNsh({ md1: [1, 2, 3, 4] }), ETH, out(s)], expect: 'EINVAL' },
+  { name: 'push_nsh after pop_eth of IPv4', actions: (s) => [{ type: 'popEth' }, pushNsh({ base: NSH_BASE, md1: [1, 2, 3, 4] }), ETH, out(s)], expect: null },
+  { name: 'push_nsh after pop_eth of ARP (no next protocol)', key: arpKey, actions: (s) => [{ type: 'popEth' }, pushNsh({ base: NSH_BASE, md1: [1, 2, 3, 4] }), ETH, out(s)], expect: 'EINVAL' },
+  { name: 'push_vlan after push_nsh', actions: (s) => [pushNsh({ base: NSH_BASE, md1: [1, 2, 3, 4] }), { type: 'pushVlan', tpid: 0x8100, vid: 1, pcp: 0, cfi: 1 }], expect: 'EINVAL' },
+  { name: 'pop_nsh on an IPv4 flow', actions: (s) => [{ type: 'popNsh' }, out(s)], expect: 'EINVAL' },
+  { name: 'push_nsh then pop_nsh on an IPv4 flow (the flow stays IPv4)', actions: (s) => [pushNsh({ base: NSH_BASE, md1: [1, 2, 3, 4] }), { type: 'popNsh' }, out(s)], expect: 'EINVAL' },
+  { name: 'a flow on NSH fields, pop_eth, pop_nsh to IPv4, push_eth', key: nshKey(1), actions: (s) => [{ type: 'popEth' }, { type: 'popNsh' }, ETH, out(s)], expect: null },
+  { name: 'pop_eth, pop_nsh to Ethernet', key: nshKey(3), actions: (s) => [{ type: 'popEth' }, { type: 'popNsh' }, out(s)], expect: null },
+  { name: 'pop_nsh to Ethernet, then push_eth', key: nshKey(3), actions: (s) => [{ type: 'popEth' }, { type: 'popNsh' }, ETH, out(s)], expect: 'EINVAL' },
+  { name: 'pop_nsh of an unknown next protocol', key: nshKey(9), actions: (s) => [{ type: 'popEth' }, { type: 'popNsh' }, out(s)], expect: 'EINVAL' },
+  { name: 'a flow on NSH MD1 context under MD type 2', key: (s, port) => ({ ...nshKey(1)(s, port), nsh: { base: { flags: 0, ttl: 1, mdtype: 2, np: 1, spi: 1, si: port & 0xff }, md1: [0, 0, 0, port] } }), actions: (s) => [out(s)], expect: 'EINVAL' },
+  { name: 'an NSH flow without its nsh attribute', key: (s, port) => ({ ...nshKey(1)(s, port), nsh: undefined, skbMark: port }), actions: (s) => [out(s)], expect: 'EINVAL' },
   { name: 'a flow on geneve options and a VXLAN policy', key: (s, port) => ({ ...key(s, port), tunnel: { ...TUN, vxlanOpts: { gbp: 1 }, geneveOpts: GENEVE_OPTS } }), actions: (s) => [out(s)], expect: 'EINVAL' },
 ];
 
@@ -161,6 +209,21 @@ describe('packet execute: the actions are checked against the packet, as a flow\
     }
     expect(answers[0]).toBe(expected);
     expect(answers[1]).toBe(answers[0]);
+  });
+
+  it('a packet whose NSH header key extraction refuses (version 1) is refused', async () => {
+    const nsh = pushNshBytes(new Uint8Array(8), { flags: 0, ttl: 1, mdtype: 1, path: 0x100, md: new Uint8Array(16) }, 1);
+    const answers: string[] = [];
+    for (const bad of [false, true]) {
+      const data = nsh.slice();
+      if (bad) data[0] |= 0x40;
+      const packet = buildFrame({ src: '02:83:00:00:00:01', dst: '02:83:00:00:00:02', l3: { kind: 'raw', ethType: 0x894f, data } });
+      for (const s of sides) {
+        const x = { packet, key: encodeKeyBytes({ inPort: s.inPort }), actions: encodeActionBytes([out(s)]) };
+        answers.push(await s.dpif.execute(s.dp, x).then(() => 'ok', (err: unknown) => (err instanceof NetlinkError ? err.code : String(err))));
+      }
+    }
+    expect(answers).toEqual(['ok', 'ok', 'EINVAL', 'EINVAL']);
   });
 });
 

@@ -90,7 +90,7 @@ describe('the daemon serves cttimeout', () => {
     s.put(UDP);
     const a: CtAction = { type: 'ct', commit: true, timeout: 'tp_udp' };
     const nested: CtAction = { type: 'ct', commit: true, timeout: 'tp_udp' };
-    const udpFlow = { ethType: 0x0800, tagged: false, proto: 17, frag: 0, l3Type: 0x0800 };
+    const udpFlow = { ethType: 0x0800, tagged: false, proto: 17, frag: 0, l3Type: 0x0800, eth: true, keyEth: true, nshNp: 0 };
     bindTimeoutPolicies([a, { type: 'clone', actions: [nested] }], udpFlow, s.policies);
     flows.push([a], [{ type: 'clone', actions: [nested] }]);
     expect(decodeTimeoutPolicy(s.get('tp_udp')[0]).use).toBe(5);
@@ -108,7 +108,7 @@ describe('binding ct(timeout=NAME) when a flow is put', () => {
   s.put({ name: 'tp_gen', l3proto: AF_INET, l4proto: 255, timeouts: { timeout: 9 } });
   const bind = (timeout: string, proto: number, l3Type = 0x0800) => {
     const a: CtAction = { type: 'ct', timeout };
-    bindTimeoutPolicies([a], { ethType: l3Type, tagged: false, proto, frag: 0, l3Type }, s.policies);
+    bindTimeoutPolicies([a], { ethType: l3Type, tagged: false, proto, frag: 0, l3Type, eth: true, keyEth: true, nshNp: 0 }, s.policies);
     return timeoutPolicyOf(a)?.name;
   };
   it('takes a policy for the masked protocol and family only (nf_ct_set_timeout)', () => {
