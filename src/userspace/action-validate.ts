@@ -128,11 +128,6 @@ export function refusedAction(actions: readonly Action[], start: FlowState): str
         if (!s.eth) return 'pop_vlan: the packet has no Ethernet header here';
         s.tagged = false;
         break;
-      case 'recirc':
-      case 'userspace':
-        // The fallback's keys are Ethernet frames' (flat-key.ts has no packet_type).
-        if (!s.eth) return `${a.type}: the ovsnl userspace datapath cannot yet key a packet without an Ethernet header`;
-        break;
       case 'pushEth':
         if (s.eth) return 'push_eth: the packet has an Ethernet header already';
         s.eth = true;

@@ -28,7 +28,7 @@ import { nshMd1Bytes } from '../ovs/nsh-codec.js';
 import { isVlanTpid } from '../packet/ethernet.js';
 import { parsePacket } from '../packet/parse.js';
 import { Layer, ParsedPacket } from '../packet/result.js';
-import { CS_INV, CS_TRK, isCtHelper } from './conntrack.js';
+import { isCtHelper } from './conntrack.js';
 import type { PacketMeta } from './extract.js';
 import { tunnelMetaOf } from './tunnel-key.js';
 
@@ -115,7 +115,7 @@ export function executeActions(sink: ActionSink, frame: Uint8Array, meta: Packet
       if (stats) stats.recursionDrops++;
       return;
     }
-    run(sink, { frame, meta: { ...meta }, cut: 0, l3Type: 0 }, actions, stats);
+    run(sink, { frame, meta: { ...meta }, cut: 0, l3Type: meta.l3Type ?? 0 }, actions, stats);
     if (level === 1) {
       // process_deferred_actions(): at this level, in order, including what they defer in turn.
       for (let d = fifo.shift(); d; d = fifo.shift()) {
@@ -196,7 +196,7 @@ function run(sink: ActionSink, p: Packet, actions: readonly Action[], stats?: Ex
         break;
       }
       case 'userspace': {
-        sink.userspace(p.frame, { ...p.meta }, a, p.cut && p.cut < p.frame.length ? p.cut : undefined);
+        sink.userspace(p.frame, { ...p.meta, l3Type: p.l3Type || undefined }, a, p.cut && p.cut < p.frame.length ? p.cut : undefined);
         p.cut = 0;
         break;
       }
@@ -271,6 +271,8 @@ function run(sink: ActionSink, p: Packet, actions: readonly Action[], stats?: Ex
       case 'recirc': {
         const q = last ? p : copy(p);
         q.meta.recircId = a.id;
+        // Keyed again as what it is now: an Ethernet frame or an L3 packet.
+        q.meta.l3Type = q.l3Type || undefined;
         q.cut = 0;
         cloneExecute(sink, q, undefined, true, stats);
         break;
@@ -300,19 +302,14 @@ function run(sink: ActionSink, p: Packet, actions: readonly Action[], stats?: Ex
       case 'meter':
         if (sink.meter(a.id, p.frame.length)) return;
         break;
-      case 'ct':
-        // After pop_eth there is no Ethernet header for the tracker to read;
-        // the module would track the bare L3 packet, which ovsnl does not do yet.
-        if (p.l3Type !== 0) {
-          p.meta.ct = { state: CS_TRK | CS_INV, zone: a.zone ?? 0, mark: 0, labels: 0n };
-          break;
-        }
-        {
-          const r = sink.conntrack(p.frame, p.meta, a);
-          if (r === false) return;
-          if (r !== true) p.frame = r;
-        }
+      case 'ct': {
+        // The tracker reads the packet as what it is (after pop_eth, an L3 packet).
+        p.meta.l3Type = p.l3Type || undefined;
+        const r = sink.conntrack(p.frame, p.meta, a);
+        if (r === false) return;
+        if (r !== true) p.frame = r;
         break;
+      }
       case 'ctClear':
         // ovs_ct_clear: the packet is untracked again and its key's ct fields zero.
         p.meta.ct = undefined;

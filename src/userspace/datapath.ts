@@ -21,7 +21,7 @@ import { timeoutPolicyOf } from './ct-timeout.js';
 import { decapsulate, emptyTunnelMeta, encapsulate, GENEVE_PORT, sourcePort, TUN_F_CSUM, VXLAN_PORT, type TunnelKind } from '../packet/tunnel.js';
 import { executeActions, flowHash, type ActionSink, type ExecStats } from './actions.js';
 import { ConnTracker, type CtHelperName } from './conntrack.js';
-import { extractKey, type PacketMeta } from './extract.js';
+import { extractKey, parseAs, type PacketMeta } from './extract.js';
 import { FlatKey, writeFlatFromPacket } from './flat-key.js';
 import { flowOutputs, FlowTable, hitFlow, monotonicMs } from './flow-table.js';
 import { DaemonError } from './genl-service.js';
@@ -239,7 +239,7 @@ export class Datapath implements ActionSink {
   }
 
   private process(frame: Uint8Array, meta: PacketMeta): void {
-    const pp = parsePacket(frame, frame.length, this.pp);
+    const pp = parseAs(frame, meta, this.pp);
     // The kernel's key extraction fails on a bad NSH header, and the packet
     // goes no further (ovs_vport_receive, execute_recirc).
     if (pp.malformed === Layer.NSH) return;
@@ -257,7 +257,8 @@ export class Datapath implements ActionSink {
     }
     hitFlow(flow, frame.length, pp.tcpFlags, this.now);
     const outs = flowOutputs(flow);
-    if (outs !== undefined && meta.mru === undefined) {
+    // (An L3 packet cannot leave by an Ethernet port: the actions drop it.)
+    if (outs !== undefined && meta.mru === undefined && !meta.l3Type) {
       // Outputs only: the frame goes as it is, one copy per extra port
       // (a reassembled datagram, to be cut again, takes the full path).
       for (let i = 0; i < outs.length; i++) this.output(outs[i], i === outs.length - 1 ? frame : frame.slice());
@@ -355,7 +356,7 @@ export class Datapath implements ActionSink {
   }
 
   conntrack(frame: Uint8Array, meta: PacketMeta, a: CtAction): boolean | Uint8Array {
-    let pp = parsePacket(frame, frame.length, this.ctPp);
+    let pp = parseAs(frame, meta, this.ctPp);
     const zone = a.zone ?? 0;
     // ovs_ct_handle_fragments(): a fragment waits for its datagram, which
     // then goes on, whole, in its place (an IPv6 fragment the kernel's
@@ -372,7 +373,7 @@ export class Datapath implements ActionSink {
       if (r !== 'as-is') {
         whole = r.frame;
         meta.mru = r.mru;
-        pp = parsePacket(whole, whole.length, this.ctPp);
+        pp = parseAs(whole, meta, this.ctPp);
       }
     }
     const commit = a.commit || a.forceCommit ? { mark: a.mark, labels: a.labels, force: a.forceCommit } : undefined;
@@ -401,7 +402,7 @@ export class Datapath implements ActionSink {
       return;
     }
     const w = new AttrWriter(512);
-    encodeKey(w, extractKey(parsePacket(frame, frame.length, this.pp), meta));
+    encodeKey(w, extractKey(parseAs(frame, meta, this.pp), meta));
     const msg = encodePacketMessage(this.env.packetFamilyId, {
       cmd,
       dpIfindex: this.ifindex,

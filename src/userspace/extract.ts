@@ -31,12 +31,18 @@ import {
   VLAN_CFI_MASK,
 } from '../packet/constants.js';
 import { isVlanTpid } from '../packet/ethernet.js';
+import { parseL3Packet, parsePacket } from '../packet/parse.js';
 import { Layer, type ParsedPacket } from '../packet/result.js';
 import { be32 } from '../packet/bytes.js';
 import { nshFlags, nshMdType, nshNextProto, nshPath, nshTtl } from '../packet/nsh.js';
 import type { TunnelMeta } from '../packet/tunnel.js';
 import type { CtOrigTuple } from './conntrack.js';
 import { tunnelKeyOf } from './tunnel-key.js';
+
+/** The packet parsed as what it is: an Ethernet frame, or an L3 packet of meta.l3Type. */
+export function parseAs(frame: Uint8Array, meta: PacketMeta, out: ParsedPacket): ParsedPacket {
+  return meta.l3Type ? parseL3Packet(frame, meta.l3Type, frame.length, out) : parsePacket(frame, frame.length, out);
+}
 
 /** What the datapath knows about a packet besides its bytes (the kernel's skb metadata). */
 export interface PacketMeta {
@@ -55,6 +61,12 @@ export interface PacketMeta {
   tunnel?: TunnelMeta;
   /** Where a tunnel port sends the packet: set by set(tunnel(...)), as the kernel's tx tunnel info. */
   tunnelOut?: TunnelMeta;
+  /**
+   * The packet has no Ethernet header (after pop_eth or push_nsh): its
+   * EtherType. It is keyed as the kernel keys an L3 packet (no ethernet
+   * attribute, no tags), through recirculation and in upcalls.
+   */
+  l3Type?: number;
   /**
    * A datagram ct() reassembled: its largest fragment's size (OVS_CB(skb)->mru).
    * Output cuts the packet to it again; upcalls report it (OVS_PACKET_ATTR_MRU).
@@ -79,8 +91,8 @@ export interface CtMeta {
 }
 
 /** The key's ct_tuple4/6 attribute, where the packet has one (__ovs_ct_update_key: only when its IP version is the connection's). */
-function origTuple(p: ParsedPacket, orig: CtOrigTuple | undefined): Pick<FlowKey, 'ctOrigTupleIpv4' | 'ctOrigTupleIpv6'> {
-  if (!orig || !(p.layers & Layer.ETH)) return {};
+function origTuple(p: ParsedPacket, orig: CtOrigTuple | undefined, l3: boolean): Pick<FlowKey, 'ctOrigTupleIpv4' | 'ctOrigTupleIpv6'> {
+  if (!orig || !(p.layers & Layer.ETH || l3)) return {};
   const tuple = { srcPort: orig.srcPort, dstPort: orig.dstPort, proto: orig.proto };
   if (!orig.ipv6 && p.ethType === ETH_P_IP) return { ctOrigTupleIpv4: { src: ipv4FromU32(be32(orig.src, 0)), dst: ipv4FromU32(be32(orig.dst, 0)), ...tuple } };
   if (orig.ipv6 && p.ethType === ETH_P_IPV6) return { ctOrigTupleIpv6: { src: ipv6FromBytes(orig.src, 0), dst: ipv6FromBytes(orig.dst, 0), ...tuple } };
@@ -88,8 +100,9 @@ function origTuple(p: ParsedPacket, orig: CtOrigTuple | undefined): Pick<FlowKey
 }
 
 /**
- * The kernel's key of a parsed Ethernet frame. A frame too short for an
- * Ethernet header gets metadata only (the kernel never sees such a frame).
+ * The kernel's key of a parsed Ethernet frame (or, with meta.l3Type, of an
+ * L3 packet parsed by parseL3Packet). A frame too short for an Ethernet
+ * header gets metadata only (the kernel never sees such a frame).
  */
 export function extractKey(p: ParsedPacket, meta: PacketMeta): FlowKey {
   const ct = meta.ct;
@@ -107,8 +120,13 @@ export function extractKey(p: ParsedPacket, meta: PacketMeta): FlowKey {
     ctMark: ct?.mark ?? 0,
     ctLabels: ct?.labels ?? 0n,
     // Right after the ct fields, where __ovs_nla_put_key puts it.
-    ...origTuple(p, ct?.orig),
+    ...origTuple(p, ct?.orig, !!meta.l3Type),
   };
+  // An L3 packet (parseL3Packet): no ethernet attribute, its EtherType and what follows.
+  if (meta.l3Type) {
+    putL3(p, key);
+    return key;
+  }
   if (!(p.layers & Layer.ETH)) return key;
   key.ethernet = { src: macFromBytes(p.buf, 6), dst: macFromBytes(p.buf, 0) };
   let inner = key;

@@ -40,6 +40,8 @@ export const F = {
   SKB_MARK: 16,
   CT_STATE: 20,
   CT_ZONE: 24,
+  /** 1 for a packet without an Ethernet header (the kernel's mac_proto; always exact in a mask). */
+  MAC_PROTO: 26,
   CT_MARK: 28,
   CT_LABELS: 32,
   ETH_SRC: 48,
@@ -177,7 +179,9 @@ export function writeFlatFromPacket(p: ParsedPacket, meta: PacketMeta, k: FlatKe
     writeLabels(k, ct.labels);
   }
   if (meta.tunnel) writeTunnelMeta(k, meta.tunnel);
-  if (!(p.layers & Layer.ETH)) return;
+  // A packet without an Ethernet header (parseL3Packet) is keyed from its network header on.
+  const l3 = meta.l3Type !== undefined && meta.l3Type !== 0;
+  if (!(p.layers & Layer.ETH) && !l3) return;
   const b = p.buf;
   // As extractKey reports it: only where the packet's IP version is the connection's.
   const orig = ct?.orig;
@@ -188,8 +192,11 @@ export function writeFlatFromPacket(p: ParsedPacket, meta: PacketMeta, k: FlatKe
     k.copy(F.CT_ORIG_SRC, orig.src, 0, orig.src.length);
     k.copy(F.CT_ORIG_DST, orig.dst, 0, orig.dst.length);
   }
-  k.copy(F.ETH_SRC, b, 6, 6);
-  k.copy(F.ETH_DST, b, 0, 6);
+  if (l3) k.u8(F.MAC_PROTO, 1);
+  else {
+    k.copy(F.ETH_SRC, b, 6, 6);
+    k.copy(F.ETH_DST, b, 0, 6);
+  }
   if (p.layers & Layer.VLAN) {
     k.u16(F.VLAN_TCI, p.vlanTci | VLAN_CFI_MASK);
     k.u16(F.VLAN_TPID, p.vlanTpid);
@@ -380,6 +387,9 @@ function writeLevel(key: FlowKey, k: FlatKey, depth: number, isMask: boolean): v
     if (key.ethernet) {
       macIntoBytes(key.ethernet.src, k.bytes, F.ETH_SRC);
       macIntoBytes(key.ethernet.dst, k.bytes, F.ETH_DST);
+    } else if (!isMask && key.ethertype !== undefined) {
+      // metadata_from_nlattrs: an EtherType without an Ethernet header is an L3 packet's key.
+      k.u8(F.MAC_PROTO, 1);
     }
   }
   // A tag at this level: ETHERTYPE is its TPID and the rest sits in ENCAP.
@@ -575,7 +585,7 @@ function exactTunnelMask(t: TunnelKey): TunnelKey {
 
 /**
  * What the kernel's ovs_nla_get_match adds to a megaflow mask on its own:
- * the VLAN TCIs are matched exactly unless the mask states the tag (a VLAN
+ * mac_proto is always exact; the VLAN TCIs are matched exactly unless the mask states the tag (a VLAN
  * mask with its encap), so an untagged megaflow never takes tagged frames;
  * an EtherType the mask reads at all is read in full; and a key's tunnel
  * that the mask leaves out is exact.
@@ -588,6 +598,8 @@ export function widenMaskAsKernel(mask: FlowKey, m: FlatKey, key?: FlowKey): voi
     writeTunnelKey(exactTunnelMask(key.tunnel), t, true);
     for (let i = F.TUN_ID >>> 2; i < FLAT_WORDS; i++) m.words[i] = t.words[i];
   }
+  // "Always exact match mac_proto".
+  m.u8(F.MAC_PROTO, 0xff);
   const outer = mask.vlan !== undefined && mask.encap !== undefined && hasBits(mask.encap);
   if (!outer) m.u16(F.VLAN_TCI, 0xffff);
   const inner = outer && mask.encap!.vlan !== undefined && mask.encap!.encap !== undefined && hasBits(mask.encap!.encap);

@@ -240,6 +240,8 @@ export function validateMatch(keyBytes: Uint8Array, maskBytes: Uint8Array | unde
   const nsh = key.a.get(K.OVS_KEY_ATTR_NSH);
   if (nsh) checkNsh(nsh, false);
   const et = key.a.get(K.OVS_KEY_ATTR_ETHERTYPE);
+  // Without an Ethernet header the key is an L3 packet's, whose EtherType it must give.
+  if (!(key.attrs & bit(K.OVS_KEY_ATTR_ETHERNET)) && !et) fail('Either Ethernet header or EtherType is required.');
   if (et && be16(et) < ETH_P_802_3_MIN) fail(`EtherType ${be16(et).toString(16)} is less than min ${ETH_P_802_3_MIN.toString(16)}`);
   const keyFields = fields(key, false);
   if (maskBytes === null) {

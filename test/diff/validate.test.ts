@@ -152,6 +152,9 @@ const CASES: Case[] = [
   { name: 'pop_nsh of an unknown next protocol', key: nshKey(9), actions: (s) => [{ type: 'popEth' }, { type: 'popNsh' }, out(s)], expect: 'EINVAL' },
   { name: 'a flow on NSH MD1 context under MD type 2', key: (s, port) => ({ ...nshKey(1)(s, port), nsh: { base: { flags: 0, ttl: 1, mdtype: 2, np: 1, spi: 1, si: port & 0xff }, md1: [0, 0, 0, port] } }), actions: (s) => [out(s)], expect: 'EINVAL' },
   { name: 'an NSH flow without its nsh attribute', key: (s, port) => ({ ...nshKey(1)(s, port), nsh: undefined, skbMark: port }), actions: (s) => [out(s)], expect: 'EINVAL' },
+  { name: 'a key with neither an Ethernet header nor an EtherType', key: (s, port) => ({ inPort: s.inPort, skbMark: port }), actions: (s) => [out(s)], expect: 'EINVAL' },
+  { name: 'an L3 IPv4 flow (no Ethernet header), push_eth', key: (s, port) => { const { ethernet: _, ...l3 } = key(s, port); return l3; }, actions: (s) => [ETH, out(s)], expect: null },
+  { name: 'pop_eth on an L3 flow', key: (s, port) => { const { ethernet: _, ...l3 } = key(s, port); return l3; }, actions: (s) => [{ type: 'popEth' }, ETH, out(s)], expect: 'EINVAL' },
   { name: 'a flow on geneve options and a VXLAN policy', key: (s, port) => ({ ...key(s, port), tunnel: { ...TUN, vxlanOpts: { gbp: 1 }, geneveOpts: GENEVE_OPTS } }), actions: (s) => [out(s)], expect: 'EINVAL' },
 ];
 

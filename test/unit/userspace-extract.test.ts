@@ -11,6 +11,7 @@ import { decodeKey, encodeKey } from '../../src/ovs/key-codec.js';
 import { decodeUpcall } from '../../src/ovs/packet.js';
 import type { FlowKey } from '../../src/ovs/keys.js';
 import { buildFrame, parsePacket, type FrameSpec } from '../../src/packet/index.js';
+import { parseL3Packet } from '../../src/packet/parse.js';
 import { extractKey, type CtMeta } from '../../src/userspace/extract.js';
 import { FlatKey, writeFlatFromKey, writeFlatFromPacket } from '../../src/userspace/flat-key.js';
 
@@ -155,3 +156,27 @@ function cutTag(k: FlowKey | undefined): boolean {
   if (k.vlan && k.ethertype === 0) return true;
   return cutTag(k.encap);
 }
+
+describe('packets without an Ethernet header (after pop_eth or push_nsh)', () => {
+  it('are keyed without eth(), by their EtherType, and the table keys them apart from Ethernet frames', () => {
+    for (const name of ['udp', 'ipv6Tcp', 'echo6', 'fragLater'] as const) {
+      const f = buildFrame(frames[name]);
+      const l3 = f.slice(14);
+      const type = (f[12] << 8) | f[13];
+      const meta = { inPort: 4, l3Type: type };
+      const k = extractKey(parseL3Packet(l3, type), meta);
+      const { ethernet, ...rest } = extractKey(parsePacket(f), { inPort: 4 });
+      expect(ethernet).toBeDefined();
+      expect(k).toEqual(rest);
+      const fromPacket = new FlatKey();
+      writeFlatFromPacket(parseL3Packet(l3, type), meta, fromPacket);
+      const fromKey = new FlatKey();
+      writeFlatFromKey(k, fromKey);
+      expect(fromPacket.bytes, name).toEqual(fromKey.bytes);
+      // The same packet in a frame with zero MACs is another key.
+      const zeroMacs = f.slice();
+      zeroMacs.fill(0, 0, 12);
+      expect(flatOfPacket(zeroMacs, 4), name).not.toEqual(fromPacket.bytes.slice());
+    }
+  });
+});

@@ -57,12 +57,14 @@ describe('userspace flow table', () => {
     const maskKey: FlowKey = { inPort: 0xffffffff, ethertype: 0x00ff };
     const widened = flat(maskKey, true);
     widenMaskAsKernel(maskKey, widened);
-    const f = t.insert({ key: flat({ inPort: 1, ethertype: 0x0800 }), mask: widened, keyAttrs: E, maskAttrs: E, actionsAttrs: E, actions: [] });
+    // (With eth(): a key without it is an L3 packet's, which no frame matches.)
+    const l2 = { src: '00:00:00:00:00:00', dst: '00:00:00:00:00:00' };
+    const f = t.insert({ key: flat({ inPort: 1, ethernet: l2, ethertype: 0x0800 }), mask: widened, keyAttrs: E, maskAttrs: E, actionsAttrs: E, actions: [] });
     expect(t.lookup(ipv4())).toBe(f);
     expect(t.lookup(ipv4({ vid: 10, pcp: 0 }))).toBeUndefined();
     // Unwidened, the same megaflow would take the tagged frame: the rule matters.
     const loose = new FlowTable();
-    loose.insert({ key: flat({ inPort: 1, ethertype: 0x0800 }), mask: flat(maskKey, true), keyAttrs: E, maskAttrs: E, actionsAttrs: E, actions: [] });
+    loose.insert({ key: flat({ inPort: 1, ethernet: l2, ethertype: 0x0800 }), mask: flat(maskKey, true), keyAttrs: E, maskAttrs: E, actionsAttrs: E, actions: [] });
     expect(loose.lookup(ipv4({ vid: 10, pcp: 0 }))).toBeDefined();
   });
 
