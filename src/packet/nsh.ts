@@ -101,23 +101,28 @@ export interface NshHeader {
 
 /**
  * nsh_push(): `pkt` with the header in front, its next protocol `np` (the
- * caller's: Ethernet for a frame with its header, else from its EtherType),
- * version 0 and the length of the base header plus the metadata.
+ * caller's: Ethernet for a frame with its header, else from its EtherType)
+ * and version 0. The length field holds base plus metadata in 4-byte words,
+ * in its 6 bits, and what goes on the packet is that many bytes: metadata
+ * that is not a multiple of 4 bytes loses its tail, as in the kernel.
  */
 export function pushNsh(pkt: Uint8Array, h: NshHeader, np: number): Uint8Array {
-  const len = NSH_BASE_HDR_LEN + h.md.length;
+  const words = ((NSH_BASE_HDR_LEN + h.md.length) >>> 2) & 0x3f;
+  const len = words << 2;
+  const hdr = new Uint8Array(NSH_BASE_HDR_LEN + h.md.length);
+  const word = ((h.flags & 3) << 12) | ((h.ttl & 0x3f) << 6) | words;
+  hdr[0] = word >>> 8;
+  hdr[1] = word & 0xff;
+  hdr[2] = h.mdtype;
+  hdr[4] = h.path >>> 24;
+  hdr[5] = (h.path >>> 16) & 0xff;
+  hdr[6] = (h.path >>> 8) & 0xff;
+  hdr[7] = h.path & 0xff;
+  hdr.set(h.md, NSH_BASE_HDR_LEN);
   const out = new Uint8Array(len + pkt.length);
-  const word = ((h.flags & 3) << 12) | ((h.ttl & 0x3f) << 6) | ((len >>> 2) & 0x3f);
-  out[0] = word >>> 8;
-  out[1] = word & 0xff;
-  out[2] = h.mdtype;
-  out[3] = np;
-  out[4] = h.path >>> 24;
-  out[5] = (h.path >>> 16) & 0xff;
-  out[6] = (h.path >>> 8) & 0xff;
-  out[7] = h.path & 0xff;
-  out.set(h.md, NSH_BASE_HDR_LEN);
+  out.set(hdr.subarray(0, len));
   out.set(pkt, len);
+  if (out.length > 3) out[3] = np;
   return out;
 }
 

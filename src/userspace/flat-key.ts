@@ -532,7 +532,8 @@ export function exactMaskOf(key: FlowKey): FlowKey {
         const n = v as NshKey;
         m.nsh = {};
         if (n.base) m.nsh.base = { flags: 0xff, ttl: 0xff, mdtype: 0xff, np: 0xff, spi: 0xffffff, si: 0xff };
-        if (n.md1) m.nsh.md1 = [0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff];
+        // A mask always states the context (nsh_key_to_nlattr): zeros where the key has none.
+        m.nsh.md1 = n.md1 ? [0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff] : [0, 0, 0, 0];
         if (n.md2) m.nsh.md2 = n.md2;
         break;
       }

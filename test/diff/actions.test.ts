@@ -142,6 +142,8 @@ const CASES: Case[] = [
   { name: 'output of NSH packets (flows on their NSH fields)', frames: ['nshIpv4', 'nshEth'], actions: (s) => [out(s)] },
   { name: 'push_nsh md1 over Ethernet, push_eth', frames: ['udp4', 'arp'], actions: (s) => [{ type: 'pushNsh', nsh: NSH_MD1 }, { type: 'pushEth', src: MAC1, dst: MAC2 }, out(s)] },
   { name: 'push_nsh md2 over Ethernet, push_eth', frames: ['tcp6'], actions: (s) => [{ type: 'pushNsh', nsh: NSH_MD2 }, { type: 'pushEth', src: MAC2, dst: MAC1 }, out(s)] },
+  // The length field counts whole words: the module pushes 12 of these 14 bytes.
+  { name: 'push_nsh md2 of 6 bytes', frames: ['udp4'], actions: (s) => [{ type: 'pushNsh', nsh: { ...NSH_MD2, md2: new Uint8Array([1, 2, 3, 4, 5, 6]) } }, { type: 'pushEth', src: MAC2, dst: MAC1 }, out(s)] },
   { name: 'push_nsh over a VLAN-tagged frame, push_eth', frames: ['vlan4'], actions: (s) => [{ type: 'pushNsh', nsh: NSH_MD1 }, { type: 'pushEth', src: MAC1, dst: MAC2 }, out(s)] },
   // The kernel keeps the outer tag beside the frame: NSH goes around the untagged frame, and the tag comes back with it.
   { name: 'push_nsh over a VLAN-tagged NSH frame, pop_nsh: the tag is back', frames: ['vlanNsh'], actions: (s) => [{ type: 'pushNsh', nsh: NSH_MD1 }, { type: 'popNsh' }, out(s)] },

@@ -27,6 +27,18 @@ const CASES: { name: string; key: Omit<FlowKey, 'inPort'> }[] = [
     key: { ctState: 0, ethernet: ETH, ethertype: 0x0800, ipv4: { src: '10.84.0.1', dst: '10.84.0.2', proto: 6, tos: 0, ttl: 64, frag: 0 }, tcp: { src: 3, dst: 4 }, tcpFlags: 0 },
   },
   {
+    name: 'NSH, MD type 1',
+    key: { ethernet: ETH, ethertype: 0x894f, nsh: { base: { flags: 1, ttl: 9, mdtype: 1, np: 3, spi: 0x84, si: 7 }, md1: [1, 2, 3, 4] } },
+  },
+  {
+    name: 'NSH, MD type 2 (base header only)',
+    key: { ethernet: ETH, ethertype: 0x894f, nsh: { base: { flags: 0, ttl: 63, mdtype: 2, np: 1, spi: 0x85, si: 255 } } },
+  },
+  {
+    name: 'an L3 packet (no eth()): IPv4 UDP',
+    key: { ethertype: 0x0800, ipv4: { src: '10.84.0.1', dst: '10.84.0.2', proto: 17, tos: 0, ttl: 64, frag: 0 }, udp: { src: 5, dst: 6 } },
+  },
+  {
     name: 'ARP request',
     key: { ethernet: ETH, ethertype: 0x0806, arp: { sip: '10.84.0.1', tip: '10.84.0.2', op: 1, sha: ETH.src, tha: '00:00:00:00:00:00' } },
   },

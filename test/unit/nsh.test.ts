@@ -98,6 +98,15 @@ describe('NSH push and pop', () => {
     expect(popNsh(pushNsh(new Uint8Array(0), header, 1).subarray(0, 20))).toBeUndefined();
   });
 
+  it('writes as many bytes as the length field says, as nsh_push copies them', () => {
+    const inner = new Uint8Array([0xaa, 0xbb]);
+    // 6 bytes of MD2: the field says 3 words, the last 2 bytes of metadata are lost.
+    const odd = pushNsh(inner, { ...header, mdtype: 2, md: new Uint8Array([1, 2, 3, 4, 5, 6]) }, 1);
+    expect([...odd]).toEqual([0x28, 0x43, 2, 1, 0xab, 0xcd, 0xef, 0x05, 1, 2, 3, 4, 0xaa, 0xbb]);
+    // 248 bytes of MD2 make 64 words, which the 6-bit field holds as 0.
+    expect(pushNsh(inner, { ...header, mdtype: 2, md: new Uint8Array(248) }, 1).length).toBe(2);
+  });
+
   it('maps next protocols and EtherTypes both ways', () => {
     for (const t of [0x0800, 0x86dd, 0x6558, 0x894f, 0x8847]) expect(nshInnerType(nshNextProtoOf(t))).toBe(t);
     expect(nshNextProtoOf(0x8848)).toBe(0);
