@@ -99,6 +99,14 @@ interface Packet {
    * frame that pop_nsh brings out.
    */
   heldTag?: Uint8Array;
+  /**
+   * The packet as it was when the kernel's flow key stopped following it
+   * (invalidate_flow_key: push/pop of MPLS, Ethernet and NSH, a tag pushed
+   * over or popped from under another): a userspace action reports that
+   * key, with the packet's present mac_proto, until ct() or a recirculation
+   * extracts it again.
+   */
+  stale?: { frame: Uint8Array; l3Type: number };
 }
 
 const scratch = new ParsedPacket();
@@ -115,7 +123,7 @@ export function executeActions(sink: ActionSink, frame: Uint8Array, meta: Packet
       if (stats) stats.recursionDrops++;
       return;
     }
-    run(sink, { frame, meta: { ...meta }, cut: 0, l3Type: meta.l3Type ?? 0 }, actions, stats);
+    run(sink, { frame, meta: { ...meta }, cut: 0, l3Type: meta.l3Type ?? 0, heldTag: meta.heldTag }, actions, stats);
     if (level === 1) {
       // process_deferred_actions(): at this level, in order, including what they defer in turn.
       for (let d = fifo.shift(); d; d = fifo.shift()) {
@@ -176,7 +184,7 @@ function mayChangeFlow(actions: readonly Action[]): boolean {
 }
 
 function copy(p: Packet): Packet {
-  return { frame: p.frame.slice(), meta: { ...p.meta }, cut: p.cut, l3Type: p.l3Type, heldTag: p.heldTag };
+  return { frame: p.frame.slice(), meta: { ...p.meta }, cut: p.cut, l3Type: p.l3Type, heldTag: p.heldTag, stale: p.stale };
 }
 
 function run(sink: ActionSink, p: Packet, actions: readonly Action[], stats?: ExecStats): void {
@@ -196,7 +204,8 @@ function run(sink: ActionSink, p: Packet, actions: readonly Action[], stats?: Ex
         break;
       }
       case 'userspace': {
-        sink.userspace(p.frame, { ...p.meta, l3Type: p.l3Type || undefined }, a, p.cut && p.cut < p.frame.length ? p.cut : undefined);
+        const keyFrom = p.stale && { frame: p.stale.frame, l3Type: p.stale.l3Type, eth: !p.l3Type };
+        sink.userspace(p.frame, { ...p.meta, l3Type: p.l3Type || undefined, heldTag: p.heldTag, keyFrom }, a, p.cut && p.cut < p.frame.length ? p.cut : undefined);
         p.cut = 0;
         break;
       }
@@ -211,28 +220,34 @@ function run(sink: ActionSink, p: Packet, actions: readonly Action[], stats?: Ex
         break;
       case 'pushVlan':
         if (p.l3Type) return;
+        if (isTagged(p.frame, 12)) invalidate(p);
         p.frame = pushVlan(p.frame, a.tpid, ((a.pcp & 7) << 13) | (a.vid & 0xfff) | (a.cfi ? VLAN_CFI_MASK : 0));
         break;
       case 'popVlan':
         if (p.l3Type) return;
+        if (isTagged(p.frame, 12) && isTagged(p.frame, 16)) invalidate(p);
         p.frame = popVlan(p.frame);
         break;
       case 'pushMpls':
         if (p.l3Type) return;
+        invalidate(p);
         p.frame = pushMpls(p.frame, mplsLseValue(a.lse), a.ethertype);
         break;
       case 'popMpls':
         if (p.l3Type) return;
+        invalidate(p);
         p.frame = popMpls(p.frame, a.ethertype);
         break;
       case 'popEth':
         // The kernel refuses to pop a tagged frame's header (skb_eth_pop): the packet is dropped.
         if (p.l3Type || p.frame.length < ETH_HLEN || isVlanTpid(be16(p.frame, 12))) return;
+        invalidate(p);
         p.l3Type = be16(p.frame, 12);
         p.frame = p.frame.slice(ETH_HLEN);
         break;
       case 'pushEth': {
         if (!p.l3Type || p.heldTag) return;
+        invalidate(p);
         const f = new Uint8Array(p.frame.length + ETH_HLEN);
         macIntoBytes(a.dst, f, 0);
         macIntoBytes(a.src, f, 6);
@@ -247,6 +262,7 @@ function run(sink: ActionSink, p: Packet, actions: readonly Action[], stats?: Ex
         // an L3 packet names its type. The result has no Ethernet header.
         const np = p.l3Type ? nshNextProtoOf(p.l3Type) : TUN_P_ETHERNET;
         if (!np) return;
+        invalidate(p);
         if (!p.l3Type && p.frame.length >= ETH_HLEN + VLAN_HLEN && isVlanTpid(be16(p.frame, 12))) {
           p.heldTag = p.frame.slice(12, 16);
           p.frame = popVlan(p.frame);
@@ -260,6 +276,7 @@ function run(sink: ActionSink, p: Packet, actions: readonly Action[], stats?: Ex
         // (after pop_eth it is the NSH header); a failure drops the packet.
         const r = popNsh(p.frame);
         if (!r) return;
+        invalidate(p);
         p.frame = r.inner;
         p.l3Type = r.ethType === ETH_P_TEB ? 0 : r.ethType;
         if (!p.l3Type && p.heldTag) {
@@ -273,6 +290,7 @@ function run(sink: ActionSink, p: Packet, actions: readonly Action[], stats?: Ex
         q.meta.recircId = a.id;
         // Keyed again as what it is now: an Ethernet frame or an L3 packet.
         q.meta.l3Type = q.l3Type || undefined;
+        q.meta.heldTag = q.heldTag;
         q.cut = 0;
         cloneExecute(sink, q, undefined, true, stats);
         break;
@@ -303,7 +321,9 @@ function run(sink: ActionSink, p: Packet, actions: readonly Action[], stats?: Ex
         if (sink.meter(a.id, p.frame.length)) return;
         break;
       case 'ct': {
-        // The tracker reads the packet as what it is (after pop_eth, an L3 packet).
+        // The tracker reads the packet as what it is (after pop_eth, an L3
+        // packet); the kernel extracts its key again first.
+        p.stale = undefined;
         p.meta.l3Type = p.l3Type || undefined;
         const r = sink.conntrack(p.frame, p.meta, a);
         if (r === false) return;
@@ -569,8 +589,15 @@ function pushVlan(f: Uint8Array, tpid: number, tci: number): Uint8Array {
   return out;
 }
 
+/** Keeps the packet the flow key was last extracted from (the first invalidation counts). */
+function invalidate(p: Packet): void {
+  if (!p.stale) p.stale = { frame: p.frame.slice(), l3Type: p.l3Type };
+}
+
+const isTagged = (f: Uint8Array, off: number): boolean => f.length >= off + 4 && isVlanTpid(be16(f, off));
+
 /** A tag as it was on the wire (DEI bit included) put back after the MAC addresses. */
-function insertTag(f: Uint8Array, tag: Uint8Array): Uint8Array {
+export function insertTag(f: Uint8Array, tag: Uint8Array): Uint8Array {
   if (f.length < 12) return f;
   const out = new Uint8Array(f.length + VLAN_HLEN);
   out.set(f.subarray(0, 12));

@@ -14,14 +14,14 @@ import * as U from '../ovs/uapi.js';
 import { kernelCutsShortIpv6Chain } from '../packet/ipv6.js';
 import { fragmentIpv4 } from '../packet/ipv4-frag.js';
 import { fragmentIpv6 } from '../packet/ipv6-frag.js';
-import { ETH_HLEN, ETH_P_IP, ETH_P_IPV6, FRAG_NONE } from '../packet/constants.js';
+import { ETH_HLEN, ETH_P_IP, ETH_P_IPV6, FRAG_NONE, VLAN_HLEN } from '../packet/constants.js';
 import { parsePacket } from '../packet/parse.js';
 import { Layer, ParsedPacket } from '../packet/result.js';
 import { timeoutPolicyOf } from './ct-timeout.js';
 import { decapsulate, emptyTunnelMeta, encapsulate, GENEVE_PORT, sourcePort, TUN_F_CSUM, VXLAN_PORT, type TunnelKind } from '../packet/tunnel.js';
-import { executeActions, flowHash, type ActionSink, type ExecStats } from './actions.js';
+import { executeActions, flowHash, insertTag, type ActionSink, type ExecStats } from './actions.js';
 import { ConnTracker, type CtHelperName } from './conntrack.js';
-import { extractKey, parseAs, type PacketMeta } from './extract.js';
+import { extractKey, parseAs, staleKey, type PacketMeta } from './extract.js';
 import { FlatKey, writeFlatFromPacket } from './flat-key.js';
 import { flowOutputs, FlowTable, hitFlow, monotonicMs } from './flow-table.js';
 import { DaemonError } from './genl-service.js';
@@ -255,7 +255,8 @@ export class Datapath implements ActionSink {
       this.now = monotonicMs();
       this.nowStale = false;
     }
-    hitFlow(flow, frame.length, pp.tcpFlags, this.now);
+    // A held tag counts in the bytes, as the kernel counts an accelerated one (ovs_flow_stats_update).
+    hitFlow(flow, frame.length + (meta.heldTag ? VLAN_HLEN : 0), pp.tcpFlags, this.now);
     const outs = flowOutputs(flow);
     // (An L3 packet cannot leave by an Ethernet port: the actions drop it.)
     if (outs !== undefined && meta.mru === undefined && !meta.l3Type) {
@@ -402,7 +403,9 @@ export class Datapath implements ActionSink {
       return;
     }
     const w = new AttrWriter(512);
-    encodeKey(w, extractKey(parseAs(frame, meta, this.pp), meta));
+    encodeKey(w, meta.keyFrom ? staleKey(meta, meta.keyFrom, this.pp) : extractKey(parseAs(frame, meta, this.pp), meta));
+    // queue_userspace_packet() puts a held tag into the bytes, 12 bytes in, whatever the packet is.
+    if (meta.heldTag) frame = insertTag(frame, meta.heldTag);
     const msg = encodePacketMessage(this.env.packetFamilyId, {
       cmd,
       dpIfindex: this.ifindex,

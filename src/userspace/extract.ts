@@ -39,6 +39,22 @@ import type { TunnelMeta } from '../packet/tunnel.js';
 import type { CtOrigTuple } from './conntrack.js';
 import { tunnelKeyOf } from './tunnel-key.js';
 
+/**
+ * The key an ACTION upcall reports for meta.keyFrom: the stale key, shown
+ * as __ovs_nla_put_key shows it for the packet's present mac_proto (without
+ * an Ethernet header: no eth(), no tags, the EtherType inside them, which
+ * is the key of the same packet without its Ethernet header and tags).
+ */
+export function staleKey(meta: PacketMeta, from: NonNullable<PacketMeta['keyFrom']>, out: ParsedPacket): FlowKey {
+  let at: PacketMeta = { ...meta, l3Type: from.l3Type || undefined };
+  let p = parseAs(from.frame, at, out);
+  if (!from.eth && !from.l3Type && p.layers & Layer.ETH && p.l3 >= 0) {
+    at = { ...meta, l3Type: p.ethType };
+    p = parseL3Packet(from.frame.subarray(p.l3), p.ethType, from.frame.length - p.l3, out);
+  }
+  return extractKey(p, at);
+}
+
 /** The packet parsed as what it is: an Ethernet frame, or an L3 packet of meta.l3Type. */
 export function parseAs(frame: Uint8Array, meta: PacketMeta, out: ParsedPacket): ParsedPacket {
   return meta.l3Type ? parseL3Packet(frame, meta.l3Type, frame.length, out) : parsePacket(frame, frame.length, out);
@@ -67,6 +83,18 @@ export interface PacketMeta {
    * attribute, no tags), through recirculation and in upcalls.
    */
   l3Type?: number;
+  /**
+   * An outer VLAN tag that push_nsh left outside NSH (actions.ts): the
+   * kernel keeps it beside the packet (skb->vlan_tci), through
+   * recirculation, and puts it into the bytes it sends up.
+   */
+  heldTag?: Uint8Array;
+  /**
+   * For a userspace action after the kernel's key stopped following the
+   * packet (actions.ts, Packet.stale): the packet the key was extracted
+   * from, what it was then, and whether the packet has an Ethernet header now.
+   */
+  keyFrom?: { frame: Uint8Array; l3Type: number; eth: boolean };
   /**
    * A datagram ct() reassembled: its largest fragment's size (OVS_CB(skb)->mru).
    * Output cuts the packet to it again; upcalls report it (OVS_PACKET_ATTR_MRU).

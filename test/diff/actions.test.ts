@@ -147,6 +147,21 @@ const CASES: Case[] = [
   { name: 'push_nsh over a VLAN-tagged frame, push_eth', frames: ['vlan4'], actions: (s) => [{ type: 'pushNsh', nsh: NSH_MD1 }, { type: 'pushEth', src: MAC1, dst: MAC2 }, out(s)] },
   // The kernel keeps the outer tag beside the frame: NSH goes around the untagged frame, and the tag comes back with it.
   { name: 'push_nsh over a VLAN-tagged NSH frame, pop_nsh: the tag is back', frames: ['vlanNsh'], actions: (s) => [{ type: 'pushNsh', nsh: NSH_MD1 }, { type: 'popNsh' }, out(s)] },
+  { name: 'push_nsh over a VLAN-tagged frame, userspace: the held tag goes up in the bytes', frames: ['vlan4'], actions: (s) => [{ type: 'pushNsh', nsh: NSH_MD1 }, { type: 'userspace', pid: s.upcallPid }] },
+  {
+    name: 'push_nsh over a VLAN-tagged frame, recirc, pop_nsh: the tag is back after recirculation',
+    frames: ['vlan4'],
+    actions: () => [{ type: 'pushNsh', nsh: NSH_MD1 }, { type: 'recirc', id: 24 }],
+    recirc: {
+      key: { recircId: 24, ethertype: 0x894f, nsh: { base: { ...NSH_MD1.base, np: 3 }, md1: NSH_MD1.md1 } },
+      mask: { recircId: 0xffffffff, ethertype: 0xffff, nsh: { base: { flags: 0, ttl: 0, mdtype: 0, np: 0xff, spi: 0, si: 0 }, md1: [0, 0, 0, 0] } },
+      actions: (s) => [{ type: 'userspace', pid: s.upcallPid }, { type: 'popNsh' }, out(s)],
+    },
+  },
+  // After push/pop of MPLS, Ethernet or NSH the kernel's key no longer follows the packet: userspace reports the old one.
+  { name: 'push_mpls, userspace: the key before the push', frames: ['udp4'], actions: (s) => [{ type: 'pushMpls', lse: { label: 5, tc: 0, ttl: 9, bos: 1 }, ethertype: 0x8847 }, { type: 'userspace', pid: s.upcallPid }, out(s)] },
+  { name: 'pop_eth, userspace: the key before, without eth()', frames: ['tcp6'], actions: (s) => [{ type: 'popEth' }, { type: 'userspace', pid: s.upcallPid }] },
+  { name: 'pop_eth, ct, userspace: ct extracts the key again', frames: ['udp4'], actions: (s) => [{ type: 'popEth' }, { type: 'ct', zone: 4 }, { type: 'userspace', pid: s.upcallPid }] },
   { name: 'push_nsh with no Ethernet header pushed: nothing leaves', frames: ['udp4'], actions: (s) => [{ type: 'pushNsh', nsh: NSH_MD1 }, out(s)] },
   { name: 'pop_eth, push_nsh (IP inside), push_eth', frames: ['udp4', 'tcp6'], actions: (s) => [{ type: 'popEth' }, { type: 'pushNsh', nsh: NSH_MD2 }, { type: 'pushEth', src: MAC1, dst: MAC2 }, out(s)] },
   { name: 'pop_eth, pop_nsh to IPv4, push_eth', frames: ['nshIpv4'], actions: (s) => [{ type: 'popEth' }, { type: 'popNsh' }, { type: 'pushEth', src: MAC2, dst: MAC1 }, out(s)] },
