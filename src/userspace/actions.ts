@@ -393,7 +393,8 @@ export function unsupportedAction(actions: readonly Action[]): string | undefine
       if (a.extra?.length) return `ct attribute ${a.extra[0].type}`;
     }
     if (a.type === 'set' || a.type === 'setMasked') {
-      for (const k of Object.keys(a.key)) if (!SETTABLE.has(k)) return `set(${k})`;
+      // set(nsh) is refused as the module refuses it, with its reason (action-validate.ts).
+      for (const k of Object.keys(a.key)) if (!SETTABLE.has(k) && k !== 'nsh') return `set(${k})`;
     }
     const inner = innerActions(a);
     if (inner) {

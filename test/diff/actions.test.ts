@@ -23,7 +23,7 @@ import { encodeActions } from '../../src/ovs/action-codec.js';
 import type { MeterConfig } from '../../src/dpif/dpif.js';
 import type { Action } from '../../src/ovs/actions.js';
 import { decodeKey, encodeKey } from '../../src/ovs/key-codec.js';
-import type { FlowKey } from '../../src/ovs/keys.js';
+import type { FlowKey, NshKey } from '../../src/ovs/keys.js';
 import { buildFrame } from '../../src/packet/build.js';
 import { parsePacket } from '../../src/packet/parse.js';
 import { pushNsh } from '../../src/packet/nsh.js';
@@ -73,6 +73,20 @@ const ONES = 'ff:ff:ff:ff:ff:ff';
 const V4_ANY = { src: '0.0.0.0', dst: '0.0.0.0', proto: 0, tos: 0, ttl: 0, frag: 0 };
 const NSH_MD1 = { base: { flags: 2, ttl: 12, mdtype: 1, np: 0, spi: 0x82ab, si: 254 }, md1: [0xa, 0xb, 0xc, 0xffffffff] as [number, number, number, number] };
 const NSH_MD2 = { base: { flags: 0, ttl: 63, mdtype: 2, np: 0, spi: 0xffffff, si: 1 }, md2: new Uint8Array([0, 1, 0x80, 2, 9, 8, 7, 6, 5, 4, 3, 2]) };
+
+/** push_nsh (MD1) and recirc, to a flow on the NSH packet under `mask` that sends it up, pops NSH and outputs. */
+function nshRecirc(name: string, frame: FrameName, id: number, mask: NshKey): Case {
+  return {
+    name,
+    frames: [frame],
+    actions: () => [{ type: 'pushNsh', nsh: NSH_MD1 }, { type: 'recirc', id }],
+    recirc: {
+      key: { recircId: id, ethertype: 0x894f, nsh: { base: { ...NSH_MD1.base, np: 3 }, md1: NSH_MD1.md1 } },
+      mask: { recircId: 0xffffffff, ethertype: 0xffff, nsh: mask },
+      actions: (s) => [{ type: 'userspace', pid: s.upcallPid }, { type: 'popNsh' }, out(s)],
+    },
+  };
+}
 
 const CASES: Case[] = [
   { name: 'output', frames: ['udp4', 'tcp4', 'tcp6', 'arp', 'vlan4', 'mpls'], actions: (s) => [out(s)] },
@@ -148,16 +162,7 @@ const CASES: Case[] = [
   // The kernel keeps the outer tag beside the frame: NSH goes around the untagged frame, and the tag comes back with it.
   { name: 'push_nsh over a VLAN-tagged NSH frame, pop_nsh: the tag is back', frames: ['vlanNsh'], actions: (s) => [{ type: 'pushNsh', nsh: NSH_MD1 }, { type: 'popNsh' }, out(s)] },
   { name: 'push_nsh over a VLAN-tagged frame, userspace: the held tag goes up in the bytes', frames: ['vlan4'], actions: (s) => [{ type: 'pushNsh', nsh: NSH_MD1 }, { type: 'userspace', pid: s.upcallPid }] },
-  {
-    name: 'push_nsh over a VLAN-tagged frame, recirc, pop_nsh: the tag is back after recirculation',
-    frames: ['vlan4'],
-    actions: () => [{ type: 'pushNsh', nsh: NSH_MD1 }, { type: 'recirc', id: 24 }],
-    recirc: {
-      key: { recircId: 24, ethertype: 0x894f, nsh: { base: { ...NSH_MD1.base, np: 3 }, md1: NSH_MD1.md1 } },
-      mask: { recircId: 0xffffffff, ethertype: 0xffff, nsh: { base: { flags: 0, ttl: 0, mdtype: 0, np: 0xff, spi: 0, si: 0 }, md1: [0, 0, 0, 0] } },
-      actions: (s) => [{ type: 'userspace', pid: s.upcallPid }, { type: 'popNsh' }, out(s)],
-    },
-  },
+  nshRecirc('push_nsh over a VLAN-tagged frame, recirc, pop_nsh: the tag is back after recirculation', 'vlan4', 24, { base: { flags: 0, ttl: 0, mdtype: 0, np: 0xff, spi: 0, si: 0 }, md1: [0, 0, 0, 0] }),
   // After push/pop of MPLS, Ethernet or NSH the kernel's key no longer follows the packet: userspace reports the old one.
   { name: 'push_mpls, userspace: the key before the push', frames: ['udp4'], actions: (s) => [{ type: 'pushMpls', lse: { label: 5, tc: 0, ttl: 9, bos: 1 }, ethertype: 0x8847 }, { type: 'userspace', pid: s.upcallPid }, out(s)] },
   { name: 'pop_eth, userspace: the key before, without eth()', frames: ['tcp6'], actions: (s) => [{ type: 'popEth' }, { type: 'userspace', pid: s.upcallPid }] },
@@ -175,16 +180,7 @@ const CASES: Case[] = [
     actions: () => [{ type: 'popEth' }, { type: 'recirc', id: 21 }],
     recirc: { key: { recircId: 21, ethertype: 0x0800, ipv4: V4_ANY }, mask: { recircId: 0xffffffff, ethertype: 0xffff, ipv4: V4_ANY }, actions: (s) => [{ type: 'userspace', pid: s.upcallPid }, { type: 'pushEth', src: MAC2, dst: MAC1 }, out(s)] },
   },
-  {
-    name: 'push_nsh, recirc: a flow on the NSH packet, then pop_nsh',
-    frames: ['udp4'],
-    actions: () => [{ type: 'pushNsh', nsh: NSH_MD1 }, { type: 'recirc', id: 22 }],
-    recirc: {
-      key: { recircId: 22, ethertype: 0x894f, nsh: { base: { ...NSH_MD1.base, np: 3 }, md1: NSH_MD1.md1 } },
-      mask: { recircId: 0xffffffff, ethertype: 0xffff, nsh: { base: { flags: 0, ttl: 0, mdtype: 0xff, np: 0xff, spi: 0xffffff, si: 0xff }, md1: [0, 0, 0, 0xffffffff] } },
-      actions: (s) => [{ type: 'userspace', pid: s.upcallPid }, { type: 'popNsh' }, out(s)],
-    },
-  },
+  nshRecirc('push_nsh, recirc: a flow on the NSH packet, then pop_nsh', 'udp4', 22, { base: { flags: 0, ttl: 0, mdtype: 0xff, np: 0xff, spi: 0xffffff, si: 0xff }, md1: [0, 0, 0, 0xffffffff] }),
   {
     name: 'pop_eth, ct(commit), recirc: the L3 packet is tracked',
     frames: ['udp4', 'tcp4'],

@@ -272,6 +272,24 @@ describe('ovsnl without the kernel module: the userspace daemon, started on dema
     expect(ovsnl('dump-flows', DP)).toEqual({ out: '', err: '', status: 0 });
   });
 
+  it('NSH flows: keys on NSH fields, L3 keys and push_nsh/pop_nsh go in and come back as written; set(nsh) is refused', () => {
+    const nsh = 'in_port(1),eth(),eth_type(0x894f),nsh(flags=0,ttl=63,mdtype=1,np=3,spi=0x1234,si=255,c1=0x11223344,c2=0x0,c3=0x0,c4=0x0)';
+    const l3 = 'recirc_id(0x7),in_port(1),eth_type(0x0800),ipv4(frag=no)';
+    const encap = 'push_nsh(flags=0,ttl=63,mdtype=2,np=3,spi=0x1234,si=255,md2=0x10000a041234567820001408fedcba9876543210),push_eth(src=00:00:00:00:00:00,dst=11:22:33:44:55:66),2';
+    expect(ovsnl('add-flow', DP, nsh, 'pop_eth,pop_nsh(),recirc(0x7)').status).toBe(0);
+    expect(ovsnl('add-flow', DP, l3, `push_eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02),${encap}`).status).toBe(0);
+    expect(ovsnl('dump-flows', DP).out.split('\n').filter(Boolean).sort()).toEqual(
+      [`${nsh}, packets:0, bytes:0, used:never, actions:pop_eth,pop_nsh(),recirc(0x7)`, `${l3}, packets:0, bytes:0, used:never, actions:push_eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02),${encap}`].sort(),
+    );
+    // The module refuses these too: set(nsh) at all, pop_nsh on a flow that is not NSH, push_eth over an Ethernet header.
+    const set = ovsnl('add-flow', DP, 'in_port(2),eth(),eth_type(0x894f),nsh(mdtype=1,np=3)', 'set(nsh(flags=2,ttl=63,mdtype=1,np=3,spi=0x123456,si=254,c1=0x1,c2=0x2,c3=0x3,c4=0x4)),1');
+    expect(set.status).toBe(1);
+    expect(set.err).toMatch(/Invalid argument.*set\(nsh\): the module does not set NSH fields/);
+    expect(ovsnl('add-flow', DP, 'in_port(2),eth(),eth_type(0x0800),ipv4(frag=no)', 'pop_nsh(),1').err).toMatch(/Invalid argument.*pop_nsh: the flow is not NSH/);
+    expect(ovsnl('add-flow', DP, 'in_port(2),eth(),eth_type(0x0800),ipv4(frag=no)', 'push_eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02),1').err).toMatch(/Invalid argument.*push_eth/);
+    expect(ovsnl('del-flows', DP).status).toBe(0);
+  });
+
   it('dpd status lists what the daemon serves, also as JSON', () => {
     const s = ovsnl('dpd', 'status', '--json');
     expect(s.status).toBe(0);
