@@ -590,9 +590,14 @@ function pushVlan(f: Uint8Array, tpid: number, tci: number): Uint8Array {
   return out;
 }
 
-/** Keeps the packet the flow key was last extracted from (the first invalidation counts). */
+/**
+ * Keeps the packet the flow key was last extracted from (the first
+ * invalidation counts). No copy: the actions that invalidate build a new
+ * frame, so this one is left as it was (one they leave unchanged stays
+ * p.frame, and a set then writes both, as the kernel's set writes its stale key).
+ */
 function invalidate(p: Packet): void {
-  if (!p.stale) p.stale = { frame: p.frame.slice(), l3Type: p.l3Type };
+  if (!p.stale) p.stale = { frame: p.frame, l3Type: p.l3Type };
 }
 
 const isTagged = (f: Uint8Array, off: number): boolean => f.length >= off + 4 && isVlanTpid(be16(f, off));
