@@ -204,8 +204,9 @@ function run(sink: ActionSink, p: Packet, actions: readonly Action[], stats?: Ex
         break;
       }
       case 'userspace': {
+        carryToMeta(p);
         const keyFrom = p.stale && { frame: p.stale.frame, l3Type: p.stale.l3Type, eth: !p.l3Type };
-        sink.userspace(p.frame, { ...p.meta, l3Type: p.l3Type || undefined, heldTag: p.heldTag, keyFrom }, a, p.cut && p.cut < p.frame.length ? p.cut : undefined);
+        sink.userspace(p.frame, { ...p.meta, keyFrom }, a, p.cut && p.cut < p.frame.length ? p.cut : undefined);
         p.cut = 0;
         break;
       }
@@ -288,9 +289,7 @@ function run(sink: ActionSink, p: Packet, actions: readonly Action[], stats?: Ex
       case 'recirc': {
         const q = last ? p : copy(p);
         q.meta.recircId = a.id;
-        // Keyed again as what it is now: an Ethernet frame or an L3 packet.
-        q.meta.l3Type = q.l3Type || undefined;
-        q.meta.heldTag = q.heldTag;
+        carryToMeta(q);
         q.cut = 0;
         cloneExecute(sink, q, undefined, true, stats);
         break;
@@ -324,7 +323,7 @@ function run(sink: ActionSink, p: Packet, actions: readonly Action[], stats?: Ex
         // The tracker reads the packet as what it is (after pop_eth, an L3
         // packet); the kernel extracts its key again first.
         p.stale = undefined;
-        p.meta.l3Type = p.l3Type || undefined;
+        carryToMeta(p);
         const r = sink.conntrack(p.frame, p.meta, a);
         if (r === false) return;
         if (r !== true) p.frame = r;
@@ -342,6 +341,16 @@ function run(sink: ActionSink, p: Packet, actions: readonly Action[], stats?: Ex
         break;
     }
   }
+}
+
+/**
+ * What the packet is now (an Ethernet frame or an L3 packet, and a tag held
+ * beside it), for what reads it from its metadata: a recirculation, the
+ * tracker, an upcall.
+ */
+function carryToMeta(p: Packet): void {
+  p.meta.l3Type = p.l3Type || undefined;
+  p.meta.heldTag = p.heldTag;
 }
 
 /** nsh_hdr_from_nlattr(): the header push_nsh writes (its checks passed when the actions came in). */

@@ -21,7 +21,7 @@ import { timeoutPolicyOf } from './ct-timeout.js';
 import { decapsulate, emptyTunnelMeta, encapsulate, GENEVE_PORT, sourcePort, TUN_F_CSUM, VXLAN_PORT, type TunnelKind } from '../packet/tunnel.js';
 import { executeActions, flowHash, insertTag, type ActionSink, type ExecStats } from './actions.js';
 import { ConnTracker, type CtHelperName } from './conntrack.js';
-import { extractKey, parseAs, staleKey, type PacketMeta } from './extract.js';
+import { extractKey, keyExtractionFails, parseAs, staleKey, type PacketMeta } from './extract.js';
 import { FlatKey, writeFlatFromPacket } from './flat-key.js';
 import { flowOutputs, FlowTable, hitFlow, monotonicMs } from './flow-table.js';
 import { DaemonError } from './genl-service.js';
@@ -240,9 +240,8 @@ export class Datapath implements ActionSink {
 
   private process(frame: Uint8Array, meta: PacketMeta): void {
     const pp = parseAs(frame, meta, this.pp);
-    // The kernel's key extraction fails on a bad NSH header, and the packet
-    // goes no further (ovs_vport_receive, execute_recirc).
-    if (pp.malformed === Layer.NSH) return;
+    // Dropped where the kernel's key extraction fails (ovs_vport_receive, execute_recirc).
+    if (keyExtractionFails(pp)) return;
     writeFlatFromPacket(pp, meta, this.key);
     const flow = this.table.lookup(this.key);
     if (!flow) {

@@ -55,6 +55,13 @@ export function staleKey(meta: PacketMeta, from: NonNullable<PacketMeta['keyFrom
   return extractKey(p, at);
 }
 
+/**
+ * Whether the kernel's key extraction fails on this packet, which then goes
+ * no further: a bad NSH header (parse_nsh's errors; other short or odd
+ * headers only leave fields zero).
+ */
+export const keyExtractionFails = (p: ParsedPacket): boolean => p.malformed === Layer.NSH;
+
 /** The packet parsed as what it is: an Ethernet frame, or an L3 packet of meta.l3Type. */
 export function parseAs(frame: Uint8Array, meta: PacketMeta, out: ParsedPacket): ParsedPacket {
   return meta.l3Type ? parseL3Packet(frame, meta.l3Type, frame.length, out) : parsePacket(frame, frame.length, out);

@@ -180,8 +180,8 @@ export function writeFlatFromPacket(p: ParsedPacket, meta: PacketMeta, k: FlatKe
   }
   if (meta.tunnel) writeTunnelMeta(k, meta.tunnel);
   // A packet without an Ethernet header (parseL3Packet) is keyed from its network header on.
-  const l3 = meta.l3Type !== undefined && meta.l3Type !== 0;
-  if (!(p.layers & Layer.ETH) && !l3) return;
+  const noEth = meta.l3Type !== undefined && meta.l3Type !== 0;
+  if (!(p.layers & Layer.ETH) && !noEth) return;
   const b = p.buf;
   // As extractKey reports it: only where the packet's IP version is the connection's.
   const orig = ct?.orig;
@@ -192,7 +192,7 @@ export function writeFlatFromPacket(p: ParsedPacket, meta: PacketMeta, k: FlatKe
     k.copy(F.CT_ORIG_SRC, orig.src, 0, orig.src.length);
     k.copy(F.CT_ORIG_DST, orig.dst, 0, orig.dst.length);
   }
-  if (l3) k.u8(F.MAC_PROTO, 1);
+  if (noEth) k.u8(F.MAC_PROTO, 1);
   else {
     k.copy(F.ETH_SRC, b, 6, 6);
     k.copy(F.ETH_DST, b, 0, 6);

@@ -28,9 +28,9 @@ import { validateMatch } from './match-validate.js';
 import { meterFamily } from './meter-family.js';
 import { ctLimitFamily } from './ct-limit-family.js';
 import type { Port } from './port.js';
-import type { CtMeta, PacketMeta } from './extract.js';
+import { keyExtractionFails, type CtMeta, type PacketMeta } from './extract.js';
 import { parsePacket } from '../packet/parse.js';
-import { Layer, ParsedPacket } from '../packet/result.js';
+import { ParsedPacket } from '../packet/result.js';
 import { ipv4ToBytes, ipv6ToBytes } from '../ovs/addr.js';
 
 const ENOENT = 2;
@@ -501,7 +501,7 @@ function packetFamily(reg: DatapathRegistry): ServedFamily {
       // the parts of it the checks read, without building the key.
       const parsed = parsePacket(frame, frame.length, executeParse);
       // ovs_flow_key_extract_userspace fails the request where key extraction fails.
-      if (parsed.malformed === Layer.NSH) throw new DaemonError(EINVAL, 'execute: the packet has a malformed NSH header');
+      if (keyExtractionFails(parsed)) throw new DaemonError(EINVAL, 'execute: the packet has a malformed NSH header');
       const list = parseActions(actions, flowStateOfPacket(parsed));
       dp.execute(frame, meta, list);
       return [];
