@@ -11,6 +11,8 @@
 //   the VM's emulation 500 were not enough: ovsnl measured 661-886 flows/s
 //   after 500, 1,635 after 3000). They are flushed before the measured ones.
 //   OVSNL_BENCH_NODE_FLAGS=node options for the ovsnl process (e.g. --single-threaded)
+//   OVSNL_BENCH_SWITCHES=ovsnl,ovs (default both; one alone has no ratio)
+//   OVSNL_BENCH_OVSNL=another tree's bin/ovsnl.js (A/B runs of two builds)
 //
 // Topology: a sender namespace whose eth0 is the peer of datapath port p1, a
 // sink namespace on p2. Every frame is a distinct UDP flow with its own source
@@ -31,6 +33,9 @@ const N = Number(process.env.OVSNL_BENCH_N ?? 3000);
 const ROUNDS = Number(process.env.OVSNL_BENCH_ROUNDS ?? 1);
 const WINDOW = Number(process.env.OVSNL_BENCH_WINDOW ?? 256);
 const WARM = Number(process.env.OVSNL_BENCH_WARM ?? 3000);
+const SWITCHES = (process.env.OVSNL_BENCH_SWITCHES ?? 'ovsnl,ovs').split(',');
+const defaultBin = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'ovsnl.js');
+const OVSNL_BIN = process.env.OVSNL_BENCH_OVSNL ?? defaultBin;
 /** After the warm-up's flows are flushed: two revalidator passes of either switch. */
 const FLUSH_SETTLE_MS = 2500;
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -126,7 +131,7 @@ function startSender() {
 }
 
 /** A warm-up of WARM flows (unmeasured: JIT compilation under emulation), then N new flows measured. */
-async function measure(dpif, dp, base) {
+async function measure(dpif, dp, base, pid) {
   const sender = startSender();
   // Let the sender's node start before the clock does.
   await sender.send(0, 0);
@@ -139,15 +144,37 @@ async function measure(dpif, dp, base) {
       await dpif.flushFlows(dp);
       await sleep(FLUSH_SETTLE_MS);
     }
-    return await offer(dpif, dp, sender, base + WARM, N);
+    return await offer(dpif, dp, sender, base + WARM, N, pid);
   } finally {
     sender.close();
   }
 }
 
+// CPU time per installed flow, from /proc (clock ticks): the switch
+// process's own user and system time (all its threads), and the whole VM's
+// busy time split into user, system and softirq (the datapath's packet work
+// runs in softirq, charged to no process). Under emulation the VM has one
+// host core's worth of CPU, so these say where a switch's rate goes.
+const HZ = 100;
+function cpuNow(pid) {
+  const all = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  let proc = [0, 0];
+  if (pid) {
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+    proc = [Number(f[11]), Number(f[12])];
+  }
+  return { user: all[0] + all[1], system: all[2], idle: all[3] + all[4], irq: all[5], softirq: all[6], procUser: proc[0], procSystem: proc[1] };
+}
+function cpuSince(a, b, flows) {
+  const us = (k) => ((b[k] - a[k]) * 1e6) / HZ / Math.max(1, flows);
+  return { procUser: us('procUser'), procSystem: us('procSystem'), user: us('user'), system: us('system'), softirq: us('softirq') + us('irq'), idle: us('idle') };
+}
+
 /** Offers `count` new flows, WINDOW ahead of the datapath's flow count; resolves with the measurement. */
-async function offer(dpif, dp, sender, base, N) {
+async function offer(dpif, dp, sender, base, N, pid) {
   const stats0 = (await dpif.getDatapath(dp)).stats;
+  const cpu0 = cpuNow(pid);
   const flowsOf = async () => Number((await dpif.getDatapath(dp)).stats?.flows ?? 0n);
   const t0 = performance.now();
   let sent = 0;
@@ -181,7 +208,9 @@ async function offer(dpif, dp, sender, base, N) {
   }
   const stats1 = (await dpif.getDatapath(dp)).stats;
   const installed = lastFlows - startFlows;
+  const cpu = cpuSince(cpu0, cpuNow(pid), installed);
   return {
+    cpu,
     offered: sent,
     installed,
     seconds: (lastGrowth - t0) / 1000,
@@ -199,7 +228,7 @@ async function runOvsnl(dpif, base) {
   const prof = process.env.OVSNL_BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/ovsnl-bench-prof'] : [];
   // Node/V8 options for the ovsnl process only (experiments: --single-threaded, --max-semi-space-size=N).
   const flags = (process.env.OVSNL_BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
-  const child = spawn(process.execPath, [...flags, ...prof, join(root, 'bin', 'ovsnl.js'), 'run', dp, '--learning', '--handlers', '1', '--idle-timeout', '60'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...flags, ...prof, OVSNL_BIN, 'run', dp, '--learning', '--handlers', '1', '--idle-timeout', '60'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr.on('data', (d) => (err += d));
   const t = Date.now();
@@ -208,7 +237,7 @@ async function runOvsnl(dpif, base) {
     await sleep(50);
   }
   try {
-    return await measure(dpif, dp, base);
+    return await measure(dpif, dp, base, child.pid);
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
@@ -296,7 +325,7 @@ async function runVswitchd(dpif, base) {
       await sleep(100);
     }
     await sleep(2000);
-    return await measure(dpif, dp, base);
+    return await measure(dpif, dp, base, Number(readFileSync(`${dir}/ovs-vswitchd.pid`, 'utf8')));
   } finally {
     for (const [name, ctl] of [['ovs-vswitchd', 'ovs-vswitchd.pid'], ['ovsdb-server', 'ovsdb-server.pid']]) {
       try {
@@ -322,6 +351,12 @@ function existsPid(pid) {
 
 const fmt = (x) => Math.round(x).toLocaleString('en-US');
 
+function report(r, name, m) {
+  console.log(`${String(r + 1).padEnd(6)} ${name.padEnd(30)} ${String(m.offered).padStart(6)} ${String(m.installed).padStart(6)} ${m.seconds.toFixed(2).padStart(10)} ${fmt(m.rate).padStart(10)} ${String(m.lost).padStart(7)} ${String(m.missed).padStart(8)}`);
+  const c = m.cpu;
+  console.log(`       CPU µs/flow: switch user ${fmt(c.procUser)} system ${fmt(c.procSystem)}; whole VM user ${fmt(c.user)} system ${fmt(c.system)} irq ${fmt(c.softirq)} idle ${fmt(c.idle)}`);
+}
+
 topologyUp();
 const dpif = await KernelDpif.open();
 const kernel = execFileSync('uname', ['-r']).toString().trim();
@@ -331,18 +366,23 @@ const rates = { ovsnl: [], ovs: [] };
 try {
   for (let r = 0; r < ROUNDS; r++) {
     // Each run offers new MACs: nothing learned or installed before helps.
-    const a = await runOvsnl(dpif, 2 * r * (N + WARM));
-    rates.ovsnl.push(a.rate);
-    console.log(`${String(r + 1).padEnd(6)} ${'ovsnl run --learning'.padEnd(30)} ${String(a.offered).padStart(6)} ${String(a.installed).padStart(6)} ${a.seconds.toFixed(2).padStart(10)} ${fmt(a.rate).padStart(10)} ${String(a.lost).padStart(7)} ${String(a.missed).padStart(8)}`);
-    const b = await runVswitchd(dpif, (2 * r + 1) * (N + WARM));
-    rates.ovs.push(b.rate);
-    console.log(`${String(r + 1).padEnd(6)} ${'ovs-vswitchd 3.1 (NORMAL)'.padEnd(30)} ${String(b.offered).padStart(6)} ${String(b.installed).padStart(6)} ${b.seconds.toFixed(2).padStart(10)} ${fmt(b.rate).padStart(10)} ${String(b.lost).padStart(7)} ${String(b.missed).padStart(8)}`);
+    if (SWITCHES.includes('ovsnl')) {
+      const a = await runOvsnl(dpif, 2 * r * (N + WARM));
+      rates.ovsnl.push(a.rate);
+      report(r, OVSNL_BIN === defaultBin ? 'ovsnl run --learning' : `ovsnl run (${OVSNL_BIN.split('/').slice(-3, -2)[0]})`, a);
+    }
+    if (SWITCHES.includes('ovs')) {
+      const b = await runVswitchd(dpif, (2 * r + 1) * (N + WARM));
+      rates.ovs.push(b.rate);
+      report(r, 'ovs-vswitchd 3.1 (NORMAL)', b);
+    }
   }
 } finally {
   dpif.close();
   topologyDown();
 }
 const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+if (!rates.ovsnl.length || !rates.ovs.length) process.exit(0);
 const ours = median(rates.ovsnl);
 const theirs = median(rates.ovs);
 console.log(`median: ovsnl ${fmt(ours)} flows/s, ovs-vswitchd ${fmt(theirs)} flows/s, ratio ${(ours / theirs).toFixed(2)}x`);
