@@ -29,10 +29,22 @@ export function hexVal(c: number): number {
   return -1;
 }
 
+// Each byte's two hex digits as character codes.
+const HEX_HI = new Uint8Array(256);
+const HEX_LO = new Uint8Array(256);
+for (let i = 0; i < 256; i++) {
+  HEX_HI[i] = BYTE_HEX[i].charCodeAt(0);
+  HEX_LO[i] = BYTE_HEX[i].charCodeAt(1);
+}
+
 export function macFromBytes(b: Uint8Array, off = 0): Mac {
-  return (
-    BYTE_HEX[b[off]] + ':' + BYTE_HEX[b[off + 1]] + ':' + BYTE_HEX[b[off + 2]] + ':' +
-    BYTE_HEX[b[off + 3]] + ':' + BYTE_HEX[b[off + 4]] + ':' + BYTE_HEX[b[off + 5]]
+  // One flat string from its 17 character codes: concatenating the parts
+  // made rope strings that a Map lookup then flattened (4x the time, and
+  // every upcall key has two MACs).
+  const x0 = b[off], x1 = b[off + 1], x2 = b[off + 2], x3 = b[off + 3], x4 = b[off + 4], x5 = b[off + 5];
+  return String.fromCharCode(
+    HEX_HI[x0], HEX_LO[x0], 58, HEX_HI[x1], HEX_LO[x1], 58, HEX_HI[x2], HEX_LO[x2], 58,
+    HEX_HI[x3], HEX_LO[x3], 58, HEX_HI[x4], HEX_LO[x4], 58, HEX_HI[x5], HEX_LO[x5],
   );
 }
 

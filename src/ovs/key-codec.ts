@@ -273,7 +273,31 @@ export function keyFieldPayload(name: string, v: unknown): Uint8Array {
  * attribute with the same fieldValue.
  */
 export function decodeKey(bytes: Uint8Array): FlowKey {
-  return decodeKeyBytes(bytes, 0, bytes.length, 0);
+  return decodeKeyBytes(bytes, 0, bytes.length, 0, undefined);
+}
+
+/**
+ * Which attributes decodeKeyFields decodes, by attribute type (made once by
+ * keyFieldSet: a caller decodes many keys with the same set).
+ */
+export type KeyFieldSet = Readonly<Uint8Array>;
+
+/** The set of the named FlowKey properties (encap included: its fields are chosen by the same set). */
+export function keyFieldSet(fields: readonly FlowKeyField[]): KeyFieldSet {
+  const set = new Uint8Array(KEY_TYPE_FIELDS.length);
+  for (const f of fields) set[KEY_FIELD_TYPES[f]] = 1;
+  return set;
+}
+
+/**
+ * decodeKey for a reader of some fields only: the other attributes are
+ * checked as attributes (lengths, duplicates) but not decoded, so the key
+ * has only the named properties, at every encap level. An upcall's key
+ * carries a dozen attributes of which a learning switch reads four; the
+ * rest (addresses as text, ports, conntrack) was most of its decoding.
+ */
+export function decodeKeyFields(bytes: Uint8Array, fields: KeyFieldSet): FlowKey {
+  return decodeKeyBytes(bytes, 0, bytes.length, 0, fields);
 }
 
 export const decodeMask: (bytes: Uint8Array) => FlowKey = decodeKey;
@@ -289,7 +313,7 @@ function u128At(b: Uint8Array, o: number): bigint {
   return any === 0 ? 0n : u128FromBytes(b, o);
 }
 
-function decodeKeyBytes(b: Uint8Array, start: number, end: number, depth: number): FlowKey {
+function decodeKeyBytes(b: Uint8Array, start: number, end: number, depth: number, only: KeyFieldSet | undefined): FlowKey {
   if (depth > MAX_DEPTH) throw new MalformedError(`flow key nests encap deeper than ${MAX_DEPTH}`);
   const key: FlowKey = {};
   const r = key as Record<string, unknown>;
@@ -305,10 +329,18 @@ function decodeKeyBytes(b: Uint8Array, start: number, end: number, depth: number
     const p = off + NLA_HDRLEN;
     const n = len - NLA_HDRLEN;
     off += (len + 3) & ~3;
+    if (only !== undefined && only[type] !== 1) {
+      // Not decoded, but a repeat is still malformed.
+      if (type < 32) {
+        if (seen & (1 << type)) throw new MalformedError(`duplicate ${KEY_TYPE_FIELDS[type] ?? unknownAttrName(type)} attribute in flow key`);
+        seen |= 1 << type;
+      }
+      continue;
+    }
     const field = KEY_TYPE_FIELDS[type] ?? unknownAttrName(type);
     if (type < 32 ? seen & (1 << type) : field in r) throw new MalformedError(`duplicate ${field} attribute in flow key`);
     if (type < 32) seen |= 1 << type;
-    r[field] = fieldValue(type, b, p, n, depth);
+    r[field] = fieldValue(type, b, p, n, depth, only);
   }
   return key;
 }
@@ -323,11 +355,11 @@ function decodeField(a: Attr, depth: number): [string, unknown] {
 }
 
 /** The value of one key attribute whose payload is b[p, p + n). */
-function fieldValue(type: number, b: Uint8Array, p: number, n: number, depth: number): unknown {
+function fieldValue(type: number, b: Uint8Array, p: number, n: number, depth: number, only?: KeyFieldSet): unknown {
   const name = KEY_TYPE_FIELDS[type];
   switch (type) {
     case K.OVS_KEY_ATTR_ENCAP:
-      return decodeKeyBytes(b, p, p + n, depth + 1);
+      return decodeKeyBytes(b, p, p + n, depth + 1, only);
     case K.OVS_KEY_ATTR_PRIORITY:
     case K.OVS_KEY_ATTR_IN_PORT:
     case K.OVS_KEY_ATTR_SKB_MARK:

@@ -4,14 +4,14 @@
 // broadcast or multicast to every port but the input one, and drop what
 // would go back out the port it came in on.
 import type { Action } from '../ovs/actions.js';
-import type { FlowKey, FlowMask } from '../ovs/keys.js';
+import type { FlowKey, FlowKeyField, FlowMask } from '../ovs/keys.js';
 import { completeMask, isTagged } from './mask.js';
 import type { Decision, Policy } from './policy.js';
 
 const MAC_ONES = 'ff:ff:ff:ff:ff:ff';
 
 export interface LearningSwitchOptions {
-  /** The datapath's ports, read at every decision (flooding goes to all of them but the input). */
+  /** The datapath's ports, read at every decision (flooding goes to all of them but the input); a new array when they change. */
   ports: () => readonly number[];
   /** Seconds an entry lives without being seen again; 300 as in OVS. */
   agingSeconds?: number;
@@ -43,7 +43,11 @@ export function isGroupMac(mac: string): boolean {
 /** The VLAN a key's frame is on: the outer tag's VID, 0 untagged. */
 export const vlanOf = (key: FlowKey): number => (isTagged(key) ? key.vlan!.vid : 0);
 
+/** What NORMAL reads of a key, with what completeMask and the mask shapes read: the rest is never decoded. */
+const LEARNING_KEY_FIELDS: readonly FlowKeyField[] = Object.freeze(['inPort', 'recircId', 'ethernet', 'vlan', 'ethertype', 'encap']);
+
 export class LearningSwitch implements Policy {
+  readonly keyFields = LEARNING_KEY_FIELDS;
   private readonly table = new Map<string, MacEntry>();
   private readonly ports: () => readonly number[];
   private readonly agingMs: number;
@@ -51,6 +55,8 @@ export class LearningSwitch implements Policy {
   private gen = 0;
   /** The port set as last read, sorted; flood lists by input port for it. */
   private lastPorts: number[] = [];
+  /** The array ports() last returned. */
+  private portsSeen?: readonly number[];
   private floods = new Map<number, Action[]>();
   // The mask depends only on the key's shape; shared, frozen.
   private readonly masks = new Map<number, FlowMask>();
@@ -69,9 +75,15 @@ export class LearningSwitch implements Policy {
     this.portsChanged();
   }
 
-  /** Reads the port set; true (and flood lists forgotten) when it differs from the last one read. */
+  /**
+   * Reads the port set; true (and flood lists forgotten) when it differs
+   * from the last one read. A changed set must come as a new array.
+   */
   private portsChanged(): boolean {
     const now = this.ports();
+    // The same array as last time: unchanged (a caller replaces it on a change).
+    if (now === this.portsSeen) return false;
+    this.portsSeen = now;
     const last = this.lastPorts;
     if (now.length === last.length) {
       let same = true;
@@ -235,7 +247,9 @@ export class LearningSwitch implements Policy {
   }
 }
 
-const entryKey = (vlan: number, mac: string): string => `${vlan}/${mac}`;
+// Untagged, the MAC alone: most entries are, and a concatenation per
+// lookup was a string to build and hash each time. A MAC has no '/'.
+const entryKey = (vlan: number, mac: string): string => (vlan === 0 ? mac : `${vlan}/${mac}`);
 
 /** Table changes remembered for affectedSince; past that, the older half goes (and flows that old are all re-decided). */
 const CHANGES_KEPT = 8192;

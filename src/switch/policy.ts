@@ -3,7 +3,7 @@
 // revalidator). A policy never touches the datapath: it reads a flow key and
 // says what to do and which bits of the key that depended on.
 import type { Action } from '../ovs/actions.js';
-import type { FlowKey, FlowMask } from '../ovs/keys.js';
+import type { FlowKey, FlowKeyField, FlowMask } from '../ovs/keys.js';
 
 /**
  * What a policy decided for the packets that share a flow key. Policies may
@@ -42,6 +42,14 @@ export interface Policy {
   observe?(key: FlowKey, now: number): boolean;
   /** Ages state (MAC entries) as of `now` (ms, same clock); true when something expired. */
   expire?(now: number): boolean;
+  /**
+   * The key properties decide, observe and affectedSince read, when that is
+   * a few: the handlers then decode only these from an upcall's key (at
+   * every encap level), and the keys the policy is given hold no others.
+   * Undefined: the whole key. The megaflow is installed with the kernel's
+   * whole key either way.
+   */
+  readonly keyFields?: readonly FlowKeyField[];
   /** Bumped on every state change that can alter decisions; flows translated under an older one get re-translated. */
   readonly generation: number;
   /**

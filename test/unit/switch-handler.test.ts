@@ -142,3 +142,29 @@ describe('UpcallHandler', () => {
     expect(d.executes).toHaveLength(0);
   });
 });
+
+describe('UpcallHandler and a policy that reads some key fields', () => {
+  it('gives the policy (and the flow record) only those fields, and puts and executes with the whole key', async () => {
+    const d = new RecordingDpif();
+    const seen: FlowKey[] = [];
+    const policy: Policy = {
+      generation: 0,
+      keyFields: ['inPort', 'ethernet', 'encap'],
+      observe: (k) => (seen.push(k), false),
+      decide: (k) => (seen.push(k), { actions: [{ type: 'output', port: 9 }], mask: { inPort: 0xffffffff }, reason: 'r' }),
+    };
+    const flows = new InstalledFlows();
+    const h = new UpcallHandler({ dpif: d.dpif, dpIfindex: 7, policy, flows, now: () => 1000 });
+    const whole: FlowKey = {
+      inPort: 3, ethernet: { src: '02:00:00:00:00:01', dst: '02:00:00:00:00:02' }, ethertype: 0x8100, vlan: { vid: 5, pcp: 0, cfi: 1 },
+      encap: { ethertype: 0x0800, ipv4: { src: '10.0.0.1', dst: '10.0.0.2', proto: 17, tos: 0, ttl: 64, frag: 0 } },
+    };
+    const k = encodeKeyBytes(whole);
+    await h.onBatch([miss(k, 1)]);
+    const want = { inPort: 3, ethernet: whole.ethernet, encap: {} };
+    expect(seen).toEqual([want, want]);
+    expect([...flows.values()].map((f) => f.typedKey)).toEqual([want]);
+    expect(decodeKey(d.puts[0].key)).toEqual(whole);
+    expect(decodeKey(d.executes[0].key!)).toEqual(whole);
+  });
+});
