@@ -93,6 +93,25 @@ function outcome(f: () => FlowKey): { key?: FlowKey; malformed?: true } {
   }
 }
 
+// Random key attributes, sized to fit the fixed structs often so that values (not only errors) are compared.
+const leafAttr = fc.record({ type: fc.integer({ min: 0, max: 40 }), data: fc.uint8Array({ maxLength: 44 }) });
+const sizedAttr = fc.constantFrom(2, 4, 12, 16, 24, 28, 40).chain((n) => fc.record({ type: fc.integer({ min: 0, max: 40 }), data: fc.uint8Array({ minLength: n, maxLength: n }) }));
+const attrStream = fc.array(fc.oneof(leafAttr, sizedAttr, sizedAttr), { maxLength: 10 });
+
+/** `outer` with `inner` nested in an encap() before its element `at`. */
+function nestedStream(outer: { type: number; data: Uint8Array }[], inner: { type: number; data: Uint8Array }[], at: number): Uint8Array {
+  const w = new AttrWriter();
+  outer.forEach((a, i) => {
+    if (i === at) {
+      const tok = w.nestStart(OVS_KEY_ATTR_ENCAP);
+      for (const x of inner) w.bytes(x.type, x.data);
+      w.nestEnd(tok);
+    }
+    w.bytes(a.type, a.data);
+  });
+  return w.finish().slice();
+}
+
 describe('decodeKey and the one-attribute decoder agree', () => {
   it('on valid keys: the same fields, values and order', () => {
     fc.assert(
@@ -108,22 +127,9 @@ describe('decodeKey and the one-attribute decoder agree', () => {
   });
 
   it('on random attribute streams, nested ones included: equal keys, or both MalformedError', () => {
-    const leaf = fc.record({ type: fc.integer({ min: 0, max: 40 }), data: fc.uint8Array({ maxLength: 44 }) });
-    // Sizes that fit the fixed structs often, so that values (not only errors) are compared.
-    const sized = fc.constantFrom(2, 4, 12, 16, 24, 28, 40).chain((n) => fc.record({ type: fc.integer({ min: 0, max: 40 }), data: fc.uint8Array({ minLength: n, maxLength: n }) }));
-    const stream = fc.array(fc.oneof(leaf, sized, sized), { maxLength: 10 });
     fc.assert(
-      fc.property(stream, stream, fc.nat(10), (outer, inner, at) => {
-        const w = new AttrWriter();
-        outer.forEach((a, i) => {
-          if (i === at) {
-            const tok = w.nestStart(OVS_KEY_ATTR_ENCAP);
-            for (const x of inner) w.bytes(x.type, x.data);
-            w.nestEnd(tok);
-          }
-          w.bytes(a.type, a.data);
-        });
-        const b = w.finish().slice();
+      fc.property(attrStream, attrStream, fc.nat(10), (outer, inner, at) => {
+        const b = nestedStream(outer, inner, at);
         expect(outcome(() => decodeKey(b))).toEqual(outcome(() => referenceDecode(b)));
       }),
       { numRuns: 3000 },
@@ -168,20 +174,9 @@ describe('decodeKeyFields: decodeKey restricted to some properties', () => {
   });
 
   it('on random attribute streams: the restricted key, or MalformedError where framing or a repeat is wrong', () => {
-    const leaf = fc.record({ type: fc.integer({ min: 0, max: 40 }), data: fc.uint8Array({ maxLength: 44 }) });
-    const stream = fc.array(leaf, { maxLength: 10 });
     fc.assert(
-      fc.property(stream, stream, fc.nat(10), fieldList, (outer, inner, at, fields) => {
-        const w = new AttrWriter();
-        outer.forEach((a, i) => {
-          if (i === at) {
-            const tok = w.nestStart(OVS_KEY_ATTR_ENCAP);
-            for (const x of inner) w.bytes(x.type, x.data);
-            w.nestEnd(tok);
-          }
-          w.bytes(a.type, a.data);
-        });
-        const b = w.finish().slice();
+      fc.property(attrStream, attrStream, fc.nat(10), fieldList, (outer, inner, at, fields) => {
+        const b = nestedStream(outer, inner, at);
         const set = new Set<string>(fields);
         const whole = outcome(() => decodeKey(b));
         const part = outcome(() => decodeKeyFields(b, keyFieldSet(fields)));
